@@ -1,0 +1,1 @@
+"""The `vidmatte` command line (installed as the package ``vidmatte_cli``)."""

@@ -1,0 +1,87 @@
+"""Entry point of the `vidmatte` command.
+
+Each sub-command lives in its own module with ``register(subparsers)``, which adds its
+parser and sets ``func`` to the function that runs it. This module only parses, dispatches
+and turns :class:`vidmatte.errors.VidmatteError` into one line and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Optional, Sequence
+
+# Sub-command modules, in the order `vidmatte --help` lists them.
+COMMANDS = (
+    "replace_cmd",  # vidmatte replace: new background for a video
+    "matte_cmd",  # vidmatte matte: alpha / foreground outputs for VFX
+    "image_cmd",  # vidmatte image: still images
+    "webcam_cmd",  # vidmatte webcam: live capture -> virtual camera / preview / recording
+    "models_cmd",  # vidmatte models list|download|info
+    "eval_cmd",  # vidmatte eval: matting metrics against ground truth
+    "bench_cmd",  # vidmatte bench: speed per stage
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vidmatte",
+        description="Video matting and virtual backgrounds with BiRefNet.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"vidmatte_cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"vidmatte_cli.{name}":
+                continue  # command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def _version() -> str:
+    from vidmatte import __version__
+
+    return f"vidmatte {__version__}"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("VIDMATTE_DEBUG") == "1"
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from vidmatte.errors import VidmatteError
+
+    try:
+        code = args.func(args)
+    except VidmatteError as exc:
+        if debug:
+            raise
+        print(f"vidmatte: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("vidmatte: interrupted; no partial output was kept", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal fault: still one line unless --debug
+        if debug:
+            raise
+        print(
+            f"vidmatte: internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
