@@ -1,0 +1,62 @@
+"""``BiRefNetMatter``: a loaded :class:`BiRefNet` behind the :class:`Matter` interface.
+
+The model is moved to the device and dtype, set to eval, its BatchNorms folded and
+(optionally) converted to channels-last. ``TorchMatter`` does the resize, the ImageNet
+normalisation, the sigmoid and the resize back.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+import torch
+
+from vidmatte.errors import DeviceError
+from vidmatte.matting import TorchMatter
+from vidmatte.models.birefnet import BiRefNet
+
+__all__ = ["BiRefNetMatter"]
+
+_HALF = (torch.float16, torch.bfloat16)
+
+
+class BiRefNetMatter(TorchMatter):
+    """Alpha from BiRefNet: ``predict(uint8 frames) → (B, 1, H, W)`` float32 in [0, 1].
+
+    Args:
+        model: a BiRefNet with its weights already loaded.
+        size: model input size ``N`` or ``(H, W)``, rounded to multiples of 32.
+        device, dtype: fp32 everywhere; fp16/bf16 on CUDA, bf16 also on CPU.
+        channels_last: run the convolutions in channels-last memory format.
+    """
+
+    def __init__(self, model: BiRefNet, size: Union[int, Sequence[int]] = 1024,
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                 channels_last: bool = True):
+        dev = torch.device(device)
+        if dtype not in (torch.float32, *_HALF):
+            raise ValueError(f"unsupported dtype {dtype}; use float32, float16 or bfloat16")
+        if dev.type == "cpu" and dtype == torch.float16:
+            raise DeviceError("fp16 is not supported on CPU; use fp32 or bf16 (or --device cuda)")
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise DeviceError("CUDA was asked but no CUDA device is available; use --device cpu")
+        super().__init__(size=size, device=dev, dtype=dtype)
+        self.name = f"birefnet-{model.variant}"
+        model = model.to(device=dev).eval().fuse_for_inference()
+        # deform_conv2d has no bf16 kernel: keep fp32 weights and run under autocast then.
+        self._autocast = dtype == torch.bfloat16
+        model = model.to(dtype=torch.float32 if self._autocast else dtype)
+        if channels_last:
+            model.set_channels_last(True)
+        self.model = model
+        self.channels_last = channels_last
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised ``(B, 3, h, w)`` → ``(B, 1, h, w)`` logits (model dtype)."""
+        with torch.inference_mode():
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            if self._autocast:
+                with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                    return self.model(x.float())
+            return self.model(x)

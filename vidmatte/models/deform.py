@@ -1,0 +1,145 @@
+"""Modulated deformable convolution (DCNv2) and BiRefNet's deformable ASPP.
+
+``DeformableConv2d``: ``y = deform_conv2d(x, Δ, W, m)`` with offsets ``Δ = conv_off(x)``
+(``2k²`` channels, ``(dy, dx)`` per kernel tap, row-major taps) and modulation
+``m = 2·σ(conv_mod(x))`` (``k²`` channels), bilinear sampling, zeros outside.
+
+``ASPPDeformable``: five branches on the same ``(B, C, H, W)`` input: deformable k=1,
+deformable k=1/3/7, and global pooling; concat (1280 ch) → 1×1 conv → BN → ReLU.
+The pooled branch is spatially constant, so its share of the 1×1 conv is added as a
+per-sample bias instead of being broadcast to ``H×W`` and concatenated (same result).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torchvision.ops import deform_conv2d
+
+__all__ = ["fold_bn", "fuse_conv_bn_", "DeformableConv2d", "ASPPBranch", "ASPPDeformable"]
+
+
+def fold_bn(weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fold an eval BatchNorm into the conv before it (computed in float64).
+
+    ``BN(W∗x + b) = (s·W)∗x + s·(b − μ) + β`` with ``s = γ / √(σ² + ε)`` per output channel.
+    """
+    s = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
+    b = bias.double() if bias is not None else torch.zeros_like(s)
+    w = weight.double() * s.view(-1, *([1] * (weight.ndim - 1)))
+    b = (b - bn.running_mean.double()) * s + bn.bias.double()
+    return w.to(weight.dtype), b.to(weight.dtype)
+
+
+def fuse_conv_bn_(conv: nn.Conv2d, bn: nn.Module) -> nn.Module:
+    """In place: fold ``bn`` (if a BatchNorm2d) into ``conv``; returns what replaces ``bn``."""
+    if not isinstance(bn, nn.BatchNorm2d):
+        return bn
+    w, b = fold_bn(conv.weight.detach(), None if conv.bias is None else conv.bias.detach(), bn)
+    conv.weight = nn.Parameter(w, requires_grad=False)
+    conv.bias = nn.Parameter(b, requires_grad=False)
+    return nn.Identity()
+
+
+class DeformableConv2d(nn.Module):
+    """Modulated deformable conv, stride 1: ``(B, Cin, H, W)`` → ``(B, Cout, H, W)``.
+
+    Keys: ``offset_conv``, ``modulator_conv``, ``regular_conv`` (weight only, plus a bias
+    once a BatchNorm has been folded in). :meth:`fuse` merges the offset and modulator
+    convs into one (they read the same input with the same kernel).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int):
+        super().__init__()
+        k = kernel_size
+        self.k, self.padding = k, padding
+        self.offset_conv = nn.Conv2d(in_channels, 2 * k * k, k, padding=padding)
+        self.modulator_conv = nn.Conv2d(in_channels, k * k, k, padding=padding)
+        self.regular_conv = nn.Conv2d(in_channels, out_channels, k, padding=padding, bias=False)
+        self.offset_modulator_conv: nn.Conv2d | None = None
+
+    def fuse(self) -> None:
+        """Concatenate offset and modulator convs into ``offset_modulator_conv`` (3k² out)."""
+        if self.offset_modulator_conv is not None:
+            return
+        oc, mc = self.offset_conv, self.modulator_conv
+        conv = nn.Conv2d(oc.in_channels, oc.out_channels + mc.out_channels, self.k, padding=self.padding)
+        conv = conv.to(device=oc.weight.device, dtype=oc.weight.dtype)
+        with torch.no_grad():
+            conv.weight.copy_(torch.cat([oc.weight, mc.weight]))
+            conv.bias.copy_(torch.cat([oc.bias, mc.bias]))
+        conv.requires_grad_(False)
+        self.offset_modulator_conv = conv
+        del self.offset_conv, self.modulator_conv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = self.k * self.k
+        if self.offset_modulator_conv is not None:
+            offset, mod = self.offset_modulator_conv(x).split([2 * n, n], dim=1)
+        else:
+            offset, mod = self.offset_conv(x), self.modulator_conv(x)
+        mask = torch.sigmoid(mod).mul_(2.0)
+        w, b = self.regular_conv.weight, self.regular_conv.bias
+        if x.dtype == torch.bfloat16 or (x.dtype == torch.float16 and x.device.type == "cpu"):
+            # torchvision has no such kernel (and no CPU autocast rule): run it in fp32
+            b = None if b is None else b.float()
+            out = deform_conv2d(x.float(), offset.float(), w.float(), b, padding=(self.padding,) * 2,
+                                mask=mask.float())
+            return out.to(x.dtype)
+        return deform_conv2d(x, offset, w, b, padding=(self.padding, self.padding), mask=mask)
+
+
+class ASPPBranch(nn.Module):
+    """``ReLU(BN(DeformableConv2d(x)))`` (keys ``atrous_conv.*``, ``bn.*``)."""
+
+    def __init__(self, in_channels: int, planes: int, kernel_size: int, padding: int):
+        super().__init__()
+        self.atrous_conv = DeformableConv2d(in_channels, planes, kernel_size, padding)
+        self.bn = nn.BatchNorm2d(planes)
+
+    def fuse(self) -> None:
+        self.bn = fuse_conv_bn_(self.atrous_conv.regular_conv, self.bn)
+        self.atrous_conv.fuse()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn(self.atrous_conv(x)), inplace=True)
+
+
+class ASPPDeformable(nn.Module):
+    """Deformable ASPP: ``(B, C, H, W)`` → ``(B, out, H, W)`` (``out = C`` by default).
+
+    ``y = ReLU(BN1(W_a ∗ [b1, d1, d3, d7] + W_p · g))`` with ``g = ReLU(BN(W_g · mean_HW(x)))``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int | None = None, planes: int = 256,
+                 kernel_sizes: tuple[int, ...] = (1, 3, 7)):
+        super().__init__()
+        out_channels = out_channels or in_channels
+        self.aspp1 = ASPPBranch(in_channels, planes, 1, 0)
+        self.aspp_deforms = nn.ModuleList(ASPPBranch(in_channels, planes, k, k // 2) for k in kernel_sizes)
+        self.global_avg_pool = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(in_channels, planes, 1, bias=False),
+            nn.BatchNorm2d(planes),
+            nn.ReLU(inplace=True),
+        )
+        self.conv1 = nn.Conv2d(planes * (2 + len(kernel_sizes)), out_channels, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.planes = planes
+
+    def fuse(self) -> None:
+        """Fold all BatchNorms (branches, pool, ``bn1``) into their convs, merge offset convs."""
+        for branch in (self.aspp1, *self.aspp_deforms):
+            branch.fuse()
+        self.global_avg_pool[2] = fuse_conv_bn_(self.global_avg_pool[1], self.global_avg_pool[2])
+        self.bn1 = fuse_conv_bn_(self.conv1, self.bn1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = torch.cat([self.aspp1(x), *(b(x) for b in self.aspp_deforms)], dim=1)
+        pooled = self.global_avg_pool(x).flatten(1)                     # (B, planes)
+        w = self.conv1.weight.flatten(1)                                # (out, 5·planes)
+        split = feats.shape[1]
+        y = F.conv2d(feats, self.conv1.weight[:, :split], self.conv1.bias)
+        y = y + (pooled @ w[:, split:].t()).view(y.shape[0], -1, 1, 1)
+        return F.relu(self.bn1(y), inplace=True)
