@@ -1,0 +1,120 @@
+"""Options shared by the commands that run a model (replace, matte, image, webcam, eval)."""
+
+from __future__ import annotations
+
+import argparse
+
+from vidmatte.errors import InputError
+
+__all__ = [
+    "add_model_options",
+    "add_smoothing_options",
+    "add_background_options",
+    "add_output_options",
+    "matter_from_args",
+    "smoother_from_args",
+    "background_from_args",
+    "parse_size",
+]
+
+
+def parse_size(text: str):
+    """``512`` → 512; ``1440x2560`` → (1440, 2560) as (H, W)."""
+    try:
+        if "x" in text.lower():
+            h, w = text.lower().split("x")
+            return int(h), int(w)
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or HxW, got {text!r}") from None
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default="lite", metavar="NAME|FILE",
+                   help="BiRefNet checkpoint name (see `vidmatte models list`), an .onnx file, or 'chroma' "
+                        "(green-screen keyer); default: lite")
+    g.add_argument("--weights", metavar="FILE", help="local BiRefNet checkpoint (.safetensors, .pth, .bin)")
+    g.add_argument("--model-size", type=parse_size, metavar="N|HxW",
+                   help="model input size, rounded to multiples of 32 (default: the checkpoint's size on GPU, "
+                        "512 on CPU); smaller is faster")
+    g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
+    g.add_argument("--dtype", default="auto", choices=("auto", "fp32", "fp16", "bf16"),
+                   help="compute precision (auto: fp16 on CUDA, fp32 on CPU)")
+    g.add_argument("--patch-order", choices=("legacy", "current"),
+                   help="BiRefNet image-patch order (default: the checkpoint's)")
+    g.add_argument("--preset", choices=("birefnet", "modnet", "u2net", "isnet"),
+                   help="ONNX model family (default: recognised from the graph)")
+    g.add_argument("--offline", action="store_true", help="never download weights")
+
+
+def add_smoothing_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("temporal smoothing")
+    m = g.add_mutually_exclusive_group()
+    m.add_argument("--smooth", type=float, default=0.8, metavar="STRENGTH",
+                   help="temporal smoothing strength 0..1 (default 0.8)")
+    m.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
+    g.add_argument("--smoother", default="gated", choices=("gated", "ema"),
+                   help="gated: EMA gated by image motion (default); ema: plain EMA")
+
+
+def add_background_options(p: argparse.ArgumentParser, *, required: bool, transparent: bool = True) -> None:
+    g = p.add_argument_group("background").add_mutually_exclusive_group(required=required)
+    g.add_argument("--background", "-b", metavar="FILE", help="background image or video (looped)")
+    g.add_argument("--color", metavar="HEX", help="solid background colour, e.g. '#3366ff'")
+    g.add_argument("--blur", nargs="?", const=-1.0, type=float, metavar="SIGMA",
+                   help="blur of the original frame as background (SIGMA in px at 1080p)")
+    g.add_argument("--green", action="store_true", help="green-screen background (0,177,64)")
+    if transparent:
+        g.add_argument("--transparent", action="store_true",
+                       help="no background: RGBA output (.mov ProRes 4444, .webm VP9, .png)")
+    p.add_argument("--fg-estimation", default="blur", choices=("blur", "ml", "none"),
+                   help="foreground colour estimation: blur fusion (default), ml (pymatting, slower), none")
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+
+
+def matter_from_args(args):
+    from vidmatte.models.factory import load_matter
+
+    return load_matter(
+        args.model,
+        weights=args.weights,
+        size=args.model_size,
+        device=args.device,
+        dtype=args.dtype,
+        patch_order=args.patch_order,
+        preset=args.preset,
+        download=not args.offline,
+    )
+
+
+def smoother_from_args(args):
+    if getattr(args, "no_smooth", False):
+        return None
+    from vidmatte.temporal import make_smoother
+
+    if not 0.0 <= args.smooth <= 1.0:
+        raise InputError(f"--smooth must be between 0 and 1, got {args.smooth}")
+    return make_smoother(args.smoother, args.smooth)
+
+
+def background_from_args(args):
+    """The Background object, or ``None`` for transparent output."""
+    from vidmatte.compose.backgrounds import parse_background
+
+    if getattr(args, "transparent", False):
+        return None
+    if args.background:
+        return parse_background(args.background)
+    if args.color:
+        return parse_background(args.color if args.color.startswith("#") else "#" + args.color)
+    if args.blur is not None:
+        return parse_background("blur" if args.blur < 0 else f"blur:{args.blur}")
+    if args.green:
+        return parse_background("green")
+    return None
