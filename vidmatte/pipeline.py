@@ -16,6 +16,7 @@ import queue
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
@@ -57,6 +58,11 @@ class Pipeline:
         queue_size: bound of each queue, in frames.
         progress: show a tqdm bar (``None``: only when stderr is a terminal).
         total: expected frame count for the progress bar.
+        yuv: hand the sink YUV 4:2:0 planes converted on the processor's device instead of
+            RGB (the sink must accept :class:`vidmatte.io.yuv.Yuv420`).
+
+    On CUDA the compute stage goes through :class:`vidmatte.cuda.CudaStreamer`: two batches
+    stay in flight, so uploads, the model and downloads overlap on separate streams.
     """
 
     def __init__(
@@ -69,6 +75,7 @@ class Pipeline:
         queue_size: int = 8,
         progress: Optional[bool] = None,
         total: Optional[int] = None,
+        yuv: bool = False,
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
@@ -80,6 +87,7 @@ class Pipeline:
         self.q_out: queue.Queue = queue.Queue(maxsize=max(queue_size, batch_size))
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.total = total
+        self.yuv = yuv
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
         self.stats = PipelineStats(times=processor.times)
@@ -189,22 +197,41 @@ class Pipeline:
         return self.stats
 
     def _process_loop(self) -> None:
-        done = False
-        while not done:
-            batch: list[Frame] = []
+        streamer = None
+        if self.processor.device.type == "cuda":
+            from vidmatte.cuda import CudaStreamer
+
+            streamer = CudaStreamer(self.processor, yuv=self.yuv)
+        inflight: deque = deque()
+        for batch in self._batches():
+            if streamer is None:
+                outs = self.processor.process(batch, yuv=self.yuv)
+            else:
+                inflight.append(streamer.submit(batch))
+                if len(inflight) < 2:
+                    continue
+                outs = inflight.popleft().result()
+            for out in outs:
+                self._put(self.q_out, out)
+        while inflight:
+            for out in inflight.popleft().result():
+                self._put(self.q_out, out)
+        self._put(self.q_out, _END)
+
+    def _batches(self):
+        """Batches of up to ``batch_size`` frames, as many as are ready (never waits to fill)."""
+        while True:
             item = self._get(self.q_in)
             if item is _END:
-                break
-            batch.append(item)
+                return
+            batch = [item]
             while len(batch) < self.batch_size:
                 try:
                     item = self.q_in.get_nowait()
                 except queue.Empty:
                     break
                 if item is _END:
-                    done = True
-                    break
+                    yield batch
+                    return
                 batch.append(item)
-            for out in self.processor.process(batch):
-                self._put(self.q_out, out)
-        self._put(self.q_out, _END)
+            yield batch

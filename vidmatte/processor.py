@@ -112,8 +112,12 @@ class Processor:
         self._tick("composite", t)
         return out
 
-    def process(self, frames: Sequence[Frame]) -> list[Frame]:
-        """Decoded frames (``image`` (H,W,3) uint8) → output frames with the same timing."""
+    def process(self, frames: Sequence[Frame], yuv: bool = False) -> list[Frame]:
+        """Decoded frames (``image`` (H,W,3) uint8) → output frames with the same timing.
+
+        With ``yuv=True`` (composite or alpha output) the images are converted to
+        :class:`vidmatte.io.yuv.Yuv420` planes in torch, on the processor's device.
+        """
         if not frames:
             return []
         t = time.perf_counter()
@@ -123,8 +127,14 @@ class Processor:
         self.times.add("to_tensor", time.perf_counter() - t)
         out = self.process_tensor(batch, frames[0].index)
         t = time.perf_counter()
-        arrays = self.to_numpy(out)
-        self.times.add("to_output", time.perf_counter() - t)
+        if yuv:
+            from vidmatte.io.yuv import rgb_to_yuv420
+
+            arrays = rgb_to_yuv420(out).unbind()
+            self.times.add("to_yuv", time.perf_counter() - t)
+        else:
+            arrays = self.to_numpy(out)
+            self.times.add("to_output", time.perf_counter() - t)
         return [
             Frame(image=a, pts=f.pts, time_base=f.time_base, index=f.index, meta=f.meta)
             for a, f in zip(arrays, frames)
