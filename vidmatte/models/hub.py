@@ -1,0 +1,137 @@
+"""Find a named checkpoint on disk, through the Hugging Face Hub cache, or download it.
+
+The cache is the standard huggingface_hub one (``HF_HUB_CACHE``, else ``HF_HOME/hub``, else
+``~/.cache/huggingface/hub``), read when called, not when imported, so files fetched with
+``hf download`` or by other tools are found and shared. Downloads happen only when allowed
+(``download=True`` and ``HF_HUB_OFFLINE`` unset) and after a short reachability probe: the
+Hub client retries an unreachable host for about 25 s, so we fail in seconds instead with
+one line that says how to get the file another way.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import Optional, Union
+from urllib.parse import urlparse
+
+from vidmatte.errors import WeightsError
+from vidmatte.models.registry import Checkpoint, get_checkpoint
+
+__all__ = ["resolve_weights", "hub_cache_dir", "hub_offline", "hub_reachable", "cached_weights"]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def hub_cache_dir() -> Path:
+    """The huggingface_hub cache folder the environment selects right now."""
+    env = os.environ
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if env.get(var):
+            return Path(os.path.expandvars(os.path.expanduser(env[var])))
+    if env.get("HF_HOME"):
+        return Path(os.path.expandvars(os.path.expanduser(env["HF_HOME"]))) / "hub"
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def hub_offline() -> bool:
+    """``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) is set to a true value."""
+    return any(os.environ.get(v, "").strip().lower() in _TRUE for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def hub_reachable(timeout: Optional[float] = None) -> bool:
+    """Whether a TCP connection to the Hub endpoint opens within ``timeout`` seconds.
+
+    Name resolution runs in a helper thread because ``getaddrinfo`` has no timeout of its own.
+    With an HTTP(S) proxy configured the probe cannot judge the route and answers True.
+    """
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    if timeout is None:
+        timeout = float(os.environ.get("VIDMATTE_HUB_PROBE_TIMEOUT", "5"))
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    ok: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                ok.append(True)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=probe, daemon=True, name="vidmatte-hub-probe")
+    t.start()
+    t.join(timeout)
+    return bool(ok)
+
+
+def cached_weights(ckpt: Checkpoint) -> Optional[Path]:
+    """The checkpoint's file in the Hub cache, or None (never touches the network)."""
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(ckpt.repo_id, ckpt.filename, cache_dir=hub_cache_dir(), local_files_only=True))
+    except Exception:  # LocalEntryNotFoundError, or a broken cache entry: treat as absent
+        return None
+
+
+def _how_to_get(ckpt: Checkpoint) -> str:
+    return (f"on a machine online run `vidmatte models download {ckpt.name}` "
+            f"(or `hf download {ckpt.repo_id} {ckpt.filename}`) and copy its Hugging Face cache here "
+            f"(set HF_HUB_CACHE to it), or pass a local file with --weights FILE")
+
+
+def resolve_weights(name: str = "lite", weights: Union[str, Path, None] = None, download: bool = True) -> Path:
+    """Path of the weights for ``name`` (or the explicit ``weights`` file).
+
+    Order: ``weights`` if given; the Hub cache; a download (progress bar on stderr) when
+    ``download`` is true, ``HF_HUB_OFFLINE`` is unset and the Hub answers. Raises
+    :class:`WeightsError` with one line otherwise.
+    """
+    if weights is not None:
+        path = Path(weights).expanduser()
+        if not path.exists():
+            raise WeightsError(f"weights file not found: {path}; check the path (or use a name: `vidmatte models list`)")
+        return path
+    ckpt = get_checkpoint(name)
+    found = cached_weights(ckpt)
+    if found is not None:
+        return found
+    what = f"weights for {ckpt.name!r} ({ckpt.repo_id}/{ckpt.filename}) are not in the Hugging Face cache ({hub_cache_dir()})"
+    if not download or hub_offline():
+        why = "--offline was given" if not download else "HF_HUB_OFFLINE is set"
+        raise WeightsError(f"{what} and downloads are off ({why}); drop it to download, or {_how_to_get(ckpt)}")
+    if not hub_reachable():
+        raise WeightsError(f"{what} and huggingface.co cannot be reached; {_how_to_get(ckpt)}")
+    return _download(ckpt, what)
+
+
+def _download(ckpt: Checkpoint, what: str) -> Path:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        return Path(hf_hub_download(ckpt.repo_id, ckpt.filename, cache_dir=hub_cache_dir(), etag_timeout=10))
+    except GatedRepoError:
+        raise WeightsError(
+            f"{ckpt.repo_id} is gated: accept its licence ({ckpt.licence}) on https://huggingface.co/{ckpt.repo_id}, "
+            f"log in with `hf auth login` (or set HF_TOKEN), then run `vidmatte models download {ckpt.name}` again"
+        ) from None
+    except RepositoryNotFoundError:
+        raise WeightsError(
+            f"the Hub refused {ckpt.repo_id} (not found, private or needs a login); log in with `hf auth login` "
+            f"or pass a local file with --weights FILE"
+        ) from None
+    except LocalEntryNotFoundError:  # connection lost / Hub down (a subclass of EntryNotFoundError)
+        raise WeightsError(f"{what} and the download failed (no connection to huggingface.co); {_how_to_get(ckpt)}") from None
+    except EntryNotFoundError:
+        raise WeightsError(
+            f"{ckpt.repo_id} has no file {ckpt.filename} any more; download the weights by hand and pass --weights FILE"
+        ) from None
+    except OSError as exc:
+        raise WeightsError(f"{what} and the download failed ({exc}); {_how_to_get(ckpt)}") from None
