@@ -1,0 +1,105 @@
+"""``vidmatte models list|download|info``: the known checkpoints, fetching them, checking a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("models", help="list, download or inspect BiRefNet weights",
+                              description="List the known BiRefNet checkpoints, download one into the Hugging "
+                                          "Face cache, or check a weights file.")
+    sub = p.add_subparsers(dest="models_action", metavar="ACTION", required=True)
+    ls = sub.add_parser("list", help="known checkpoints with size, input size, patch order and licence")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    dl = sub.add_parser("download", help="fetch a checkpoint into the Hugging Face cache and print its path")
+    dl.add_argument("name", metavar="NAME", help="checkpoint name (see `vidmatte models list`)")
+    info = sub.add_parser("info", help="check a checkpoint (name or file) and describe it")
+    info.add_argument("target", metavar="NAME|FILE", help="checkpoint name (looked up in the cache only) or file")
+    info.add_argument("--variant", choices=("lite", "full"), help="require this network (default: from the file)")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"list": _list, "download": _download, "info": _info}[args.models_action](args)
+
+
+def _list(args) -> int:
+    from vidmatte.models.registry import CHECKPOINTS
+
+    if args.json:
+        rows = [dict(c.__dict__, size=list(c.size)) for c in CHECKPOINTS.values()]
+        print(json.dumps(rows, indent=1))
+        return 0
+    head = ("NAME", "HUGGING FACE REPO", "VARIANT", "MB", "INPUT HxW", "PATCHES", "LICENCE")
+    rows = [(c.name, c.repo_id, c.variant, f"~{c.approx_mb}", f"{c.size[0]}x{c.size[1]}", c.patch_order,
+             c.licence + ("" if c.commercial else " (NON-COMMERCIAL)")) for c in CHECKPOINTS.values()]
+    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
+    for r in (head, *rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    print()
+    for c in CHECKPOINTS.values():
+        print(f"{c.name}: {c.notes}")
+    print("aliases: full = general, rmbg = rmbg-2.0.  Download with `vidmatte models download NAME`.")
+    return 0
+
+
+def _download(args) -> int:
+    from vidmatte.models.loader import open_weights
+
+    _, info = open_weights(args.name, download=True)  # resolves (downloads if needed) and checks keys/shapes
+    print(info.path)
+    return 0
+
+
+def _info(args) -> int:
+    from vidmatte.models.loader import open_weights
+
+    target = args.target
+    is_file = Path(target).exists() or "/" in target or Path(target).suffix.lower() in {
+        ".safetensors", ".pth", ".pt", ".bin", ".ckpt"}
+    if is_file:
+        _, info = open_weights(None, weights=target, variant=args.variant)
+    else:
+        from vidmatte.errors import WeightsError
+        from vidmatte.models.hub import cached_weights, hub_cache_dir
+        from vidmatte.models.registry import get_checkpoint
+
+        ckpt = get_checkpoint(target)
+        if cached_weights(ckpt) is None:
+            raise WeightsError(f"{ckpt.name!r} is not downloaded (looked in {hub_cache_dir()}); "
+                               f"run `vidmatte models download {ckpt.name}`, or give a weights file to inspect")
+        _, info = open_weights(ckpt.name, download=False, variant=args.variant)
+    data = {
+        "file": str(info.path),
+        "file_mb": round(info.file_bytes / 1e6, 1),
+        "variant": info.variant,
+        "backbone": {"lite": "swin_v1_t", "full": "swin_v1_l"}[info.variant],
+        "stored_dtypes": info.dtypes,
+        "keys": info.num_keys,
+        "parameters": info.num_params,
+        "patch_order": info.patch_order,
+        "input_size": list(info.size),
+        "defaults_from": info.name,
+        "licence": info.licence,
+    }
+    if args.json:
+        print(json.dumps(data, indent=1))
+        return 0
+    dtypes = ", ".join(f"{k} x{n}" for k, n in sorted(info.dtypes.items()))
+    origin = (f"from --weights file (defaults of {info.name!r}; override with --patch-order)" if info.from_file
+              else f"{info.name} ({info.repo_id}, licence {info.licence}{'' if info.commercial else ', NON-COMMERCIAL'})")
+    print(f"file:        {info.path} ({info.file_bytes / 1e6:.1f} MB)")
+    print(f"checkpoint:  {origin}")
+    print(f"variant:     {info.variant} ({data['backbone']}); keys and shapes match the network")
+    print(f"stored:      {dtypes}")
+    print(f"keys:        {info.num_keys}")
+    print(f"parameters:  {info.num_params:,}")
+    print(f"patch order: {info.patch_order}")
+    print(f"input size:  {info.size[0]}x{info.size[1]} (HxW)")
+    return 0
