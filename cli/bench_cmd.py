@@ -1,0 +1,63 @@
+"""``vidmatte bench MODE``: speed per stage.
+
+Each mode is a pair ``(add_arguments(parser), run(args) -> int)`` in :data:`MODES`; adding
+``bench pipeline`` means writing those two functions and one entry in the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Callable
+
+from vidmatte_cli.options import parse_size
+
+__all__ = ["register", "run", "MODES"]
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--variant", default="lite", choices=("lite", "full"), help="network size (default lite)")
+    p.add_argument("--size", type=parse_size, default=512, metavar="N|HxW",
+                   help="input size, rounded to multiples of 32 (default 512)")
+    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"), help="default cpu")
+    p.add_argument("--dtype", default="fp32", choices=("auto", "fp32", "fp16", "bf16"), help="default fp32")
+    p.add_argument("--runs", type=int, default=3, metavar="N", help="timed runs (default 3)")
+    p.add_argument("--warmup", type=int, default=1, metavar="N", help="untimed runs first (default 1)")
+    p.add_argument("--batch", type=int, default=1, metavar="B", help="frames per forward (default 1)")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--plain", action="store_true",
+                   help="time the module as built (no BatchNorm folding, no channels-last), like the official code")
+    p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _model_run(args: argparse.Namespace) -> int:
+    from vidmatte.bench_model import bench_model
+
+    res = bench_model(variant=args.variant, size=args.size, device=args.device, dtype=args.dtype, runs=args.runs,
+                      warmup=args.warmup, batch=args.batch, threads=args.threads, plain=args.plain,
+                      channels_last=not args.no_channels_last)
+    if args.json:
+        print(json.dumps(res.as_dict()))
+    else:
+        print(res.summary())
+        print("runs (ms/frame): " + ", ".join(f"{t:.1f}" for t in res.runs_ms))
+    return 0
+
+
+# mode → (help, add_arguments, run)
+MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
+    "model": ("time the BiRefNet network alone (random weights): ms per frame, peak memory", _model_args, _model_run),
+}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="measure speed per stage", description="Measure speed per stage.")
+    sub = p.add_subparsers(dest="bench_mode", metavar="MODE", required=True)
+    for name, (text, add_args, _) in MODES.items():
+        add_args(sub.add_parser(name, help=text, description=text))
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return MODES[args.bench_mode][2](args)

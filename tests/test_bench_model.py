@@ -1,0 +1,68 @@
+"""`vidmatte bench model`: timing protocol, memory report, JSON output and its errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from vidmatte.bench_model import bench_model, current_rss_mb
+from vidmatte.errors import DeviceError, InputError
+
+torch.set_num_threads(2)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    return subprocess.run([sys.executable, "-m", "vidmatte_cli.main", *args], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_bench_model_times_every_run(plain):
+    res = bench_model("lite", size=70, runs=2, warmup=1, threads=2, plain=plain)
+    assert res.size == (64, 64), "sizes round to multiples of 32"
+    assert len(res.runs_ms) == 2 and all(t > 0 for t in res.runs_ms)
+    assert res.min_ms == min(res.runs_ms) and res.min_ms <= res.median_ms <= max(res.runs_ms)
+    assert res.mode == ("plain" if plain else "optimised") and res.threads == 2 and res.device == "cpu"
+    assert res.memory_kind == "rss" and res.memory_mb >= res.rss_before_model_mb > 0
+    assert res.memory_mb >= current_rss_mb() > 0  # a high-water mark is never below the current RSS
+
+
+def test_bench_batch_reports_per_frame_time():
+    res = bench_model("lite", size=64, runs=1, warmup=0, batch=2, threads=2)
+    assert res.batch == 2 and len(res.runs_ms) == 1
+
+
+def test_bench_rejects_bad_arguments():
+    with pytest.raises(InputError):
+        bench_model(runs=0)
+    with pytest.raises(DeviceError, match="fp16 is not supported on CPU"):
+        bench_model(size=64, dtype="fp16", device="cpu", runs=1, warmup=0)
+
+
+def test_cli_bench_model_json():
+    res = run_cli("bench", "model", "--size", "64x96", "--runs", "2", "--warmup", "1", "--threads", "2", "--json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["size"] == [64, 96] and data["variant"] == "lite" and len(data["runs_ms"]) == 2
+    assert data["median_ms"] > 0 and data["memory_kind"] == "rss" and data["memory_mb"] > 0
+
+
+def test_cli_bench_model_errors_are_one_line():
+    res = run_cli("bench", "model", "--size", "64", "--dtype", "fp16", "--device", "cpu", "--runs", "1")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().startswith("vidmatte: error:") and len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype", ["fp16", "bf16"])
+def test_bench_model_cuda_reports_allocated_memory(dtype):
+    res = bench_model("lite", size=512, device="cuda", dtype=dtype, runs=3, warmup=2)
+    assert res.memory_kind == "cuda_allocated" and res.memory_mb > 80  # fp16 lite weights alone are ~88 MB
+    assert res.median_ms > 0
