@@ -1,0 +1,111 @@
+"""`vidmatte eval`: matting metrics of a model (or of precomputed mattes) against ground truth."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vidmatte.errors import InputError
+
+__all__ = ["register", "run", "matter_for_eval", "format_table"]
+
+_SCALE_NOTE = "SAD/1e3  MAD*1e3  MSE*1e3  Grad/1e3  Conn/1e3  dtSSD*1e2"
+
+
+def _size(text: str):
+    try:
+        if "x" in text.lower():
+            h, w = text.lower().split("x")
+            return int(h), int(w)
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or HxW, got {text!r}") from None
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "eval", help="matting metrics (SAD, MAD, MSE, Grad, Conn) against ground-truth mattes",
+        description="Score a model, or a folder of precomputed mattes, against ground-truth mattes. "
+                    f"Printed scales: {_SCALE_NOTE} (the video-matting papers' convention).")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--images", type=Path, metavar="DIR", help="input images (matched to --gt by file name)")
+    src.add_argument("--video", type=Path, metavar="FILE", help="input video; --gt holds one matte per frame")
+    p.add_argument("--gt", type=Path, required=True, metavar="DIR", help="ground-truth mattes")
+    p.add_argument("--trimaps", type=Path, metavar="DIR", help="trimaps: score only their unknown region")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--model", metavar="FILE.onnx", help="ONNX matting model to run on the images")
+    how.add_argument("--pred", type=Path, metavar="DIR", help="precomputed mattes (same file names as --gt)")
+    m = p.add_argument_group("ONNX model")
+    m.add_argument("--preset", choices=("birefnet", "modnet", "u2net", "isnet"),
+                   help="model family (default: recognised from the graph)")
+    m.add_argument("--model-size", type=_size, metavar="N|HxW", help="model input size (long side for MODNet)")
+    m.add_argument("--mean", type=float, nargs="+", metavar="V", help="input mean (1 or 3 values, on [0,1] RGB)")
+    m.add_argument("--std", type=float, nargs="+", metavar="V", help="input std (1 or 3 values)")
+    m.add_argument("--output-index", type=int, metavar="I", help="which model output holds the matte")
+    m.add_argument("--sigmoid", action=argparse.BooleanOptionalAction, default=None,
+                   help="apply a sigmoid to the output (logit models)")
+    m.add_argument("--threads", type=int, metavar="N", help="CPU threads for onnxruntime")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--limit", type=int, metavar="N", help="score only the first N images / frames")
+    p.set_defaults(func=run)
+
+
+def matter_for_eval(args):
+    """The matter for ``--model``. For now an ``.onnx`` file through OnnxMatter; the shared
+    ``matter_from_args`` of cli/options.py will take over (BiRefNet names, chroma)."""
+    model = Path(args.model)
+    if model.suffix.lower() != ".onnx":
+        raise InputError(f"vidmatte eval takes an .onnx file for --model for now, got {args.model!r}; "
+                         "or score precomputed mattes with --pred DIR")
+    from vidmatte.models.onnx import OnnxMatter
+
+    return OnnxMatter(model, preset=args.preset, size=args.model_size, mean=args.mean, std=args.std,
+                      output_index=args.output_index, sigmoid=args.sigmoid, threads=args.threads)
+
+
+def format_table(report) -> str:
+    """Fixed-width table: one row per item, then the mean (and dtSSD for videos)."""
+    names = list(report.metrics)
+    width = max([len("mean")] + [len(str(r["name"])) for r in report.rows])
+    head = f"{'name':<{width}}  " + "  ".join(f"{n:>9}" for n in names)
+    lines = [head, "-" * len(head)]
+    for r in report.rows:
+        lines.append(f"{r['name']:<{width}}  " + "  ".join(f"{r[n]:>9.3f}" for n in names))
+    lines.append("-" * len(head))
+    lines.append(f"{'mean':<{width}}  " + "  ".join(f"{report.mean[n]:>9.3f}" for n in names))
+    if "dtSSD" in report.mean:
+        lines.append(f"dtSSD {report.mean['dtSSD']:.3f}")
+    model = f"model {report.model}, " if report.model else ""
+    lines.append(f"{len(report.rows)} items, {model}{report.region}, {report.seconds:.1f} s; "
+                 f"scales: {_SCALE_NOTE}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from vidmatte.evaluation import evaluate_folders, evaluate_video
+
+    if args.video is not None and args.trimaps is not None:
+        raise InputError("--trimaps applies to --images; videos are scored on the whole frame")
+    if args.model is not None and args.images is None and args.video is None:
+        raise InputError("--model needs the inputs: --images DIR or --video FILE")
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"--limit must be at least 1, got {args.limit}")
+    matter = matter_for_eval(args) if args.model is not None else None
+    progress = None
+    if not args.json and sys.stderr.isatty():
+        def progress(i, n, name):
+            print(f"\r[{i + 1}/{n}] {name}   ", end="", file=sys.stderr, flush=True)
+    if args.video is not None:
+        report = evaluate_video(args.video, args.gt, matter=matter, pred=args.pred, limit=args.limit,
+                                progress=progress)
+    else:
+        report = evaluate_folders(args.gt, images=args.images, trimaps=args.trimaps, pred=args.pred,
+                                  matter=matter, limit=args.limit, progress=progress)
+    if progress:
+        print(file=sys.stderr)
+    if matter is not None:
+        report.model = f"{matter.name} ({Path(args.model).name})"
+    print(json.dumps(report.to_dict(), indent=2) if args.json else format_table(report))
+    return 0
