@@ -1,0 +1,267 @@
+"""Frame sources: a video file (PyAV), an image sequence, one still; and :func:`open_source`.
+
+``VideoSource`` decodes the first frame when it opens, so a file that yields no picture
+fails before any output is created, and the rotation (display matrix) is known up front.
+
+Damaged files: packets the decoder rejects are skipped and counted in ``source.errors``;
+if the demuxer fails mid-file (cut download) iteration stops there with a warning, keeping
+every frame decoded so far. A file that yields no frame at all is an :class:`InputError`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import warnings
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, Optional, Union
+
+import av
+import numpy as np
+
+from vidmatte.errors import InputError
+from vidmatte.frame import Frame
+from vidmatte.io.image_sources import ImageSequenceSource, ImageSource, is_sequence_spec
+from vidmatte.io.stills import IMAGE_EXTENSIONS
+
+__all__ = ["VideoSource", "ImageSource", "ImageSequenceSource", "open_source"]
+
+PathLike = Union[str, os.PathLike]
+_THREADING = {"frame": "FRAME", "slice": "SLICE", "auto": "AUTO", "none": "NONE"}
+#: consecutive undecodable packets after which a file is given up on
+MAX_CONSECUTIVE_ERRORS = 100
+
+
+def _open_container(path: Path):
+    if not path.exists():
+        raise InputError(f"input file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; give a video file, or frames as {path}/%06d.png")
+    if path.stat().st_size == 0:
+        raise InputError(f"input file {path} is empty (0 bytes); re-export or re-download it")
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except av.error.FFmpegError as e:
+        reason = e.strerror or type(e).__name__
+        raise InputError(f"cannot read {path}: not a media file, or corrupt/truncated ({reason})") from None
+    except OSError as e:
+        raise InputError(f"cannot open {path}: {e.strerror or e}") from None
+
+
+def _alpha_plane(frame: av.VideoFrame) -> np.ndarray:
+    """The frame's alpha as ``(H, W)`` uint8 (higher bit depths rounded), 255 when it has none."""
+    name = frame.format.name
+    if not name.startswith(("yuva", "gbrap")):
+        if name in ("rgba", "bgra", "argb", "abgr"):
+            return frame.to_ndarray(format="rgba")[..., 3]
+        return np.full((frame.height, frame.width), 255, np.uint8)
+    plane = frame.planes[3]
+    digits = "".join(c for c in name.rsplit("p", 1)[-1] if c.isdigit())
+    if not digits:
+        return np.frombuffer(plane, np.uint8).reshape(plane.height, -1)[:, : frame.width]
+    bits = int(digits)
+    a = np.frombuffer(plane, np.uint16).reshape(plane.height, -1)[:, : frame.width].astype(np.uint32)
+    return ((a * 255 + ((1 << bits) - 1) // 2) // ((1 << bits) - 1)).astype(np.uint8)
+
+
+class VideoSource:
+    """Frames of a video file, upright and in RGB.
+
+    Args:
+        path: the file.
+        threading: decoder threading, "frame" (fastest offline), "slice" (lower latency) or "none".
+        with_alpha: yield ``(H, W, 4)`` RGBA; VP9/VP8 are decoded with libvpx, the only FFmpeg
+            decoders that keep WebM's alpha (files without alpha give 255).
+
+    Yields :class:`Frame` with ``image`` ``(H, W, 3)`` uint8, ``pts`` in ``time_base`` units.
+    """
+
+    def __init__(self, path: PathLike, *, threading: str = "frame", with_alpha: bool = False):
+        if threading not in _THREADING:
+            raise ValueError(f"threading must be one of {sorted(_THREADING)}")
+        self.path = Path(path)
+        self.threading = threading
+        self.with_alpha = with_alpha
+        self.errors: list[str] = []
+        self._container = None
+        self._iterated = False
+        self._open()
+        try:
+            self._gen = self._decode()
+            self._first = next(self._gen, None)
+        except BaseException:
+            self.close()
+            raise
+        if self._first is None:
+            self.close()
+            raise InputError(f"{self.path} has a video stream but no decodable frame; the file is damaged")
+        self.rotation = self._rotation_of(self._first)
+
+    # ---- opening -------------------------------------------------------------------
+    def _open(self) -> None:
+        self._container = _open_container(self.path)
+        if not self._container.streams.video:
+            kinds = sorted({s.type for s in self._container.streams})
+            held = f"it holds only {', '.join(kinds)}" if kinds else "it holds no streams at all"
+            self.close()
+            raise InputError(f"{self.path} has no video stream ({held}); give a video file")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = _THREADING[self.threading]
+        name = self._stream.codec_context.name
+        self._decoder = self._stream.codec_context
+        if self.with_alpha and name in ("vp9", "vp8"):
+            self._decoder = av.CodecContext.create("libvpx-vp9" if name == "vp9" else "libvpx", "r")
+
+    def _rotation_of(self, frame: av.VideoFrame) -> int:
+        deg = frame.rotation or int(float(self._stream.metadata.get("rotate", 0) or 0))
+        return int(round(deg / 90.0)) * 90 % 360
+
+    # ---- properties ----------------------------------------------------------------
+    @property
+    def time_base(self) -> Fraction:
+        return self._stream.time_base
+
+    @property
+    def fps(self) -> Optional[Fraction]:
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        return Fraction(rate) if rate else None
+
+    @property
+    def duration(self) -> Optional[float]:
+        if self._stream.duration is not None:
+            return float(self._stream.duration * self._stream.time_base)
+        d = self._container.duration if self._container is not None else None
+        return d / av.time_base if d else None
+
+    @property
+    def frame_count(self) -> Optional[int]:
+        if self._stream.frames:
+            return int(self._stream.frames)
+        if self.duration and self.fps:
+            return int(round(self.duration * self.fps))
+        return None
+
+    @property
+    def width(self) -> int:
+        w, h = self._first.width, self._first.height
+        return h if self.rotation in (90, 270) else w
+
+    @property
+    def height(self) -> int:
+        w, h = self._first.width, self._first.height
+        return w if self.rotation in (90, 270) else h
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self._container and self._container.streams.audio)
+
+    @property
+    def has_alpha(self) -> bool:
+        return self._first.format.name.startswith(("yuva", "gbrap", "rgba", "bgra", "argb", "abgr"))
+
+    # ---- decoding ------------------------------------------------------------------
+    def _packets(self) -> Iterator[av.Packet]:
+        try:
+            for packet in self._container.demux(self._stream):
+                if packet.size:
+                    yield packet
+        except av.error.FFmpegError as e:
+            msg = f"{self.path}: reading stopped early ({e.strerror or e}); the file looks truncated"
+            self.errors.append(msg)
+            warnings.warn(msg, stacklevel=3)
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        bad = 0
+        for packet in self._packets():
+            try:
+                frames = self._decoder.decode(packet)
+                bad = 0
+            except av.error.FFmpegError as e:
+                self.errors.append(f"undecodable packet at pts {packet.pts}: {e.strerror or e}")
+                bad += 1
+                if bad > MAX_CONSECUTIVE_ERRORS:
+                    warnings.warn(f"{self.path}: giving up after {bad} undecodable packets", stacklevel=3)
+                    return
+                continue
+            yield from frames
+        try:
+            yield from self._decoder.decode(None)
+        except av.error.FFmpegError as e:  # flushing a damaged stream
+            self.errors.append(f"decoder flush failed: {e.strerror or e}")
+
+    def _to_image(self, frame: av.VideoFrame) -> np.ndarray:
+        kw = {}
+        if frame.colorspace in (0, 2) or frame.colorspace is None:  # untagged: SD → 601, HD → 709
+            kw["src_colorspace"] = "ITU709" if frame.height >= 720 or frame.width >= 1280 else "ITU601"
+        kw["src_color_range"] = "JPEG" if frame.color_range == 2 else "MPEG"
+        img = frame.to_ndarray(format="rgb24", **kw)
+        if self.with_alpha:
+            img = np.dstack([img, _alpha_plane(frame)])
+        if self.rotation:
+            img = np.rot90(img, k=self.rotation // 90)
+        return np.ascontiguousarray(img)
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._iterated:  # a second pass starts again from the top
+            self.close()
+            self._open()
+            frames = self._decode()
+        else:
+            frames = itertools.chain([self._first], self._gen)
+        self._iterated = True
+        index, step, last = 0, self._pts_step(), None
+        for f in frames:
+            pts = f.pts if f.pts is not None else (last + step if last is not None else 0)
+            last = pts
+            meta = {"rotation": self.rotation, "source": str(self.path)}
+            yield Frame(image=self._to_image(f), pts=pts, time_base=self.time_base, index=index, meta=meta)
+            index += 1
+        if index == 0:
+            raise InputError(f"{self.path} yielded no decodable frame; the file is damaged")
+
+    def _pts_step(self) -> int:
+        if self.fps:
+            return max(1, int(round(1 / (self.fps * self.time_base))))
+        return 1
+
+    def __len__(self) -> int:
+        n = self.frame_count
+        if n is None:
+            raise TypeError("frame count unknown for this file")
+        return n
+
+    # ---- lifetime ------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the file; safe to call more than once."""
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    def __enter__(self) -> "VideoSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"VideoSource({str(self.path)!r}, {self.width}x{self.height}, fps={self.fps}, rotation={self.rotation})"
+
+
+def open_source(spec: PathLike, **kw) -> Union[VideoSource, ImageSource, ImageSequenceSource]:
+    """Pick the source for ``spec``: a folder or pattern → image sequence, an image → still,
+    anything else → video file. Keyword arguments go to the chosen class.
+    """
+    text = os.fspath(spec)
+    path = Path(text)
+    if path.is_dir() or is_sequence_spec(text):
+        return ImageSequenceSource(text, **kw)
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        return ImageSource(path, **kw)
+    if not path.exists():
+        raise InputError(
+            f"cannot open {text}: no such file, folder or image pattern "
+            "(tried: video file, image file, image folder, pattern such as frames/%06d.png or *.png)"
+        )
+    kw.pop("fps", None)
+    return VideoSource(path, **kw)
