@@ -127,6 +127,20 @@ class LiveSource:
         rate = stream.average_rate or stream.guessed_rate or fps or 30
         self.fps = float(rate)
         self._thread = threading.Thread(target=self._run, name="vidmatte-capture", daemon=True)
+        if not (self.width and self.height):  # some streams only tell with their first picture
+            self._learn_size()
+
+    def _learn_size(self) -> None:
+        first = self.read(self.timeout_s)
+        if first is None:
+            self.close()
+            raise DeviceError(f"{self.spec.label} sent no picture within {self.timeout_s:g} s; check the stream")
+        self.height, self.width = first.image.shape[:2]
+        with self._cond:  # hand it out again unless a newer frame already replaced it
+            if self._pending is None:
+                self._pending = first
+            else:
+                self.frames_dropped += 1
 
     def start(self) -> "LiveSource":
         """Start the reader thread (``read`` does it on first use); opening already happened."""
