@@ -76,7 +76,7 @@ def read_image(path: PathLike, *, with_alpha: bool = False) -> np.ndarray:
     frame = _decode_first(path)
     name = frame.format.name
     if name.startswith(("gbrpf", "gbrapf", "grayf")):
-        data = frame.to_ndarray(format="gbrapf32le")  # (H, W, 4) RGBA float
+        data = _float_rgba(frame)
         rgb = to_uint8(linear_to_srgb(data[..., :3]))
         alpha = to_uint8(data[..., 3])
     else:
@@ -92,8 +92,21 @@ def read_image(path: PathLike, *, with_alpha: bool = False) -> np.ndarray:
 
 def read_exr(path: PathLike) -> np.ndarray:
     """The raw float32 ``(H, W, 4)`` RGBA values of an EXR (no transfer applied)."""
-    frame = _decode_first(Path(path))
-    return np.ascontiguousarray(frame.to_ndarray(format="gbrapf32le"))
+    return _float_rgba(_decode_first(Path(path)))
+
+
+def _float_rgba(frame: av.VideoFrame) -> np.ndarray:
+    """Float frame → ``(H, W, 4)`` float32 RGBA (grey is spread to RGB, missing alpha is 1)."""
+    name = frame.format.name
+    if name in ("gbrapf32le", "gbrpf32le", "grayf32le"):
+        data = frame.to_ndarray()  # native layout, no swscale (its grayf32 path loses values)
+    else:
+        data = frame.to_ndarray(format="gbrapf32le")
+    if data.ndim == 2:
+        data = np.repeat(data[..., None], 3, axis=2)
+    if data.shape[2] == 3:
+        data = np.dstack([data, np.ones(data.shape[:2], np.float32)])
+    return np.ascontiguousarray(data, np.float32)
 
 
 def _encode(codec: str, pix_fmt: str, frame: av.VideoFrame, options: dict) -> bytes:
@@ -111,26 +124,31 @@ def write_image(path: PathLike, image: np.ndarray) -> None:
 
     Args:
         image: ``(H, W, 3|4)`` uint8 RGB(A) (sRGB), or float32 ``(H, W, 3|4)``; float goes to
-            EXR as is (linear), uint8 is linearised for EXR; PNG/JPEG need uint8.
+            EXR as is (linear), uint8 colour is linearised for EXR; PNG/JPEG need uint8.
+            ``(H, W)`` / ``(H, W, 1)`` is a greyscale matte (PNG gray, EXR single channel).
     """
     path = Path(path)
     ext = path.suffix.lower()
     image = np.ascontiguousarray(image)
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"expected (H,W,3) or (H,W,4) image, got {image.shape}")
-    rgba = image.shape[2] == 4
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
+        raise ValueError(f"expected (H,W), (H,W,1), (H,W,3) or (H,W,4) image, got {image.shape}")
+    channels = image.shape[2]
     if ext == ".exr":
         if image.dtype == np.uint8:
-            lin = srgb_to_linear(image[..., :3] / np.float32(255))
-            image = np.dstack([lin, image[..., 3:] / np.float32(255)]) if rgba else lin
-        fmt = "gbrapf32le" if rgba else "gbrpf32le"
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image, np.float32), format=fmt)
+            f = image / np.float32(255)
+            if channels >= 3:  # colour is sRGB-encoded; alpha and greyscale mattes are linear
+                f[..., :3] = srgb_to_linear(f[..., :3])
+            image = f
+        fmt = {1: "grayf32le", 3: "gbrpf32le", 4: "gbrapf32le"}[channels]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[..., 0] if channels == 1 else image, np.float32), format=fmt)
         data = _encode("exr", fmt, frame, {"format": "float", "compression": "zip16"})
     elif ext in (".png", ".jpg", ".jpeg"):
         if image.dtype != np.uint8:
             raise ValueError(f"{ext} needs uint8 pixels, got {image.dtype}")
-        fmt = "rgba" if rgba else "rgb24"
-        frame = av.VideoFrame.from_ndarray(image, format=fmt)
+        fmt = {1: "gray", 3: "rgb24", 4: "rgba"}[channels]
+        frame = av.VideoFrame.from_ndarray(image[..., 0] if channels == 1 else image, format=fmt)
         if ext == ".png":
             data = _encode("png", fmt, frame, {})
         else:

@@ -1,0 +1,154 @@
+"""Output presets and the packing of pixels into encoder-ready ``av.VideoFrame`` objects.
+
+Colour goes through swscale (BT.709, limited range, 2×2 area chroma), but the **alpha plane
+is written by us**: swscale's rgba→yuva path shifts alpha 128–254 up by one level. 8-bit
+alpha is copied; 10-bit alpha is ``round(a * 1023 / 255)``, which reads back exactly.
+
+H.264 4:2:0 cannot code odd sizes (even its crop field counts in 2-pixel units), so odd
+frames are padded to even by repeating the last row/column: nothing is lost, and the
+output is at most one pixel larger (``VideoSink.coded_size`` says by how much).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import av
+import numpy as np
+
+from vidmatte.io.yuv import Yuv420
+
+__all__ = ["Preset", "PRESETS", "CODEC_SPEEDS", "as_uint8_image", "pack_frame", "even_size"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """How one output kind is encoded."""
+
+    name: str
+    codec: str
+    pix_fmt: str
+    extensions: tuple[str, ...]
+    alpha: bool = False  # the file carries an alpha channel
+    matte: bool = False  # the picture *is* the alpha (greyscale)
+    even: bool = False  # the codec needs even width/height
+
+
+PRESETS: dict[str, Preset] = {
+    "h264": Preset("h264", "libx264", "yuv420p", (".mp4", ".mkv", ".mov", ".m4v"), even=True),
+    "prores": Preset("prores", "prores_ks", "yuva444p10le", (".mov", ".mkv"), alpha=True),
+    "webm": Preset("webm", "libvpx-vp9", "yuva420p", (".webm", ".mkv"), alpha=True),
+    "alpha": Preset("alpha", "libx264", "yuv420p", (".mp4", ".mkv", ".mov", ".m4v"), matte=True, even=True),
+}
+
+#: x264 preset names → libvpx ``cpu-used`` (higher is faster)
+CODEC_SPEEDS = {"placebo": 0, "veryslow": 0, "slower": 1, "slow": 2, "medium": 3, "fast": 4,
+                "faster": 5, "veryfast": 6, "superfast": 7, "ultrafast": 8}
+
+
+def codec_options(preset: Preset, crf: int, speed: str) -> dict[str, str]:
+    """Encoder options for ``preset`` at quality ``crf`` and x264-style ``speed``."""
+    if preset.codec == "libx264":
+        return {"crf": str(crf), "preset": speed}
+    if preset.codec == "libvpx-vp9":
+        return {"crf": str(crf), "b": "0", "deadline": "good", "row-mt": "1",
+                "cpu-used": str(CODEC_SPEEDS.get(speed, 3))}
+    if preset.codec == "prores_ks":
+        return {"profile": "4444", "vendor": "apl0", "alpha_bits": "16"}
+    return {}
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    return width + width % 2, height + height % 2
+
+
+def as_uint8_image(img: Any) -> np.ndarray:
+    """numpy/torch, ``(H,W,C)`` or ``(C,H,W)``, uint8 or float [0,1] → ``(H,W,C)`` uint8 numpy."""
+    if hasattr(img, "detach"):
+        img = img.detach().cpu().numpy()
+    a = np.asarray(img)
+    if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[-1] not in (1, 3, 4):
+        a = a.transpose(1, 2, 0)
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.dtype != np.uint8:
+        a = np.floor(np.clip(a.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return a
+
+
+def _plane(frame: av.VideoFrame, i: int, dtype=np.uint8) -> np.ndarray:
+    p = frame.planes[i]
+    return np.frombuffer(p, dtype).reshape(p.height, -1)[:, : p.width]
+
+
+def _pad_even(a: np.ndarray) -> np.ndarray:
+    h, w = a.shape[:2]
+    if h % 2 or w % 2:
+        pad = [(0, h % 2), (0, w % 2)] + [(0, 0)] * (a.ndim - 2)
+        a = np.pad(a, pad, mode="edge")
+    return a
+
+
+def _yuv420_frame(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> av.VideoFrame:
+    y = _pad_even(np.asarray(y, np.uint8))
+    h, w = y.shape
+    u = np.asarray(u, np.uint8)[: h // 2, : w // 2]
+    v = np.asarray(v, np.uint8)[: h // 2, : w // 2]
+    packed = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(h * 3 // 2, w)
+    return av.VideoFrame.from_ndarray(packed, format="yuv420p")
+
+
+def _tag(frame: av.VideoFrame) -> av.VideoFrame:
+    frame.colorspace = frame.color_primaries = frame.color_trc = 1  # BT.709
+    frame.color_range = 1  # limited ("MPEG")
+    return frame
+
+
+def pack_frame(image: Any, preset: Preset, *, alpha_mode: str = "straight", alpha: Any = None) -> av.VideoFrame:
+    """One picture → an ``av.VideoFrame`` in ``preset.pix_fmt``, tagged BT.709 limited.
+
+    Args:
+        image: ``(H,W,3)`` RGB or ``(H,W,4)`` straight RGBA (uint8 or float, numpy or torch),
+            or a :class:`Yuv420` (opaque presets only).
+        alpha: optional ``(1,H,W)``/``(H,W)`` alpha used when ``image`` is RGB.
+        alpha_mode: "straight" stores colour as given; "premultiplied" stores ``rgb * a``.
+    Opaque presets flatten RGBA over black; the matte preset codes alpha as luma.
+    """
+    if isinstance(image, Yuv420):
+        if preset.alpha or preset.matte:
+            raise ValueError(f"preset {preset.name} needs RGBA frames, got Yuv420 planes")
+        yuv = image.numpy()
+        return _tag(_yuv420_frame(yuv.y, yuv.u, yuv.v))
+    img = as_uint8_image(image)
+    if img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=2) if not preset.matte else img
+    a8: Optional[np.ndarray] = None
+    if img.shape[2] == 4:
+        a8 = img[..., 3]
+    elif alpha is not None:
+        a8 = as_uint8_image(alpha)[..., 0]
+    elif img.shape[2] == 1:
+        a8 = img[..., 0]
+    if preset.matte:
+        if a8 is None:
+            raise ValueError("the alpha preset needs RGBA frames or frame.alpha")
+        y = np.floor(16.0 + a8.astype(np.float32) * (219.0 / 255.0) + 0.5).astype(np.uint8)
+        y = _pad_even(y)
+        chroma = np.full((y.shape[0] // 2, y.shape[1] // 2), 128, np.uint8)
+        return _tag(_yuv420_frame(y, chroma, chroma))
+    rgb = img[..., :3]
+    if a8 is not None and (alpha_mode == "premultiplied" or not preset.alpha):
+        rgb = ((rgb.astype(np.uint16) * a8[..., None] + 127) // 255).astype(np.uint8)
+    if preset.even:
+        rgb = _pad_even(rgb)
+    src = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    frame = src.reformat(format=preset.pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG",
+                         interpolation="AREA")
+    if preset.alpha:
+        a = a8 if a8 is not None else np.full(rgb.shape[:2], 255, np.uint8)
+        if preset.pix_fmt.endswith("10le"):
+            _plane(frame, 3, np.uint16)[...] = (a.astype(np.uint32) * 1023 + 127) // 255
+        else:
+            _plane(frame, 3)[...] = a
+    return _tag(frame)

@@ -1,0 +1,136 @@
+"""Image-sequence sink: numbered PNG (8-bit RGBA) or EXR (float32 RGBA) + ``timestamps.json``.
+
+Frames go to a hidden temporary folder renamed to the target on :meth:`close`, so a folder
+that exists is always complete. The sidecar keeps each frame's original index, pts and
+time base (``ImageSequenceSource`` reads it back, so VFR timing survives a round trip).
+
+EXR is linear light: uint8 (sRGB) colour is linearised; premultiplication, when asked,
+happens in linear light. Float input is taken as linear and written as is (float32).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from vidmatte.errors import OutputError
+from vidmatte.frame import Frame
+from vidmatte.io.atomic import AtomicTarget, check_output_path
+from vidmatte.io.formats import as_uint8_image
+from vidmatte.io.stills import srgb_to_linear, write_image
+
+__all__ = ["ImageSequenceSink", "SEQUENCE_FORMATS", "sequence_target"]
+
+SEQUENCE_FORMATS = ("png", "exr")
+PathLike = Union[str, os.PathLike]
+
+
+def sequence_target(spec: str, fmt: str) -> tuple[Path, str, str]:
+    """``spec`` (folder or ``folder/name_%06d.ext``) → ``(folder, name pattern, format)``."""
+    p = Path(spec)
+    if "%" in p.name:
+        fmt = p.suffix.lower().lstrip(".") or fmt
+        if p.parent in (Path("."), Path("")) or not p.parent.name:
+            raise OutputError(f"put image sequences in their own folder, e.g. frames/{p.name}")
+        return p.parent, p.stem if p.suffix else p.name, fmt
+    if p.suffix.lower().lstrip(".") in SEQUENCE_FORMATS:
+        raise OutputError(f"{spec} names one image; for frame sequences give a folder or a pattern such as frames/frame_%06d{p.suffix}")
+    return p, "frame_%06d", fmt
+
+
+def _float_image(image: Any, alpha: Any) -> np.ndarray:
+    """Frame pixels → float32 linear ``(H, W, 3|4)`` for EXR."""
+    if hasattr(image, "detach"):
+        image = image.detach().cpu().numpy()
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[0] in (3, 4) and a.shape[-1] not in (3, 4):
+        a = a.transpose(1, 2, 0)
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.dtype == np.uint8:
+        f = a.astype(np.float32) / 255.0
+        if f.shape[2] >= 3:  # colour is sRGB-encoded; a one-channel matte is linear already
+            f[..., :3] = srgb_to_linear(f[..., :3])
+    else:
+        f = a.astype(np.float32)
+    if f.shape[2] == 3 and alpha is not None:  # alpha: (H,W), (H,W,1) or (1,H,W)
+        f = np.dstack([f, as_uint8_image(alpha)[..., :1].astype(np.float32) / 255.0])
+    return f
+
+
+class ImageSequenceSink:
+    """Write frames as ``<pattern % n>.png|.exr`` (n = 0, 1, …) in ``folder``.
+
+    Args:
+        folder: target folder (created; replaced with ``overwrite`` only if it holds a
+            previous sequence or nothing).
+        format: "png" (8-bit) or "exr" (float32, ZIP).
+        alpha_mode: "straight" or "premultiplied" colour.
+        pattern: file name pattern without extension.
+    """
+
+    def __init__(self, folder: PathLike, *, format: str = "png", alpha_mode: str = "straight",
+                 pattern: str = "frame_%06d", overwrite: bool = False, input_path=None):
+        if format not in SEQUENCE_FORMATS:
+            raise OutputError(f"image sequences are written as png or exr, not {format!r}")
+        if alpha_mode not in ("straight", "premultiplied"):
+            raise OutputError(f"alpha mode must be 'straight' or 'premultiplied', not {alpha_mode!r}")
+        self.folder, self.format, self.alpha_mode, self.pattern = Path(folder), format, alpha_mode, pattern
+        check_output_path(self.folder, overwrite=overwrite, inputs=(input_path,), folder=True)
+        if self.folder.is_dir() and any(p.name != "timestamps.json" and not p.name.startswith("frame_") for p in self.folder.iterdir()):
+            raise OutputError(f"folder {self.folder} holds other files; choose a new folder for the frames")
+        self._target = AtomicTarget(self.folder, folder=True, overwrite=overwrite)
+        self.entries: list[dict] = []
+        self.time_base: Optional[Fraction] = None
+
+    def write(self, frame: Frame) -> None:
+        if self._target.done:
+            raise RuntimeError("write() on a closed ImageSequenceSink")
+        premultiply = self.alpha_mode == "premultiplied"
+        if self.format == "exr":
+            img = _float_image(frame.image, frame.alpha)
+            if premultiply and img.shape[2] == 4:
+                img[..., :3] *= img[..., 3:]
+        else:
+            img = as_uint8_image(frame.image)
+            if img.shape[2] == 3 and frame.alpha is not None:
+                img = np.dstack([img, as_uint8_image(frame.alpha)[..., :1]])
+            if premultiply and img.shape[2] == 4:
+                rgb = (img[..., :3].astype(np.uint16) * img[..., 3:] + 127) // 255
+                img = np.dstack([rgb.astype(np.uint8), img[..., 3:]])
+        name = f"{self.pattern % len(self.entries)}.{self.format}"
+        write_image(self._target.tmp / name, img)
+        tb = Fraction(frame.time_base) if frame.time_base is not None else None
+        self.time_base = self.time_base or tb
+        self.entries.append({"file": name, "index": frame.index, "pts": frame.pts,
+                             "seconds": float(frame.pts * tb) if frame.pts is not None and tb else None})
+
+    def close(self) -> Path:
+        """Write ``timestamps.json`` and move the folder into place (idempotent)."""
+        if self._target.done:
+            return self.folder
+        try:
+            side = {"time_base": str(self.time_base) if self.time_base else None, "alpha_mode": self.alpha_mode,
+                    "format": self.format, "frames": self.entries}
+            (self._target.tmp / "timestamps.json").write_text(json.dumps(side, indent=1))
+            return self._target.commit()
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        self._target.abort()
+
+    def __enter__(self) -> "ImageSequenceSink":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()

@@ -1,0 +1,201 @@
+"""Video file sinks (H.264, ProRes 4444, VP9 WebM with alpha, greyscale matte) and :func:`open_sink`.
+
+Timing is passed through: each frame's ``pts`` (rescaled only if it comes in another time
+base) is encoded in the sink's ``time_base`` (give the input stream's), so VFR stays VFR and
+frames are never renumbered. A non-increasing pts is bumped by one tick (counted in
+``pts_adjusted``). Output goes to a hidden temporary file beside the target and is renamed
+into place by :meth:`VideoSink.close`; :meth:`abort`, or any exception (Ctrl-C included)
+inside ``with VideoSink(...)``, deletes it.
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Optional, Union
+
+import av
+
+from vidmatte.errors import OutputError
+from vidmatte.frame import Frame
+from vidmatte.io.atomic import AtomicTarget, check_output_path
+from vidmatte.io.audio import AudioPassthrough
+from vidmatte.io.formats import PRESETS, codec_options, even_size, pack_frame
+from vidmatte.io.sequence import SEQUENCE_FORMATS, ImageSequenceSink, sequence_target
+
+__all__ = ["VideoSink", "ImageSequenceSink", "open_sink", "MUXERS", "DEFAULT_PRESET"]
+
+PathLike = Union[str, os.PathLike]
+MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
+DEFAULT_PRESET = {".mp4": "h264", ".m4v": "h264", ".mov": "h264", ".mkv": "h264", ".webm": "webm"}
+ALPHA_MODES = ("straight", "premultiplied")
+
+
+def _source_path(src) -> Optional[Path]:
+    if src is None:
+        return None
+    return Path(getattr(src, "path", src))
+
+
+class VideoSink:
+    """Encode frames to a video file.
+
+    Args:
+        path: target file; the extension picks the container (.mp4/.m4v/.mov/.mkv/.webm).
+        width, height: frame size (odd sizes are padded to even for H.264, see ``coded_size``).
+        time_base: pts unit (the input stream's); defaults to ``1/fps``.
+        fps: nominal (average) rate, used by rate control; defaults to ``1/time_base``.
+        preset: "h264", "prores" (4444 + alpha), "webm" (VP9 + alpha) or "alpha" (matte);
+            ``None`` picks by extension (.webm → webm, others → h264).
+        alpha_mode: "straight" or "premultiplied" colour in alpha formats.
+        audio_from: path (or source with ``.path``) whose first audio stream is kept.
+        crf, codec_preset: quality and speed (x264 names; mapped for VP9, ignored by ProRes).
+        overwrite: replace an existing target.
+        input_path: the video being processed, refused as the target.
+    """
+
+    def __init__(self, path: PathLike, *, width: int, height: int, time_base=None, fps=None,
+                 preset: Optional[str] = None, alpha_mode: str = "straight", audio_from=None, crf: int = 18,
+                 codec_preset: str = "medium", overwrite: bool = False, threads: int = 0, input_path=None):
+        self.path = Path(path)
+        ext = self.path.suffix.lower()
+        if ext not in MUXERS:
+            raise OutputError(f"cannot write {ext or 'files without an extension'} video; use {', '.join(MUXERS)}")
+        preset = preset or DEFAULT_PRESET[ext]
+        if preset not in PRESETS:
+            raise OutputError(f"unknown video format {preset!r}; choose one of {', '.join(PRESETS)}")
+        if alpha_mode not in ALPHA_MODES:
+            raise OutputError(f"alpha mode must be 'straight' or 'premultiplied', not {alpha_mode!r}")
+        self.preset = PRESETS[preset]
+        if ext not in self.preset.extensions:
+            raise OutputError(f"format {preset} cannot be written to {ext or 'a name without extension'}; use {' or '.join(self.preset.extensions)}")
+        if time_base is None and fps is None:
+            raise ValueError("give time_base or fps")
+        self.fps = Fraction(fps if fps is not None else 1 / Fraction(time_base)).limit_denominator(1_000_000)
+        self.time_base = Fraction(time_base) if time_base is not None else 1 / self.fps
+        self.width, self.height, self.alpha_mode = int(width), int(height), alpha_mode
+        self.coded_size = even_size(self.width, self.height) if self.preset.even else (self.width, self.height)
+        audio_path = _source_path(audio_from)
+        check_output_path(self.path, overwrite=overwrite, inputs=(audio_path, _source_path(input_path)))
+        self._target = AtomicTarget(self.path, overwrite=overwrite)
+        self._container, self.audio, self.frames, self.pts_adjusted = None, None, 0, 0
+        self._last_pts: Optional[int] = None
+        self._step = max(1, round(1 / (self.fps * self.time_base)))
+        try:
+            self._open(MUXERS[ext], crf, codec_preset, threads, audio_path)
+        except BaseException as e:
+            self.abort()
+            if isinstance(e, av.error.FFmpegError):
+                raise OutputError(f"cannot create {self.path}: {e.strerror or e}") from None
+            raise
+
+    def _open(self, muxer: str, crf: int, speed: str, threads: int, audio_path: Optional[Path]) -> None:
+        self._container = av.open(str(self._target.tmp), "w", format=muxer)
+        vs = self._container.add_stream(self.preset.codec, rate=self.fps, options=codec_options(self.preset, crf, speed))
+        vs.width, vs.height = self.coded_size
+        vs.pix_fmt = self.preset.pix_fmt
+        vs.time_base = self.time_base
+        cc = vs.codec_context
+        cc.time_base = self.time_base
+        cc.colorspace = cc.color_primaries = cc.color_trc = 1  # BT.709
+        cc.color_range = 1  # limited
+        cc.thread_count = threads
+        self.stream = vs
+        if audio_path is not None:
+            self.audio = AudioPassthrough(audio_path, self._container, muxer)
+
+    def _pts(self, frame: Frame) -> int:
+        if frame.pts is None:
+            pts = 0 if self._last_pts is None else self._last_pts + self._step
+        elif frame.time_base is not None and Fraction(frame.time_base) != self.time_base:
+            pts = round(frame.pts * Fraction(frame.time_base) / self.time_base)
+        else:
+            pts = int(frame.pts)
+        if self._last_pts is not None and pts <= self._last_pts:
+            pts = self._last_pts + 1
+            self.pts_adjusted += 1
+        self._last_pts = pts
+        return pts
+
+    def write(self, frame: Frame) -> None:
+        """Encode one frame (RGB, RGBA or :class:`~vidmatte.io.yuv.Yuv420` in ``frame.image``)."""
+        if self._container is None:
+            raise RuntimeError("write() on a closed VideoSink")
+        h, w = frame.size
+        if (w, h) != (self.width, self.height):
+            raise ValueError(f"frame is {w}x{h}, the sink was opened for {self.width}x{self.height}")
+        vf = pack_frame(frame.image, self.preset, alpha_mode=self.alpha_mode, alpha=frame.alpha)
+        vf.pts = self._pts(frame)
+        vf.time_base = self.time_base
+        try:
+            for packet in self.stream.encode(vf):
+                self._container.mux(packet)
+            if self.audio is not None:
+                self.audio.pump(until=float(vf.pts * self.time_base))
+        except av.error.FFmpegError as e:
+            raise OutputError(f"writing {self.path} failed: {e.strerror or e}") from None
+        self.frames += 1
+
+    def close(self) -> Path:
+        """Flush, mux the rest of the audio, finish the file and move it into place."""
+        if self._container is None:
+            return self.path
+        try:
+            for packet in self.stream.encode(None):
+                self._container.mux(packet)
+            if self.audio is not None:
+                self.audio.pump(None)
+                self.audio.close()
+            self._container.close()
+            self._container = None
+            if self.frames == 0:
+                raise OutputError(f"no frames were written to {self.path}; nothing to save")
+            return self._target.commit()
+        except BaseException as e:
+            self.abort()
+            if isinstance(e, av.error.FFmpegError):
+                raise OutputError(f"finishing {self.path} failed: {e.strerror or e}") from None
+            raise
+
+    def abort(self) -> None:
+        """Stop and delete the partial output (idempotent)."""
+        if self.audio is not None:
+            self.audio.close()
+        if self._container is not None:
+            try:
+                self._container.close()
+            except Exception:  # the file is being thrown away anyway
+                pass
+            self._container = None
+        self._target.abort()
+
+    def __enter__(self) -> "VideoSink":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()
+
+
+def open_sink(path: PathLike, format: Optional[str] = None, **kw):
+    """Pick the sink for ``path``: a video file by extension, or a folder/pattern for stills
+    (an existing folder, a name without extension, ``dir/frame_%06d.png`` or ``.exr``).
+
+    ``format`` forces a preset ("h264", "prores", "webm", "alpha") or a sequence ("png", "exr").
+    Other keywords go to :class:`VideoSink` / :class:`ImageSequenceSink`.
+    """
+    text = os.fspath(path)
+    p = Path(text)
+    ext = p.suffix.lower()
+    seq_ext = ext.lstrip(".") if ext.lstrip(".") in SEQUENCE_FORMATS else None
+    if format in SEQUENCE_FORMATS or p.is_dir() or text.endswith(("/", os.sep)) or "%" in p.name or seq_ext or not ext:
+        folder, pattern, fmt = sequence_target(text, format or seq_ext or "png")
+        keep = {k: kw[k] for k in ("alpha_mode", "overwrite", "input_path") if k in kw}
+        return ImageSequenceSink(folder, format=fmt, pattern=pattern, **keep)
+    if ext not in DEFAULT_PRESET:
+        supported = ", ".join(list(DEFAULT_PRESET) + ["a folder or frame_%06d.png/.exr for image sequences"])
+        raise OutputError(f"cannot write {ext or 'files without an extension'} output; supported: {supported}")
+    return VideoSink(p, preset=format or DEFAULT_PRESET[ext], **kw)
