@@ -105,7 +105,7 @@ def smoother_from_args(args):
 
 def background_from_args(args):
     """The Background object, or ``None`` for transparent output."""
-    from vidmatte.compose.backgrounds import parse_background
+    from vidmatte.compose import parse_background
 
     if getattr(args, "transparent", False):
         return None

@@ -23,8 +23,8 @@ __all__ = ["Processor", "StageTimes", "OUTPUTS"]
 # What a processor emits per frame:
 #   composite  (H,W,3) uint8 RGB  — the person on the new background
 #   rgba       (H,W,4) uint8      — estimated foreground + alpha (straight or premultiplied)
-#   rgba_float (H,W,4) float32    — same, for EXR
-#   alpha      (H,W,3) uint8      — the matte as grey RGB (for any video codec)
+#   rgba_float (H,W,4) float32    — same with linear-light colour, for EXR
+#   alpha      (H,W,1) uint8      — the matte alone
 OUTPUTS = ("composite", "rgba", "rgba_float", "alpha")
 
 
@@ -107,7 +107,7 @@ class Processor:
             alpha = self.smoother(alpha, x)
             t = self._tick("smooth", t)
         if self.output == "alpha":
-            return alpha.expand(-1, 3, -1, -1)
+            return alpha
         out = self.compositor(x, alpha, first_index)
         self._tick("composite", t)
         return out
@@ -144,7 +144,9 @@ class Processor:
         """``(B,C,H,W)`` float [0,1] → list of ``(H,W,C)`` arrays in the output's dtype."""
         out = out.permute(0, 2, 3, 1)
         if self.output == "rgba_float":
-            host = out.float().contiguous().cpu().numpy()
+            out = out.float()
+            lin = torch.where(out[..., :3] <= 0.04045, out[..., :3] / 12.92, ((out[..., :3] + 0.055) / 1.055) ** 2.4)
+            host = torch.cat([lin, out[..., 3:]], dim=-1).contiguous().cpu().numpy()
         else:
             host = out.mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8).contiguous().cpu().numpy()
         return list(host)
