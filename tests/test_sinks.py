@@ -208,3 +208,15 @@ def test_atomic_path(tmp_path):
             tmp.write_bytes(b"half")
             1 / 0
     assert target.read_bytes() == b"new" and os.listdir(tmp_path) == ["x.bin"]
+
+
+def test_unreadable_audio_source_fails_cleanly(tmp_path):
+    from media import make_corrupt
+
+    from vidmatte.errors import InputError
+
+    bad = make_corrupt(tmp_path / "bad.mp4")
+    with pytest.raises(InputError, match="cannot read audio") as info:
+        VideoSink(tmp_path / "o.mp4", width=32, height=32, fps=24, audio_from=bad)
+    assert "\n" not in str(info.value)
+    assert sorted(os.listdir(tmp_path)) == ["bad.mp4"]

@@ -71,38 +71,38 @@ class Yuv420:
         return [Yuv420(host.y[i], host.u[i], host.v[i]) for i in range(host.y.shape[0])]
 
 
-def _to_float(rgb: torch.Tensor) -> torch.Tensor:
-    if rgb.ndim == 3:
-        rgb = rgb.unsqueeze(0)
-    if rgb.ndim != 4 or rgb.shape[1] != 3:
-        raise ValueError(f"expected (B,3,H,W) RGB, got shape {tuple(rgb.shape)}")
-    if rgb.dtype == torch.uint8:
-        return rgb.float().div_(255.0)
-    return rgb.float().clamp(0.0, 1.0)
-
-
-def _quantise(x: torch.Tensor) -> torch.Tensor:
-    return x.add_(0.5).floor_().clamp_(0, 255).to(torch.uint8)
+def _matrix(scale: float, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows mapping RGB (times ``scale``) to Y - 16 and (Cb, Cr) - 128 in 8-bit levels."""
+    wy = torch.tensor([KR, KG, KB], dtype=torch.float64) * 219.0
+    cb = torch.tensor([-KR, -KG, 1.0 - KB], dtype=torch.float64) * (224.0 / (2.0 * (1.0 - KB)))
+    cr = torch.tensor([1.0 - KR, -KG, -KB], dtype=torch.float64) * (224.0 / (2.0 * (1.0 - KR)))
+    return (wy * scale).to(device, dtype), (torch.stack([cb, cr]) * scale).to(device, dtype)
 
 
 def rgb_to_yuv420(rgb: Union[torch.Tensor, np.ndarray]) -> Yuv420:
     """``(B,3,H,W)`` RGB (uint8, or float in [0, 1]) → batched :class:`Yuv420` on the same device.
 
-    Returns planes ``y (B,H,W)``, ``u, v (B,ceil(H/2),ceil(W/2))`` as uint8 tensors.
+    Returns planes ``y (B,H,W)``, ``u, v (B,ceil(H/2),ceil(W/2))`` as uint8 tensors. Values are
+    rounded half up; with inputs in [0, 1] every result lies in [16, 240], so no clamp is needed.
     """
     if isinstance(rgb, np.ndarray):
         rgb = torch.from_numpy(np.ascontiguousarray(rgb))
-    x = _to_float(rgb)
-    r, g, b = x[:, 0], x[:, 1], x[:, 2]
-    y = _quantise(16.0 + 219.0 * (KR * r + KG * g + KB * b))
+    if rgb.ndim == 3:
+        rgb = rgb.unsqueeze(0)
+    if rgb.ndim != 4 or rgb.shape[1] != 3:
+        raise ValueError(f"expected (B,3,H,W) RGB, got shape {tuple(rgb.shape)}")
+    if rgb.dtype == torch.uint8:
+        x, scale = rgb.float(), 1.0 / 255.0  # the 1/255 is folded into the matrix
+    else:
+        x, scale = rgb.float().clamp(0.0, 1.0), 1.0
+    wy, wuv = _matrix(scale, x.device, x.dtype)
+    # einsum runs as one matrix product: far cheaper than per-channel arithmetic on CPU
+    y = torch.einsum("bchw,c->bhw", x, wy).add_(16.5).to(torch.uint8)
     h, w = x.shape[-2:]
     if h % 2 or w % 2:
         x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
-    m = F.avg_pool2d(x, kernel_size=2, stride=2)
-    ym = KR * m[:, 0] + KG * m[:, 1] + KB * m[:, 2]
-    u = _quantise(128.0 + 224.0 * (m[:, 2] - ym) / (2.0 * (1.0 - KB)))
-    v = _quantise(128.0 + 224.0 * (m[:, 0] - ym) / (2.0 * (1.0 - KR)))
-    return Yuv420(y, u, v)
+    uv = torch.einsum("bchw,kc->bkhw", F.avg_pool2d(x, kernel_size=2, stride=2), wuv).add_(128.5).to(torch.uint8)
+    return Yuv420(y, uv[:, 0], uv[:, 1])
 
 
 class RgbToYuv420(nn.Module):
