@@ -97,6 +97,7 @@ class VideoSource:
             self.close()
             raise InputError(f"{self.path} has a video stream but no decodable frame; the file is damaged")
         self.rotation = self._rotation_of(self._first)
+        self._describe()
 
     # ---- opening -------------------------------------------------------------------
     def _open(self) -> None:
@@ -114,51 +115,26 @@ class VideoSource:
             self._decoder = av.CodecContext.create("libvpx-vp9" if name == "vp9" else "libvpx", "r")
 
     def _rotation_of(self, frame: av.VideoFrame) -> int:
-        deg = frame.rotation or int(float(self._stream.metadata.get("rotate", 0) or 0))
+        # display matrix: degrees counter-clockwise; the legacy "rotate" tag counts clockwise
+        deg = frame.rotation or -int(float(self._stream.metadata.get("rotate", 0) or 0))
         return int(round(deg / 90.0)) * 90 % 360
 
-    # ---- properties ----------------------------------------------------------------
-    @property
-    def time_base(self) -> Fraction:
-        return self._stream.time_base
-
-    @property
-    def fps(self) -> Optional[Fraction]:
-        rate = self._stream.average_rate or self._stream.guessed_rate
-        return Fraction(rate) if rate else None
-
-    @property
-    def duration(self) -> Optional[float]:
-        if self._stream.duration is not None:
-            return float(self._stream.duration * self._stream.time_base)
-        d = self._container.duration if self._container is not None else None
-        return d / av.time_base if d else None
-
-    @property
-    def frame_count(self) -> Optional[int]:
-        if self._stream.frames:
-            return int(self._stream.frames)
-        if self.duration and self.fps:
-            return int(round(self.duration * self.fps))
-        return None
-
-    @property
-    def width(self) -> int:
+    def _describe(self) -> None:
+        """Cache what the file says about itself (valid after :meth:`close`, too)."""
+        st, c = self._stream, self._container
+        self.time_base: Fraction = st.time_base
+        rate = st.average_rate or st.guessed_rate
+        self.fps: Optional[Fraction] = Fraction(rate) if rate else None
+        if st.duration is not None:
+            self.duration: Optional[float] = float(st.duration * st.time_base)
+        else:
+            self.duration = c.duration / av.time_base if c.duration else None
+        self.frame_count: Optional[int] = int(st.frames) if st.frames else (
+            int(round(self.duration * self.fps)) if self.duration and self.fps else None)
+        self.has_audio = bool(c.streams.audio)
         w, h = self._first.width, self._first.height
-        return h if self.rotation in (90, 270) else w
-
-    @property
-    def height(self) -> int:
-        w, h = self._first.width, self._first.height
-        return w if self.rotation in (90, 270) else h
-
-    @property
-    def has_audio(self) -> bool:
-        return bool(self._container and self._container.streams.audio)
-
-    @property
-    def has_alpha(self) -> bool:
-        return self._first.format.name.startswith(("yuva", "gbrap", "rgba", "bgra", "argb", "abgr"))
+        self.width, self.height = (h, w) if self.rotation in (90, 270) else (w, h)
+        self.has_alpha = self._first.format.name.startswith(("yuva", "gbrap", "rgba", "bgra", "argb", "abgr"))
 
     # ---- decoding ------------------------------------------------------------------
     def _packets(self) -> Iterator[av.Packet]:
@@ -210,7 +186,8 @@ class VideoSource:
         else:
             frames = itertools.chain([self._first], self._gen)
         self._iterated = True
-        index, step, last = 0, self._pts_step(), None
+        step = max(1, round(1 / (self.fps * self.time_base))) if self.fps else 1
+        index, last = 0, None
         for f in frames:
             pts = f.pts if f.pts is not None else (last + step if last is not None else 0)
             last = pts
@@ -219,11 +196,6 @@ class VideoSource:
             index += 1
         if index == 0:
             raise InputError(f"{self.path} yielded no decodable frame; the file is damaged")
-
-    def _pts_step(self) -> int:
-        if self.fps:
-            return max(1, int(round(1 / (self.fps * self.time_base))))
-        return 1
 
     def __len__(self) -> int:
         n = self.frame_count
