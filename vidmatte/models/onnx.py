@@ -88,10 +88,11 @@ class OnnxMatter:
             raise InputError(f"unknown --preset {preset!r}; choose one of {', '.join(PRESETS)}")
         base = PRESETS[preset] if preset else detect_preset(self.session, self.path.name)
         self.preset = base.replace(mean=mean, std=std, output_index=output_index, sigmoid=sigmoid)
-        n_out = len(self.session.get_outputs())
-        if not -n_out <= self.preset.output_index < n_out:
+        outputs = self.session.get_outputs()
+        if not -len(outputs) <= self.preset.output_index < len(outputs):
             raise InputError(f"--output-index {self.preset.output_index} is out of range: {self.path.name} "
-                             f"has {n_out} output(s)")
+                             f"has {len(outputs)} output(s)")
+        self._output_name = outputs[self.preset.output_index].name
         self.name = self.preset.name
         self.size = self._resolve_size(size)
 
@@ -134,7 +135,7 @@ class OnnxMatter:
         """Normalised ``(B,3,h,w)`` → raw ``(B,1,h',w')`` output picked by ``output_index``."""
         if self._fixed_batch and x.shape[0] > 1:
             return np.concatenate([self.forward(x[i : i + 1]) for i in range(x.shape[0])])
-        out = self.session.run(None, {self._input_name: x})[self.preset.output_index]
+        out = self.session.run([self._output_name], {self._input_name: x})[0]
         out = np.asarray(out, dtype=np.float32)
         if out.ndim == 3:
             out = out[:, None]
