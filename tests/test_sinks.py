@@ -220,3 +220,13 @@ def test_unreadable_audio_source_fails_cleanly(tmp_path):
         VideoSink(tmp_path / "o.mp4", width=32, height=32, fps=24, audio_from=bad)
     assert "\n" not in str(info.value)
     assert sorted(os.listdir(tmp_path)) == ["bad.mp4"]
+
+
+def test_repeated_pts_are_bumped_and_counted(tmp_path):
+    out = tmp_path / "o.mp4"
+    with VideoSink(out, width=32, height=32, time_base=Fraction(1, 1000), fps=25) as sink:
+        for ms in (0, 40, 40, 120):  # a broken source repeats a timestamp
+            sink.write(Frame(np.zeros((32, 32, 3), np.uint8), pts=ms, time_base=Fraction(1, 1000)))
+    assert sink.pts_adjusted == 1
+    times, n = read_pts(out)
+    assert n == 4 and [t * 1000 for t in times] == [0, 40, 41, 120]
