@@ -45,9 +45,58 @@ def _model_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pipeline_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--clip", metavar="FILE", help="video to process (default: a generated clip)")
+    p.add_argument("--resolution", type=parse_size, default=(1080, 1920), metavar="HxW",
+                   help="size of the generated clip (default 1080x1920)")
+    p.add_argument("--frames", type=int, default=24, help="frames in the generated clip (default 24)")
+    p.add_argument("--model", default="random",
+                   help="'random' (BiRefNet-lite, random weights: timing does not depend on values), "
+                        "'chroma', an .onnx file, or a checkpoint name/file")
+    p.add_argument("--model-size", type=parse_size, default=256, metavar="N|HxW", help="default 256")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--dtype", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
+    p.add_argument("--batch", type=int, default=1, help="frames per model call")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
+    p.add_argument("--fg-estimation", default="blur", choices=("blur", "ml", "none"))
+    p.add_argument("--no-smooth", action="store_true", help="skip temporal smoothing")
+    p.add_argument("--no-naive", action="store_true", help="skip the naive sequential loop")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _pipeline_run(args: argparse.Namespace) -> int:
+    import torch
+
+    from vidmatte.bench_pipeline import bench_pipeline
+    from vidmatte.compose import Compositor
+    from vidmatte.compose import parse_background
+    from vidmatte.models.factory import load_matter, resolve_device, resolve_dtype
+    from vidmatte.temporal import make_smoother
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.model == "random":
+        from vidmatte.models.birefnet import BiRefNet
+        from vidmatte.models.birefnet_matter import BiRefNetMatter
+
+        dev = resolve_device(args.device)
+        matter = BiRefNetMatter(BiRefNet("lite"), size=args.model_size, device=dev, dtype=resolve_dtype(args.dtype, dev))
+    else:
+        matter = load_matter(args.model, size=args.model_size, device=args.device, dtype=args.dtype, download=False)
+    compositor = Compositor(parse_background("#3366ff"), fg_estimation=args.fg_estimation)
+    smoother = None if args.no_smooth else make_smoother("gated", 0.8)
+    h, w = args.resolution if isinstance(args.resolution, tuple) else (args.resolution, args.resolution)
+    res = bench_pipeline(matter, compositor, smoother, clip=args.clip, width=w, height=h, frames=args.frames,
+                         batch_size=args.batch, naive=not args.no_naive)
+    print(json.dumps(res.as_dict()) if args.json else res.summary())
+    return 0
+
+
 # mode → (help, add_arguments, run)
 MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "model": ("time the BiRefNet network alone (random weights): ms per frame, peak memory", _model_args, _model_run),
+    "pipeline": ("per-stage times, model-only, naive-loop and overlapped-pipeline fps on one clip",
+                 _pipeline_args, _pipeline_run),
 }
 
 

@@ -30,6 +30,12 @@ MATTE_FORMATS = {
 _MATTE_BY_EXT = {".mov": "prores", ".webm": "webm", ".mp4": "alpha", ".mkv": "prores"}
 
 
+def matter_device(matter):
+    import torch
+
+    return torch.device(getattr(matter, "device", "cpu"))
+
+
 def _compositor(background, fg_estimation: str):
     from vidmatte.compose import Compositor
 
@@ -77,7 +83,10 @@ def replace(
                          overwrite=overwrite, input_path=src.path)
         processor = Processor(matter, smoother, _compositor(background, fg_estimation),
                               output="composite" if background is not None else "rgba")
-        yuv = background is not None and getattr(sink, "preset", None) is not None and sink.preset.name == "h264"
+        # RGB→YUV in torch pays off on the GPU (half the bytes to download); on the CPU
+        # FFmpeg's swscale is faster (measured 9–15 ms vs 54–80 ms per 1080p frame).
+        yuv = (background is not None and matter_device(matter).type == "cuda"
+               and getattr(getattr(sink, "preset", None), "name", None) == "h264")
         return _run(src, processor, sink, batch_size=batch_size, progress=progress, yuv=yuv)
 
 

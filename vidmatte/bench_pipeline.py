@@ -1,0 +1,210 @@
+"""``vidmatte bench pipeline``: where the time goes, end to end, measured in one process.
+
+On one clip (generated with PyAV, or given) it measures, one after the other:
+
+1. **stages alone**: decode (all frames into memory), then the processor on those frames
+   (to-tensor, model, smoothing, compositing, to-YUV), then encode (the processed frames);
+2. **model only**: the matter's ``predict`` on frames already in memory;
+3. **naive loop**: decode → model → composite → RGB frame → encode, one frame at a time on
+   one thread with FFmpeg's own RGB→YUV conversion (what the official video notebook does);
+4. **pipeline**: the overlapped :class:`~vidmatte.pipeline.Pipeline`.
+
+Ratios compare runs made side by side in this process: pipeline ÷ model-only throughput,
+and pipeline ÷ naive.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import av
+import numpy as np
+import torch
+
+
+__all__ = ["PipelineBench", "bench_pipeline", "make_bench_clip"]
+
+
+@dataclass
+class PipelineBench:
+    clip: str
+    width: int
+    height: int
+    frames: int
+    model: str
+    model_size: tuple
+    device: str
+    stage_ms: dict = field(default_factory=dict)
+    model_only_fps: float = 0.0
+    naive_fps: float = 0.0
+    pipeline_fps: float = 0.0
+    decode_fps: float = 0.0
+    encode_fps: float = 0.0
+
+    @property
+    def ratio_vs_model(self) -> float:
+        return self.pipeline_fps / self.model_only_fps if self.model_only_fps else 0.0
+
+    @property
+    def ratio_vs_naive(self) -> float:
+        return self.pipeline_fps / self.naive_fps if self.naive_fps else 0.0
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.update(ratio_pipeline_vs_model_only=self.ratio_vs_model, ratio_pipeline_vs_naive=self.ratio_vs_naive)
+        return d
+
+    def summary(self) -> str:
+        stages = "\n".join(f"  {k:<10} {v:8.1f} ms/frame" for k, v in self.stage_ms.items())
+        return (
+            f"clip {self.clip}: {self.width}x{self.height}, {self.frames} frames; model {self.model} at "
+            f"{self.model_size[0]}x{self.model_size[1]} on {self.device}\n"
+            f"stages alone:\n{stages}\n"
+            f"decode alone {self.decode_fps:.1f} fps, encode alone {self.encode_fps:.1f} fps\n"
+            f"model only      {self.model_only_fps:7.2f} fps\n"
+            f"naive loop      {self.naive_fps:7.2f} fps\n"
+            f"pipeline        {self.pipeline_fps:7.2f} fps\n"
+            f"pipeline / model-only = {self.ratio_vs_model:.2f}x, pipeline / naive = {self.ratio_vs_naive:.2f}x"
+        )
+
+
+def make_bench_clip(path: Path, width: int, height: int, frames: int, fps: int = 30) -> Path:
+    """A textured moving pattern as H.264 (ultrafast), so decoding costs what real video costs."""
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 255, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
+    texture = np.kron(texture, np.ones((8, 8, 1), np.uint8))[:height, :width]
+    yy, xx = np.mgrid[0:height, 0:width]
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "23"})
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            cx = width * (0.3 + 0.4 * i / max(frames - 1, 1))
+            disc = ((xx - cx) ** 2 + (yy - height / 2) ** 2) < (0.25 * height) ** 2
+            img = np.where(disc[..., None], 255 - texture, np.roll(texture, i, axis=1))
+            for p in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img, np.uint8), format="rgb24")):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return path
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _naive(clip: Path, out: Path, matter, compositor) -> float:
+    """One frame at a time, one thread: decode → model → composite → rgb24 → FFmpeg → x264."""
+    t0 = time.perf_counter()
+    n = 0
+    with av.open(str(clip)) as src, av.open(str(out), "w") as dst:
+        vin = src.streams.video[0]
+        vout = dst.add_stream("libx264", rate=vin.average_rate, options={"crf": "18", "preset": "medium"})
+        vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
+        for frame in src.decode(vin):
+            rgb = frame.to_ndarray(format="rgb24")
+            x = torch.from_numpy(rgb).to(matter.device).permute(2, 0, 1)[None].float().div_(255)
+            alpha = matter.predict(x)
+            comp = compositor(x, alpha, n)
+            img = comp[0].permute(1, 2, 0).mul(255).add_(0.5).clamp_(0, 255).byte().cpu().numpy()
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            vf.pts = n
+            for p in vout.encode(vf):
+                dst.mux(p)
+            n += 1
+        for p in vout.encode(None):
+            dst.mux(p)
+    return n / (time.perf_counter() - t0)
+
+
+def bench_pipeline(
+    matter,
+    compositor,
+    smoother=None,
+    *,
+    clip: Optional[Path] = None,
+    width: int = 1920,
+    height: int = 1080,
+    frames: int = 24,
+    batch_size: int = 1,
+    naive: bool = True,
+    workdir: Optional[Path] = None,
+) -> PipelineBench:
+    """Measure ``matter`` + ``compositor`` (+ ``smoother``) on ``clip`` (or a generated one)."""
+    from vidmatte.io.sinks import VideoSink
+    from vidmatte.io.sources import VideoSource
+    from vidmatte.pipeline import Pipeline
+    from vidmatte.processor import Processor, StageTimes
+
+    tmp = tempfile.TemporaryDirectory(dir=workdir)
+    root = Path(tmp.name)
+    try:
+        if clip is None:
+            clip = make_bench_clip(root / "bench.mp4", width, height, frames)
+        dev = matter.device
+        yuv = dev.type == "cuda"  # torch RGB→YUV only pays off on the GPU
+
+        # 1. stages alone ------------------------------------------------------------
+        t0 = time.perf_counter()
+        with VideoSource(clip, threading="frame") as src:
+            decoded = list(src)
+            tb, fps, w, h = src.time_base, src.fps, src.width, src.height
+        decode_s = time.perf_counter() - t0
+        n = len(decoded)
+        proc = Processor(matter, smoother, compositor, times=StageTimes())
+        proc.process(decoded[:1], yuv=yuv)  # warm-up (allocations, one-off kernels)
+        proc.reset()
+        proc.times = StageTimes()
+        outs = []
+        for i in range(0, n, batch_size):
+            outs += proc.process(decoded[i:i + batch_size], yuv=yuv)
+        stage = proc.times.per_frame_ms(n)
+        if not yuv:  # on CPU the sink converts with FFmpeg's swscale: time that step alone
+            t0 = time.perf_counter()
+            for f in outs:
+                av.VideoFrame.from_ndarray(f.image, format="rgb24").reformat(format="yuv420p")
+            stage["to_yuv"] = 1000 * (time.perf_counter() - t0) / n
+        t0 = time.perf_counter()
+        with VideoSink(root / "enc.mp4", width=w, height=h, time_base=tb, fps=fps) as sink:
+            for f in outs:
+                sink.write(f)
+        encode_s = time.perf_counter() - t0
+        stage_ms = {"decode": 1000 * decode_s / n, **stage, "encode": 1000 * encode_s / n}
+
+        # 2. model only --------------------------------------------------------------
+        batch = [torch.from_numpy(np.stack([f.image for f in decoded[i:i + batch_size]])).to(dev)
+                 for i in range(0, n, batch_size)]
+        matter.predict(batch[0])
+        _sync(dev)
+        t0 = time.perf_counter()
+        for b in batch:
+            matter.predict(b)
+        _sync(dev)
+        model_fps = n / (time.perf_counter() - t0)
+        del batch, outs, decoded
+
+        # 3. naive loop --------------------------------------------------------------
+        naive_fps = _naive(clip, root / "naive.mp4", matter, compositor) if naive else 0.0
+
+        # 4. pipeline ----------------------------------------------------------------
+        if smoother is not None:
+            smoother.reset()
+        proc = Processor(matter, smoother, compositor)
+        proc.timed = False
+        with VideoSource(clip, threading="frame") as src, VideoSink(
+            root / "pipe.mp4", width=src.width, height=src.height, time_base=src.time_base, fps=src.fps
+        ) as sink:
+            stats = Pipeline(src, proc, sink, batch_size=batch_size, progress=False, yuv=yuv).run()
+
+        return PipelineBench(
+            clip=str(clip), width=w, height=h, frames=n, model=getattr(matter, "name", type(matter).__name__),
+            model_size=tuple(getattr(matter, "size", (0, 0))), device=str(dev), stage_ms=stage_ms,
+            model_only_fps=model_fps, naive_fps=naive_fps, pipeline_fps=stats.fps,
+            decode_fps=n / decode_s, encode_fps=n / encode_s,
+        )
+    finally:
+        tmp.cleanup()
