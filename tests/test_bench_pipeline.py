@@ -1,0 +1,41 @@
+"""`vidmatte bench pipeline` on the CPU: every stage measured, ratios from side-by-side runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from vidmatte import ChromaKeyMatter
+from vidmatte.bench_pipeline import bench_pipeline
+from vidmatte.compose import Compositor, parse_background
+from vidmatte.temporal import make_smoother
+
+STAGES = {"decode", "to_tensor", "model", "smooth", "composite", "to_yuv", "encode"}
+
+
+def test_bench_pipeline_reports_all_stages_and_ratios(tmp_path):
+    res = bench_pipeline(ChromaKeyMatter(), Compositor(parse_background("#3366ff")), make_smoother("gated", 0.8),
+                         width=160, height=96, frames=10, workdir=tmp_path)
+    assert res.frames == 10 and (res.width, res.height) == (160, 96)
+    assert STAGES <= set(res.stage_ms), res.stage_ms
+    assert all(v > 0 for v in res.stage_ms.values())
+    for fps in (res.model_only_fps, res.naive_fps, res.pipeline_fps, res.decode_fps, res.encode_fps):
+        assert fps > 0
+    assert res.ratio_vs_model == pytest.approx(res.pipeline_fps / res.model_only_fps)
+    assert res.ratio_vs_naive == pytest.approx(res.pipeline_fps / res.naive_fps)
+    assert "pipeline / model-only" in res.summary()
+    assert list(tmp_path.iterdir()) == []  # its clip and outputs are cleaned up
+
+
+def test_bench_pipeline_cli_json(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "vidmatte_cli.main", "bench", "pipeline", "--model", "chroma",
+                          "--resolution", "64x96", "--frames", "6", "--json", "--no-naive"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["frames"] == 6 and data["naive_fps"] == 0.0
+    assert data["ratio_pipeline_vs_model_only"] > 0
+    assert STAGES <= set(data["stage_ms"])
