@@ -112,14 +112,10 @@ def _run(args, processor) -> int:
     return 130 if stats.stopped_by == "SIGINT" else 0
 
 
-# -- building blocks (hooks the lead wires to the shared loaders) ---------------------------
+# -- building blocks ------------------------------------------------------------------------
 def build_matter(args):
-    """``--model chroma`` directly; every other model through the shared loader."""
-    if args.model == "chroma":
-        from vidmatte.matting import ChromaKeyMatter
-
-        return ChromaKeyMatter(device="cuda" if args.device == "cuda" else "cpu")
-    from vidmatte_cli.options import matter_from_args  # hook: load_matter for BiRefNet / ONNX
+    """The model, through the shared loader (BiRefNet names/files, .onnx, chroma)."""
+    from vidmatte_cli.options import matter_from_args
 
     return matter_from_args(args)
 
@@ -135,10 +131,6 @@ def build_processor(args):
 
 
 def build_smoother(args):
-    try:
-        import vidmatte.temporal  # noqa: F401  (TEMPORARY guard until vidmatte.temporal lands)
-    except ModuleNotFoundError:
-        return None
     from vidmatte_cli.options import smoother_from_args
 
     return smoother_from_args(args)
@@ -157,11 +149,8 @@ def background_spec(args) -> str:
 
 def make_compositor(spec):
     """A compositor for a background spec (or an already parsed background)."""
-    try:
-        from vidmatte.compose import Compositor
-        from vidmatte.compose.backgrounds import parse_background
-    except ImportError:  # TEMPORARY: until vidmatte.compose lands
-        return _FallbackCompositor(spec)
+    from vidmatte.compose import Compositor, parse_background
+
     return Compositor(parse_background(spec) if isinstance(spec, str) else spec)
 
 
@@ -207,38 +196,3 @@ def open_recording(path: str, size: tuple, fps: float, overwrite: bool):
     sink = VideoSink(path, width=size[0], height=size[1], time_base=RetimedSink.time_base, fps=fps,
                      preset="h264", crf=20, codec_preset="veryfast", overwrite=overwrite)
     return RetimedSink(sink, fps)
-
-
-# -- TEMPORARY stand-in, deleted once vidmatte.compose lands ----------------------------
-class _FallbackCompositor:
-    """alpha * image + (1 - alpha) * background; background: #hex, green, blur[:SIGMA] or an image."""
-
-    def __init__(self, spec: str):
-        import cv2
-        import torch
-
-        self.spec, self._bg, self._sized = str(spec), None, None
-        s = "#00b140" if self.spec == "green" else self.spec
-        if s.startswith("#"):
-            rgb = [int(s[i:i + 2], 16) / 255.0 for i in (1, 3, 5)]
-            self._bg = torch.tensor(rgb).view(1, 3, 1, 1)
-        elif not s.startswith("blur"):
-            img = cv2.imread(s, cv2.IMREAD_COLOR)
-            if img is None:
-                raise InputError(f"cannot read background image {s!r}")
-            self._bg = torch.from_numpy(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)).permute(2, 0, 1)[None].float() / 255
-
-    def __call__(self, image, alpha, index: int = 0):
-        import torch.nn.functional as F
-        from torchvision.transforms.functional import gaussian_blur
-
-        h, w = image.shape[-2:]
-        if self._bg is None:  # blur of the frame itself, done at 1/4 size
-            sigma = (float(self.spec[5:]) if self.spec[5:] else 20.0) * h / 1080.0 / 4
-            small = F.interpolate(image, scale_factor=0.25, mode="area")
-            bg = F.interpolate(gaussian_blur(small, 2 * int(3 * sigma) + 1, sigma), size=(h, w), mode="bilinear")
-        else:
-            if self._sized is None or self._sized.shape[-2:] != (h, w):
-                self._sized = F.interpolate(self._bg, size=(h, w), mode="area").to(image.device)
-            bg = self._sized
-        return alpha * image + (1.0 - alpha) * bg
