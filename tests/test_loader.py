@@ -116,9 +116,25 @@ def test_load_matter_with_weights_uses_the_file(lite_sd, tmp_path):
     assert torch.equal(got, want)
 
 
+def test_bad_patch_order_is_a_user_error(tmp_path):
+    from vidmatte.errors import InputError
+
+    with pytest.raises(InputError, match="'legacy' or 'current'"):
+        load_birefnet("lite", weights=tmp_path / "never-read.safetensors", patch_order="diagonal")
+
+
 def test_strip_prefixes_repeated_and_combined():
     sd = {"module._orig_mod.module.a.b": torch.zeros(1), "_orig_mod.c": torch.ones(1), "d.module.e": torch.ones(1)}
     assert sorted(strip_prefixes(sd)) == ["a.b", "c", "d.module.e"]
+
+
+def test_hub_snapshot_folder_is_accepted(lite_sd, tmp_path):
+    snap = tmp_path / "snapshot"
+    snap.mkdir()
+    save_file(lite_sd, str(snap / "model.safetensors"))
+    (snap / "config.json").write_text("{}")
+    _, info = load_birefnet(None, weights=snap)
+    assert info.path == snap / "model.safetensors" and info.variant == "lite"
 
 
 def test_load_state_dict_file_casts_floats_keeps_ints(lite_sd, tmp_path):
@@ -185,8 +201,8 @@ def test_lite_resolves_offline_from_the_hub_cache(hub_env, monkeypatch, lite_sd,
     assert info.name == "lite" and not info.from_file and info.repo_id == "ZhengPeng7/BiRefNet_lite"
     assert info.size == (1024, 1024) and info.dtypes["float16"] > 500
     assert torch.equal(forward(net, x64), direct(_cast(_cast(lite_sd, torch.float16), torch.float32), x64))
+    _populate_hub_cache(hub_env, "ZhengPeng7/BiRefNet", "model.safetensors", src.read_bytes())
     with pytest.raises(WeightsError, match="holds a lite checkpoint but 'general' is full"):
-        _populate_hub_cache(hub_env, "ZhengPeng7/BiRefNet", "model.safetensors", src.read_bytes())
         load_birefnet("general")
 
 

@@ -1,10 +1,8 @@
 """Load BiRefNet weights safely and check them against the network before use.
 
-* Files: ``.safetensors`` (fp32/fp16/bf16), or torch ``.pth/.pt/.bin/.ckpt`` read with
-  ``torch.load(weights_only=True)`` only (no code from a pickle ever runs). The format is
-  recognised from the bytes, not the suffix. Containers ``{"state_dict": ...}`` and
-  ``{"model": ...}`` are opened; ``module.`` / ``_orig_mod.`` prefixes (DataParallel,
-  ``torch.compile``) are stripped; floating tensors become fp32, integer buffers stay.
+* Files are read by :mod:`vidmatte.models.weights_file` (safetensors or ``weights_only``
+  torch files, containers opened, wrapper prefixes stripped) and found by
+  :mod:`vidmatte.models.hub` (names → Hugging Face cache → download).
 * The variant (``lite`` Swin-T / ``full`` Swin-L) is read from the Swin embedding width.
 * Keys and shapes are compared with the network's own ``state_dict`` before loading; any
   problem is one :class:`WeightsError` line naming the file, the fault and the fix.
@@ -19,9 +17,10 @@ from typing import Mapping, Optional, Union
 
 import torch
 
-from vidmatte.errors import WeightsError
+from vidmatte.errors import InputError, WeightsError
 from vidmatte.models.hub import resolve_weights
 from vidmatte.models.registry import Checkpoint, default_for_variant, get_checkpoint
+from vidmatte.models.weights_file import fix_hint, load_state_dict_file, strip_prefixes, weights_error, weights_path
 
 __all__ = [
     "LoadInfo",
@@ -36,8 +35,6 @@ __all__ = [
     "fix_hint",
 ]
 
-_PREFIXES = ("module.", "_orig_mod.")
-_CONTAINERS = ("state_dict", "model", "model_state_dict")
 # Swin embedding width C of each variant, read from keys that exist in every checkpoint.
 _EMBED = {96: "lite", 192: "full"}
 _PROBES = ("bb.patch_embed.proj.weight", "bb.patch_embed.norm.weight", "bb.norm0.weight",
@@ -68,88 +65,6 @@ class LoadInfo:
     file_bytes: int = 0
 
 
-def fix_hint(name: Optional[str] = None) -> str:
-    """The "what to do" half of a weights error."""
-    if name:
-        return f"run `vidmatte models download {get_checkpoint(name).name}` or pass a good file with --weights FILE"
-    return "pass an official BiRefNet checkpoint with --weights FILE, or a named model (`vidmatte models download lite`)"
-
-
-def _fail(path: Path, what: str, name: Optional[str]) -> WeightsError:
-    return WeightsError(f"{path}: {what}; {fix_hint(name)}")
-
-
-def _read(path: Path, name: Optional[str]) -> Mapping:
-    if path.is_dir():
-        inner = [p for p in sorted(path.iterdir()) if p.suffix in {".safetensors", ".pth", ".pt", ".bin", ".ckpt"}]
-        if len(inner) != 1:
-            raise _fail(path, "is a folder, not a weights file", name)
-        path = inner[0]
-    if not path.exists():
-        raise _fail(path, "file not found", name)
-    size = path.stat().st_size
-    if size == 0:
-        raise _fail(path, "empty file (an interrupted download?)", name)
-    with open(path, "rb") as fh:
-        head = fh.read(9)
-    if head[:4] == b"PK\x03\x04" or head[:1] == b"\x80":
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=head[:2] == b"PK")
-        except Exception as exc:
-            if "Weights only load failed" in str(exc):
-                raise _fail(path, "holds Python objects other than tensors, which safe loading (weights_only) "
-                                  "refuses to run; re-save it as a plain state dict or safetensors", name) from None
-            raise _fail(path, f"torch file is truncated or corrupt ({type(exc).__name__})", name) from None
-    if len(head) == 9 and head[8:9] == b"{":
-        from safetensors.torch import load_file
-
-        if int.from_bytes(head[:8], "little") > size - 8:
-            raise _fail(path, "safetensors file is truncated (its header is cut)", name)
-        try:
-            return load_file(str(path), device="cpu")
-        except Exception as exc:
-            raise _fail(path, f"safetensors file is truncated or corrupt ({str(exc).split(':')[-1].strip()})", name) from None
-    raise _fail(path, "not a safetensors or torch checkpoint (unrecognised bytes)", name)
-
-
-def strip_prefixes(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Remove leading ``module.`` / ``_orig_mod.`` (repeated, in any order) from every key."""
-    out = {}
-    for key, value in sd.items():
-        while key.startswith(_PREFIXES):
-            key = key.split(".", 1)[1]
-        out[key] = value
-    return out
-
-
-def load_state_dict_file(
-    path: Union[str, Path], dtype: Optional[torch.dtype] = torch.float32, name: Optional[str] = None
-) -> dict[str, torch.Tensor]:
-    """Read a checkpoint file into a flat ``{key: tensor}`` dict on the CPU.
-
-    Args:
-        path: ``.safetensors`` or torch file (the format is sniffed from its bytes).
-        dtype: cast floating tensors to this dtype (``None`` keeps the stored dtypes);
-            integer buffers are never cast.
-        name: checkpoint name, only used to word the error's advice.
-    """
-    path = Path(path).expanduser()
-    obj = _read(path, name)
-    for _ in range(3):  # nested containers, e.g. {"model": {"state_dict": ...}}
-        inner = next((obj[k] for k in _CONTAINERS if isinstance(obj, Mapping) and isinstance(obj.get(k), Mapping)), None)
-        if inner is None:
-            break
-        obj = inner
-    if not isinstance(obj, Mapping):
-        raise _fail(path, f"holds a {type(obj).__name__}, not a state dict", name)
-    sd = strip_prefixes({k: v for k, v in obj.items() if isinstance(v, torch.Tensor)})
-    if not sd:
-        raise _fail(path, "holds no tensors", name)
-    if dtype is not None:
-        sd = {k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}
-    return sd
-
-
 def detect_variant(sd: Mapping[str, torch.Tensor], path: Union[str, Path] = "weights", name: Optional[str] = None) -> str:
     """``lite`` or ``full`` from the Swin embedding width (96 or 192)."""
     for key in _PROBES:
@@ -157,9 +72,9 @@ def detect_variant(sd: Mapping[str, torch.Tensor], path: Union[str, Path] = "wei
             width = int(sd[key].shape[0])
             if width in _EMBED:
                 return _EMBED[width]
-            raise _fail(Path(path), f"Swin width {width} at {key} is neither lite (96) nor full (192)", name)
+            raise weights_error(Path(path), f"Swin width {width} at {key} is neither lite (96) nor full (192)", name)
     sample = ", ".join(list(sd)[:3])
-    raise _fail(Path(path), f"does not look like a BiRefNet checkpoint (no Swin backbone keys; it has {len(sd)} keys "
+    raise weights_error(Path(path), f"does not look like a BiRefNet checkpoint (no Swin backbone keys; it has {len(sd)} keys "
                             f"such as {sample})", name)
 
 
@@ -191,10 +106,10 @@ def check_state_dict(
         more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
         faults.append(f"shape mismatch at {k}: file {tuple(sd[k].shape)} vs model {want[k][0]}{more}")
     if faults:
-        raise _fail(Path(path), f"does not fit BiRefNet {variant}: " + "; ".join(faults), name)
+        raise weights_error(Path(path), f"does not fit BiRefNet {variant}: " + "; ".join(faults), name)
     bad = next((k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()), None)
     if bad is not None:
-        raise _fail(Path(path), f"holds NaN or Inf values at {bad} (the file is corrupt)", name)
+        raise weights_error(Path(path), f"holds NaN or Inf values at {bad} (the file is corrupt)", name)
 
 
 def open_weights(
@@ -210,8 +125,10 @@ def open_weights(
     variant comes from the file and ``name`` only lends its patch order and size when it is
     of the same variant; ``variant`` forces a network (a file of the other variant is an error).
     """
-    path = resolve_weights(name or "lite", weights=weights, download=download)
+    if patch_order not in (None, "legacy", "current"):
+        raise InputError(f"patch order must be 'legacy' or 'current', got {patch_order!r}")
     hint = None if weights is not None else name
+    path = weights_path(resolve_weights(name or "lite", weights=weights, download=download), hint)
     raw = load_state_dict_file(path, dtype=None, name=hint)
     found = detect_variant(raw, path, hint)
     if variant is not None and variant != found:
@@ -219,7 +136,7 @@ def open_weights(
                            f"use a {variant} checkpoint, or let the file decide (no --variant)")
     ckpt: Optional[Checkpoint] = get_checkpoint(name) if name else None
     if ckpt is not None and weights is None and ckpt.variant != found:
-        raise _fail(path, f"holds a {found} checkpoint but {ckpt.name!r} is {ckpt.variant}", hint)
+        raise weights_error(path, f"holds a {found} checkpoint but {ckpt.name!r} is {ckpt.variant}", hint)
     if ckpt is None or ckpt.variant != found:
         ckpt = default_for_variant(found)
     check_state_dict(raw, found, path, hint)
@@ -229,13 +146,13 @@ def open_weights(
         dtypes[key] = dtypes.get(key, 0) + 1
     named = weights is None
     info = LoadInfo(
-        path=Path(path), variant=found, patch_order=patch_order or ckpt.patch_order, size=ckpt.size,
+        path=path, variant=found, patch_order=patch_order or ckpt.patch_order, size=ckpt.size,
         name=ckpt.name, from_file=not named, repo_id=ckpt.repo_id if named else None,
         licence=ckpt.licence if named else None, commercial=ckpt.commercial if named else True,
         dtypes=dtypes, num_keys=len(raw),
         # parameters = floating entries except BatchNorm running statistics
         num_params=sum(v.numel() for k, v in raw.items() if v.is_floating_point() and ".running_" not in k),
-        file_bytes=Path(path).stat().st_size if Path(path).is_file() else 0,
+        file_bytes=path.stat().st_size,
     )
     return raw, info
 
