@@ -1,0 +1,63 @@
+"""``--background`` strings → :class:`~vidmatte.compose.backgrounds.Background` objects."""
+
+from __future__ import annotations
+
+import os
+
+from vidmatte.compose.backgrounds import (
+    Background,
+    BlurBackground,
+    ColorBackground,
+    GreenBackground,
+    ImageBackground,
+)
+from vidmatte.compose.video_background import VideoBackground
+from vidmatte.errors import InputError
+
+__all__ = ["parse_background", "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".gif", ".ts")
+_SPEC_HELP = "an image or video file, #RRGGBB, R,G,B, a colour name, blur[:SIGMA] or green"
+
+
+def parse_background(spec: str) -> Background:
+    """A CLI ``--background`` string → :class:`Background`.
+
+    Accepted: an image file (``.png``, ``.jpg``, ...), a video file (``.mp4``, ``.mov``,
+    ``.webm``, ...; looped), ``#RRGGBB`` / ``#RGB`` / ``R,G,B``, a name from
+    :data:`NAMED_COLORS`, ``blur`` or ``blur:SIGMA`` (pixels at 1080p), ``green``.
+    Raises :class:`InputError` with a one-line message otherwise.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise InputError(f"empty background: give {_SPEC_HELP}")
+    s = spec.strip()
+    low = s.lower()
+    if low == "green":
+        return GreenBackground()
+    if low == "blur" or low.startswith("blur:"):
+        value = low.partition(":")[2]
+        if not value:
+            return BlurBackground()
+        try:
+            sigma = float(value)
+        except ValueError:
+            raise InputError(f"cannot read blur strength {value!r}: use blur or blur:SIGMA, e.g. blur:20") from None
+        return BlurBackground(sigma)
+    ext = os.path.splitext(low)[1]
+    if ext in VIDEO_EXTENSIONS:
+        return VideoBackground(s)
+    if ext in IMAGE_EXTENSIONS:
+        return ImageBackground(s)
+    if os.path.isfile(s):  # unknown extension: an image cv2 reads, else a video
+        for kind in (ImageBackground, VideoBackground):
+            try:
+                return kind(s)
+            except InputError:
+                pass
+        raise InputError(f"cannot read background {s}: neither an image nor a video file")
+    try:
+        return ColorBackground(s)
+    except InputError:
+        pass
+    raise InputError(f"background {s!r} is not a file here nor a colour: give {_SPEC_HELP}")
