@@ -193,7 +193,10 @@ def test_make_smoother():
     assert make_smoother("ema").weight == pytest.approx(0.8)
     assert make_smoother("ema", 0.6).weight == pytest.approx(0.4)
     assert isinstance(make_smoother("none", 0.9), NoSmoothing)
-    for bad in [dict(kind="median"), dict(strength=1.0), dict(strength=-0.1)]:
+    # full strength keeps 5 % of each new frame: the matte never freezes
+    assert make_smoother("gated", 1.0).floor == pytest.approx(0.05)
+    assert make_smoother("ema", 1.0).weight == pytest.approx(0.05)
+    for bad in [dict(kind="median"), dict(strength=1.5), dict(strength=-0.1)]:
         with pytest.raises(ValueError):
             make_smoother(**bad)
 
@@ -225,7 +228,7 @@ def test_bad_inputs_raise_value_error(alpha, image):
 
 
 def test_bad_parameters():
-    for kwargs in [dict(strength=1.0), dict(strength=-0.5), dict(floor=0.0), dict(noise=0.0), dict(cut=-1)]:
+    for kwargs in [dict(strength=1.2), dict(strength=-0.5), dict(floor=0.0), dict(noise=0.0), dict(cut=-1)]:
         with pytest.raises(ValueError):
             GatedEMA(**kwargs)
     with pytest.raises(ValueError):

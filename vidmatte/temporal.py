@@ -12,9 +12,10 @@ it stayed still it keeps most of the previous one::
     w   = floor + (1 - floor) g                          weight of the new alpha
     a_t = w alpha_t + (1 - w) a_{t-1}
 
-with ``floor = 1 - strength``. The state resets on a scene cut (mean ``d`` above ``cut``)
-and when the frame size changes. The caller owns the state: one smoother per stream,
-``reset()`` between clips. Batches hold consecutive frames in time order.
+with ``floor = 1 - strength`` (at least 0.05). The state resets on a scene cut (mean
+``d`` above ``cut``) and when the frame size changes. The caller owns the state: one
+smoother per stream, ``reset()`` between clips. Batches hold consecutive frames in time
+order. The returned alpha is also the state: do not modify it in place.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from vidmatte.compose.box import box_blur
 __all__ = ["dilate", "Smoother", "NoSmoothing", "PlainEMA", "GatedEMA", "make_smoother", "SMOOTHERS"]
 
 SMOOTHERS = ("gated", "ema", "none")
+MIN_WEIGHT = 0.05  # strength 1 would freeze the matte: the new frame always gets >= 5 %
 
 
 def _check(alpha: torch.Tensor, image: Optional[torch.Tensor], need_image: bool) -> None:
@@ -119,7 +121,7 @@ class GatedEMA(Smoother):
     """EMA whose weight on the new alpha rises to 1 where the frame moved (module docstring).
 
     Args:
-        strength: 0 (no smoothing) up to, not including, 1; sets ``floor = 1 - strength``.
+        strength: 0 (no smoothing) .. 1; sets ``floor = max(1 - strength, 0.05)``.
         floor: weight of the new alpha where nothing moved (overrides ``strength``).
         noise: mean abs RGB difference (0..1 scale) still taken as sensor/codec noise;
             the gate opens linearly between ``noise`` and ``2 * noise``.
@@ -139,9 +141,9 @@ class GatedEMA(Smoother):
         spread: float = 1 / 30,
     ):
         super().__init__()
-        if not 0.0 <= strength < 1.0:
-            raise ValueError(f"smoothing strength must be in [0, 1), got {strength}")
-        floor = 1.0 - strength if floor is None else floor
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"smoothing strength must be in [0, 1], got {strength}")
+        floor = max(1.0 - strength, MIN_WEIGHT) if floor is None else floor
         if not 0.0 < floor <= 1.0:
             raise ValueError(f"need 0 <= strength <= 1 and 0 < floor <= 1, got strength={strength}, floor={floor}")
         if noise <= 0 or cut <= 0 or spread < 0:
@@ -193,16 +195,16 @@ class GatedEMA(Smoother):
 def make_smoother(kind: str = "gated", strength: Optional[float] = None) -> Smoother:
     """``"gated"`` (default), ``"ema"`` or ``"none"``.
 
-    ``strength`` in [0, 1) (``None``: each smoother's default) is the share of the previous
+    ``strength`` in [0, 1] (``None``: each smoother's default) is the share of the previous
     matte kept where smoothing applies: the gated floor and the plain EMA weight are both
-    ``1 - strength``; 0 means no smoothing.
+    ``1 - strength`` (at least 0.05, so the matte never freezes); 0 means no smoothing.
     """
     if kind not in SMOOTHERS:
         raise ValueError(f"smoother must be one of {SMOOTHERS}, got {kind!r}")
-    if strength is not None and not 0.0 <= strength < 1.0:
-        raise ValueError(f"smoothing strength must be in [0, 1), got {strength}")
+    if strength is not None and not 0.0 <= strength <= 1.0:
+        raise ValueError(f"smoothing strength must be in [0, 1], got {strength}")
     if kind == "none" or strength == 0.0:
         return NoSmoothing()
     if kind == "ema":
-        return PlainEMA() if strength is None else PlainEMA(weight=1.0 - strength)
+        return PlainEMA() if strength is None else PlainEMA(weight=max(1.0 - strength, MIN_WEIGHT))
     return GatedEMA() if strength is None else GatedEMA(strength=strength)
