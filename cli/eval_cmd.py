@@ -8,20 +8,11 @@ import sys
 from pathlib import Path
 
 from vidmatte.errors import InputError
+from vidmatte_cli.options import add_model_options, matter_from_args
 
 __all__ = ["register", "run", "matter_for_eval", "format_table"]
 
 _SCALE_NOTE = "SAD/1e3  MAD*1e3  MSE*1e3  Grad/1e3  Conn/1e3  dtSSD*1e2"
-
-
-def _size(text: str):
-    try:
-        if "x" in text.lower():
-            h, w = text.lower().split("x")
-            return int(h), int(w)
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected N or HxW, got {text!r}") from None
 
 
 def register(subparsers) -> None:
@@ -35,34 +26,17 @@ def register(subparsers) -> None:
     p.add_argument("--gt", type=Path, required=True, metavar="DIR", help="ground-truth mattes")
     p.add_argument("--trimaps", type=Path, metavar="DIR", help="trimaps: score only their unknown region")
     how = p.add_mutually_exclusive_group(required=True)
-    how.add_argument("--model", metavar="FILE.onnx", help="ONNX matting model to run on the images")
+    how.add_argument("--model", metavar="NAME|FILE", help="model to run on the images (as in `vidmatte replace`)")
     how.add_argument("--pred", type=Path, metavar="DIR", help="precomputed mattes (same file names as --gt)")
-    m = p.add_argument_group("ONNX model")
-    m.add_argument("--preset", choices=("birefnet", "modnet", "u2net", "isnet"),
-                   help="model family (default: recognised from the graph)")
-    m.add_argument("--model-size", type=_size, metavar="N|HxW", help="model input size (long side for MODNet)")
-    m.add_argument("--mean", type=float, nargs="+", metavar="V", help="input mean (1 or 3 values, on [0,1] RGB)")
-    m.add_argument("--std", type=float, nargs="+", metavar="V", help="input std (1 or 3 values)")
-    m.add_argument("--output-index", type=int, metavar="I", help="which model output holds the matte")
-    m.add_argument("--sigmoid", action=argparse.BooleanOptionalAction, default=None,
-                   help="apply a sigmoid to the output (logit models)")
-    m.add_argument("--threads", type=int, metavar="N", help="CPU threads for onnxruntime")
+    add_model_options(p, model_flag=False)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--limit", type=int, metavar="N", help="score only the first N images / frames")
     p.set_defaults(func=run)
 
 
 def matter_for_eval(args):
-    """The matter for ``--model``. For now an ``.onnx`` file through OnnxMatter; the shared
-    ``matter_from_args`` of cli/options.py will take over (BiRefNet names, chroma)."""
-    model = Path(args.model)
-    if model.suffix.lower() != ".onnx":
-        raise InputError(f"vidmatte eval takes an .onnx file for --model for now, got {args.model!r}; "
-                         "or score precomputed mattes with --pred DIR")
-    from vidmatte.models.onnx import OnnxMatter
-
-    return OnnxMatter(model, preset=args.preset, size=args.model_size, mean=args.mean, std=args.std,
-                      output_index=args.output_index, sigmoid=args.sigmoid, threads=args.threads)
+    """The matter for ``--model``: any name or file the other commands accept."""
+    return matter_from_args(args)
 
 
 def format_table(report) -> str:

@@ -29,11 +29,13 @@ def parse_size(text: str):
         raise argparse.ArgumentTypeError(f"expected N or HxW, got {text!r}") from None
 
 
-def add_model_options(p: argparse.ArgumentParser) -> None:
+def add_model_options(p: argparse.ArgumentParser, *, model_flag: bool = True) -> None:
+    """The model flags; ``model_flag=False`` when the command declares ``--model`` itself."""
     g = p.add_argument_group("model")
-    g.add_argument("--model", default="lite", metavar="NAME|FILE",
-                   help="BiRefNet checkpoint name (see `vidmatte models list`), an .onnx file, or 'chroma' "
-                        "(green-screen keyer); default: lite")
+    if model_flag:
+        g.add_argument("--model", default="lite", metavar="NAME|FILE",
+                       help="BiRefNet checkpoint name (see `vidmatte models list`), an .onnx file, or 'chroma' "
+                            "(green-screen keyer); default: lite")
     g.add_argument("--weights", metavar="FILE", help="local BiRefNet checkpoint (.safetensors, .pth, .bin)")
     g.add_argument("--model-size", type=parse_size, metavar="N|HxW",
                    help="model input size, rounded to multiples of 32 (default: the checkpoint's size on GPU, "
@@ -46,6 +48,14 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", choices=("birefnet", "modnet", "u2net", "isnet"),
                    help="ONNX model family (default: recognised from the graph)")
     g.add_argument("--offline", action="store_true", help="never download weights")
+    o = p.add_argument_group("ONNX models (when the family is not recognised) and threads")
+    o.add_argument("--mean", type=float, nargs="+", metavar="V", help="input mean (1 or 3 values, on [0,1] RGB)")
+    o.add_argument("--std", type=float, nargs="+", metavar="V", help="input std (1 or 3 values)")
+    o.add_argument("--output-index", type=int, metavar="I", help="which model output holds the matte")
+    o.add_argument("--sigmoid", action=argparse.BooleanOptionalAction, default=None,
+                   help="apply a sigmoid to the output (default: the preset's choice)")
+    o.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for the model (webcam default: cores - 1, leaving one to capture and encoding)")
 
 
 def add_smoothing_options(p: argparse.ArgumentParser) -> None:
@@ -81,6 +91,11 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
 def matter_from_args(args):
     from vidmatte.models.factory import load_matter
 
+    onnx = {k: getattr(args, k, None) for k in ("mean", "std", "output_index", "sigmoid", "threads")}
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
     return load_matter(
         args.model,
         weights=args.weights,
@@ -90,6 +105,7 @@ def matter_from_args(args):
         patch_order=args.patch_order,
         preset=args.preset,
         download=not args.offline,
+        onnx_options={k: v for k, v in onnx.items() if v is not None},
     )
 
 

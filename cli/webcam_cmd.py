@@ -51,8 +51,6 @@ def register(subparsers) -> None:
                    help="print fps/drops/latency every SECONDS (default 2)")
     r.add_argument("--reuse-alpha", type=float, metavar="THRESH",
                    help="reuse the last matte while the frame barely changes (mean |diff| < THRESH, e.g. 0.01)")
-    r.add_argument("--threads", type=int, metavar="N",
-                   help="CPU threads for the model (default: cores - 1, leaving one to capture and encoding)")
     r.add_argument("--quiet", "-q", action="store_true", help="no summary")
     add_model_options(p)
     add_smoothing_options(p)

@@ -174,7 +174,7 @@ def test_user_errors_are_one_line(dataset, tmp_path, capsys):
         (["--images", str(dirs["images"]), "--gt", str(dirs["gt"]), "--pred", str(dirs["pred"])], "item2"),
         (["--images", str(dirs["images"]), "--gt", str(tmp_path / "none"), "--pred", str(dirs["pred"])],
          "does not exist"),
-        (["--images", str(dirs["images"]), "--gt", str(dirs["gt"]), "--model", "lite"], ".onnx"),
+        (["--images", str(dirs["images"]), "--gt", str(dirs["gt"]), "--model", "lite", "--offline"], "--weights"),
         (["--gt", str(dirs["gt"]), "--model", "m.onnx"], "--images"),
         (["--images", str(dirs["images"]), "--gt", str(dirs["gt"]), "--pred", str(dirs["pred"]),
           "--limit", "0"], "--limit"),

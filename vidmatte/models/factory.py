@@ -58,6 +58,7 @@ def load_matter(
     patch_order: Optional[str] = None,
     preset: Optional[str] = None,
     download: bool = True,
+    onnx_options: Optional[dict] = None,
 ) -> Matter:
     """Build a ready-to-run matter.
 
@@ -70,6 +71,8 @@ def load_matter(
         patch_order: override a BiRefNet checkpoint's patch order (``legacy``/``current``).
         preset: ONNX model family (``birefnet``, ``modnet``, ``u2net``, ``isnet``).
         download: allow fetching named weights from the Hugging Face Hub.
+        onnx_options: extra :class:`~vidmatte.models.onnx.OnnxMatter` arguments (``mean``,
+            ``std``, ``output_index``, ``sigmoid``, ``threads``) for unrecognised ONNX models.
     """
     dev = resolve_device(device)
     if str(model).startswith("chroma"):
@@ -78,7 +81,7 @@ def load_matter(
     if path is not None and path.suffix.lower() == ".onnx":
         from vidmatte.models.onnx import OnnxMatter
 
-        return OnnxMatter(path, preset=preset, size=size, device=dev)
+        return OnnxMatter(path, preset=preset, size=size, device=dev, **(onnx_options or {}))
 
     from vidmatte.models.birefnet_matter import BiRefNetMatter
     from vidmatte.models.loader import load_birefnet
