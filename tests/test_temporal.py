@@ -66,8 +66,8 @@ def flicker(alphas, seed=1):
     out = []
     for a in alphas:
         dy, dx = rng.normal(0, 0.5, 2)
-        p = cv2.warpAffine(a, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REFLECT_101)
+        shift = np.float32([[1, 0, dx], [0, 1, dy]])
+        p = cv2.warpAffine(a, shift, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         edge = cv2.dilate(((a > 0.02) & (a < 0.98)).astype(np.uint8), np.ones((9, 9), np.uint8))
         blot = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 2.5)
         out.append(np.clip(p + 0.25 * blot / blot.std() * edge, 0, 1))
@@ -120,7 +120,8 @@ def test_gated_ema_holds_with_more_sensor_noise():
     frames, gt = make_clip(seed=3, sensor_noise=4 / 255)
     pred = flicker(gt, seed=4)
     raw, gated = _scores(pred, gt), _scores(run(GatedEMA(), frames, pred), gt)
-    print(f"\nsensor noise 4/255: dtSSD {gated[0] / raw[0]:.2f}x MAD {gated[1] / raw[1]:.3f}x fast {gated[2] / raw[2]:.3f}x")
+    print(f"\nsensor noise 4/255: dtSSD {gated[0] / raw[0]:.2f}x MAD {gated[1] / raw[1]:.3f}x "
+          f"fast {gated[2] / raw[2]:.3f}x")
     assert gated[0] <= 0.8 * raw[0] and gated[1] <= 1.02 * raw[1] and gated[2] <= 1.05 * raw[2]
 
 
@@ -130,10 +131,8 @@ def test_plain_ema_trails_behind_motion(clip):
     raw = _scores(pred, gt)
     same_strength = _scores(run(PlainEMA(weight=0.2), frames, pred), gt)
     light = _scores(run(PlainEMA(), frames, pred), gt)  # weight 0.8 on the new frame
-    print(
-        f"\nplain EMA 0.2: dtSSD {same_strength[0] / raw[0]:.2f}x MAD {same_strength[1] / raw[1]:.2f}x fast {same_strength[2] / raw[2]:.2f}x"
-        f"\nplain EMA 0.8: dtSSD {light[0] / raw[0]:.2f}x MAD {light[1] / raw[1]:.2f}x fast {light[2] / raw[2]:.2f}x"
-    )
+    for name, s in (("plain EMA 0.2", same_strength), ("plain EMA 0.8", light)):
+        print(f"\n{name}: dtSSD {s[0] / raw[0]:.2f}x MAD {s[1] / raw[1]:.2f}x fast {s[2] / raw[2]:.2f}x", end="")
     assert same_strength[2] > 2.0 * raw[2]
     assert light[2] > 1.2 * raw[2]
     assert same_strength[1] > 1.02 * raw[1]

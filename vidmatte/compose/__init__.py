@@ -8,7 +8,6 @@ from vidmatte.compose.background_spec import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
 from vidmatte.compose.backgrounds import (
     BROADCAST_GREEN,
     Background,
-    BlurBackground,
     ColorBackground,
     GreenBackground,
     ImageBackground,
@@ -16,6 +15,7 @@ from vidmatte.compose.backgrounds import (
     cover_geometry,
     parse_color,
 )
+from vidmatte.compose.blur_background import BlurBackground, gaussian_blur
 from vidmatte.compose.blur_fusion import BlurFusion, blur_fusion_radii, estimate_foreground
 from vidmatte.compose.box import BoxBlur, box_blur
 from vidmatte.compose.composite import ALPHA_MODES, FG_ESTIMATIONS, Compositor, composite
@@ -36,6 +36,7 @@ __all__ = [
     "ImageBackground",
     "VideoBackground",
     "BlurBackground",
+    "gaussian_blur",
     "BROADCAST_GREEN",
     "parse_background",
     "parse_color",

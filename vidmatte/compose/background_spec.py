@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import os
 
-from vidmatte.compose.backgrounds import (
-    Background,
-    BlurBackground,
-    ColorBackground,
-    GreenBackground,
-    ImageBackground,
-)
+from vidmatte.compose.backgrounds import Background, ColorBackground, GreenBackground, ImageBackground
+from vidmatte.compose.blur_background import BlurBackground
 from vidmatte.compose.video_background import VideoBackground
 from vidmatte.errors import InputError
 

@@ -33,7 +33,9 @@ def composite(fg: torch.Tensor, alpha: torch.Tensor, bg: torch.Tensor) -> torch.
         ``(B,C,H,W)`` in the dtype of ``fg``.
     """
     if fg.ndim != 4 or alpha.ndim != 4 or alpha.shape[1] != 1:
-        raise ValueError(f"composite: need fg (B,C,H,W) and alpha (B,1,H,W), got {tuple(fg.shape)} and {tuple(alpha.shape)}")
+        raise ValueError(
+            f"composite: need fg (B,C,H,W) and alpha (B,1,H,W), got {tuple(fg.shape)} and {tuple(alpha.shape)}"
+        )
     if alpha.shape[0] != fg.shape[0] or alpha.shape[-2:] != fg.shape[-2:]:
         raise ValueError(f"composite: alpha {tuple(alpha.shape)} does not match fg {tuple(fg.shape)}")
     bg = bg.to(fg.dtype)
