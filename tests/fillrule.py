@@ -46,18 +46,23 @@ def build_fill_state_dict(rows: Iterable[Sequence]) -> dict[str, torch.Tensor]:
     return {key: fill_tensor(key, shape, dtype) for key, shape, dtype in rows}
 
 
-def checksum_mismatches(sd: dict[str, torch.Tensor], checksums: dict, rtol: float = 1e-6) -> list[str]:
-    """Keys whose ``sum`` / ``abs_sum`` / first values differ from the reference checksums."""
+def checksum_mismatches(sd: dict[str, torch.Tensor], checksums: dict, rtol: float = 1e-5) -> list[str]:
+    """Keys whose ``sum`` / ``abs_sum`` / first values differ from the reference checksums.
+
+    Sums run in float32 (fast); a deviation is allowed up to ``rtol · abs_sum``, far below
+    what a different random stream would give. The first values must match to float32.
+    """
     bad = []
     for key, ref in checksums.items():
         t = sd.get(key)
         if t is None:
             bad.append(f"{key}: missing")
             continue
-        d = t.double().flatten()
+        d = t.flatten().float()
         got = {"sum": d.sum().item(), "abs_sum": d.abs().sum().item()}
+        scale = rtol * abs(ref.get("abs_sum", 0.0)) + 1e-6
         for name, val in got.items():
-            if name in ref and not math.isclose(val, ref[name], rel_tol=rtol, abs_tol=1e-6):
+            if name in ref and abs(val - ref[name]) > scale:
                 bad.append(f"{key}: {name} {val} != {ref[name]}")
         first = [float(v) for v in ref.get("first", [])]
         if any(not math.isclose(a, b, rel_tol=1e-7, abs_tol=1e-9) for a, b in zip(d[: len(first)].tolist(), first)):
