@@ -79,16 +79,17 @@ def reference_blur_fusion(image, a, radii):
     return fg
 
 
+@pytest.mark.parametrize("backend", ["torch", "auto"])
 @pytest.mark.parametrize("radii", [(45, 3), (1200, 2)], ids=["r45-3", "r-wider-than-image"])
-def test_composite_matches_opencv_reference(radii):
+def test_composite_matches_opencv_reference(radii, backend):
     image, _, _, bg2, a = synthetic(540, 960, seed=1)
     ref = reference_blur_fusion(image, a, radii)
-    fg, bg = estimate_foreground(t3(image), t1(a), radii)
+    fg, bg = estimate_foreground(t3(image), t1(a), radii, backend=backend)
     fg = fg[0].permute(1, 2, 0).numpy()
     a3 = a[..., None]
     comp, comp_ref = a3 * fg + (1 - a3) * bg2, a3 * ref + (1 - a3) * bg2
     worst = np.abs(comp - comp_ref).max() * 255
-    print(f"\nblur fusion vs OpenCV reference, radii {radii}: max composite diff {worst:.4f} levels")
+    print(f"\nblur fusion ({backend} box) vs OpenCV reference, radii {radii}: max composite diff {worst:.4f} levels")
     assert worst <= 0.05
     assert bg.shape == (1, 3, 540, 960)
 
@@ -144,6 +145,8 @@ def test_batch_dtypes_and_module():
     assert "radii=(8, 2)" in repr(module)
     assert torch.equal(module(x, al)[0], fg)
     assert torch.equal(BlurFusion()(x, al)[0], estimate_foreground(x, al)[0])
+    forced = estimate_foreground(x, al, (8, 2), backend="torch")[0]
+    assert torch.equal(BlurFusion((8, 2), backend="torch")(x, al)[0], forced)
 
 
 @pytest.mark.parametrize(
@@ -168,7 +171,7 @@ def test_bad_shapes_raise_value_error(image, alpha, radii):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 def test_cuda_matches_cpu(dtype):
     image, _, _, bg2, a = synthetic(270, 480, seed=6)
-    ref, _ = estimate_foreground(t3(image), t1(a))
+    ref, _ = estimate_foreground(t3(image), t1(a), backend="torch")
     fg, _ = estimate_foreground(t3(image).cuda().to(dtype), t1(a).cuda().to(dtype))
     assert fg.device.type == "cuda" and fg.dtype == dtype
     a3 = t1(a)

@@ -32,20 +32,22 @@ def _to_t(img: np.ndarray) -> torch.Tensor:
         ((64, 48), 0),
     ],
 )
-def test_matches_cv2_blur_reflect101_float32(size, radius):
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_matches_cv2_blur_reflect101_float32(size, radius, backend):
     rng = np.random.default_rng(radius + size[0])
     img = rng.random((*size, 3), dtype=np.float32)
     ref = _cv2_box(img, radius, radius)
-    out = box_blur(_to_t(img), radius)[0].permute(1, 2, 0).numpy()
+    out = box_blur(_to_t(img), radius, backend)[0].permute(1, 2, 0).numpy()
     assert out.shape == ref.shape and out.dtype == np.float32
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-4)
 
 
-def test_matches_cv2_float64_and_anisotropic_radius():
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_matches_cv2_float64_and_anisotropic_radius(backend):
     rng = np.random.default_rng(3)
     img = rng.random((120, 200, 3))
     ref = _cv2_box(img, 9, 31)
-    out = box_blur(_to_t(img), (9, 31))[0].permute(1, 2, 0).numpy()
+    out = box_blur(_to_t(img), (9, 31), backend)[0].permute(1, 2, 0).numpy()
     assert out.dtype == np.float64
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-11)
 
@@ -57,31 +59,40 @@ def test_reflect101_index_matches_opencv_border_interpolate():
         assert idx == ref
 
 
-def test_shapes_batch_and_unbatched():
+def test_backends_agree_at_1080p():
+    x = torch.rand(1, 2, 1080, 1920)
+    for r in (1, 6, 90):
+        torch.testing.assert_close(box_blur(x, r, "torch"), box_blur(x, r, "auto"), rtol=0, atol=5e-5)
+
+
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_shapes_batch_and_unbatched(backend):
     x = torch.rand(2, 5, 33, 47)
-    out = box_blur(x, 4)
+    out = box_blur(x, 4, backend)
     assert out.shape == x.shape and out.dtype == x.dtype
     # unbatched (C,H,W) and per-image/per-channel independence
-    torch.testing.assert_close(box_blur(x[1], 4), out[1])
-    torch.testing.assert_close(box_blur(x[:, 2:3], 4), out[:, 2:3])
+    torch.testing.assert_close(box_blur(x[1], 4, backend), out[1])
+    torch.testing.assert_close(box_blur(x[:, 2:3], 4, backend), out[:, 2:3])
     assert not torch.equal(out, x)
 
 
-def test_non_contiguous_input_and_input_untouched():
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_non_contiguous_input_and_input_untouched(backend):
     x = torch.rand(1, 3, 40, 60)
     xc = x.clone()
     nc = x.transpose(-1, -2)  # (1,3,60,40) view
-    out = box_blur(nc, 5)
-    torch.testing.assert_close(out, box_blur(nc.contiguous(), 5))
+    out = box_blur(nc, 5, backend)
+    torch.testing.assert_close(out, box_blur(nc.contiguous(), 5, backend))
     assert torch.equal(x, xc)
 
 
-def test_constant_stays_constant_and_nonnegative_stays_nonnegative():
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_constant_stays_constant_and_nonnegative_stays_nonnegative(backend):
     c = torch.full((1, 1, 300, 500), 0.37)
-    torch.testing.assert_close(box_blur(c, 60), c, rtol=0, atol=2e-6)
+    torch.testing.assert_close(box_blur(c, 60, backend), c, rtol=0, atol=2e-6)
     sparse = torch.zeros(1, 1, 300, 500)
     sparse[..., 150, 250] = 1.0
-    out = box_blur(sparse, 7)
+    out = box_blur(sparse, 7, backend)
     assert out.min() >= 0.0
     assert out[..., :100, :].abs().max() == 0.0  # exact zeros far from the impulse
     assert out.sum().item() == pytest.approx(1.0, rel=1e-5)
@@ -100,6 +111,15 @@ def test_module_equals_function():
     m = BoxBlur(6)
     assert "radius=6" in repr(m)
     assert torch.equal(m(x), box_blur(x, 6))
+    assert torch.equal(BoxBlur(6, "torch")(x), box_blur(x, 6, "torch"))
+
+
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_inference_only_even_for_tensors_that_require_grad(backend):
+    x = torch.rand(1, 1, 20, 30, requires_grad=True)
+    out = box_blur(x, 3, backend)
+    assert not out.requires_grad
+    torch.testing.assert_close(out, box_blur(x.detach(), 3, backend))
 
 
 @pytest.mark.parametrize(
@@ -118,12 +138,17 @@ def test_errors(x, radius, exc):
         box_blur(x, radius)
 
 
+def test_unknown_backend():
+    with pytest.raises(ValueError):
+        box_blur(torch.rand(1, 1, 8, 8), 1, "cuda")
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 def test_cuda_matches_cpu(dtype):
     x = torch.rand(2, 3, 270, 480)
-    ref = box_blur(x, 23)
+    ref = box_blur(x, 23, "torch")
     out = box_blur(x.cuda().to(dtype), 23)
     assert out.device.type == "cuda" and out.dtype == dtype
     torch.testing.assert_close(out.float().cpu(), ref, rtol=0, atol=1e-4 if dtype == torch.float32 else 2e-3)

@@ -67,6 +67,7 @@ def blur_fusion_pass(
     alpha: torch.Tensor,
     radius: int,
     eps: float = EPS,
+    backend: str = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One blur-fusion pass (formula in the module docstring).
 
@@ -74,14 +75,15 @@ def blur_fusion_pass(
         image, fg, bg: ``(B,3,H,W)`` the frame and the current F and B estimates.
         alpha: ``(B,1,H,W)``.
         radius: box radius ``r`` (window ``2r+1``).
+        backend: passed to :func:`box_blur` (``"torch"`` forces the GPU code path).
 
     Returns:
         ``(F', B~)``: the refined foreground (clipped to [0, 1]) and the smoothed background.
     """
     one_minus = 1.0 - alpha
-    mean_a = box_blur(alpha, radius).clamp_(0.0, 1.0)
-    f_blur = box_blur(fg * alpha, radius).div_(mean_a + eps)
-    b_blur = box_blur(bg * one_minus, radius).div_((1.0 - mean_a).add_(eps))
+    mean_a = box_blur(alpha, radius, backend).clamp_(0.0, 1.0)
+    f_blur = box_blur(fg * alpha, radius, backend).div_(mean_a + eps)
+    b_blur = box_blur(bg * one_minus, radius, backend).div_((1.0 - mean_a).add_(eps))
     # residual I - a F~ - (1-a) B~, then F' = F~ + a * residual
     resid = torch.addcmul(image, alpha, f_blur, value=-1.0).addcmul_(one_minus, b_blur, value=-1.0)
     fg_new = resid.mul_(alpha).add_(f_blur).clamp_(0.0, 1.0)
@@ -93,6 +95,7 @@ def estimate_foreground(
     alpha: torch.Tensor,
     radii: Optional[Sequence[int]] = None,
     eps: float = EPS,
+    backend: str = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Foreground and background colours by blur fusion.
 
@@ -101,6 +104,7 @@ def estimate_foreground(
         alpha: ``(B,1,H,W)`` matte in [0, 1].
         radii: box radius per pass; the first pass starts from ``F = B = image``.
             ``None``: :func:`blur_fusion_radii` of the height, i.e. (90, 6) at 1080p.
+        backend: box filter implementation, see :func:`box_blur`.
 
     Returns:
         ``(F, B)``, both ``(B,3,H,W)`` in the dtype of ``image``: the foreground colour and
@@ -118,20 +122,21 @@ def estimate_foreground(
     a = alpha.to(work)
     fg, bg = img, img
     for r in radii:
-        fg, bg = blur_fusion_pass(img, fg, bg, a, int(r), eps)
+        fg, bg = blur_fusion_pass(img, fg, bg, a, int(r), eps, backend)
     return fg.to(dtype), bg.to(dtype)
 
 
 class BlurFusion(nn.Module):
     """Module form of :func:`estimate_foreground`: ``(image, alpha) -> (F, B)``."""
 
-    def __init__(self, radii: Optional[Sequence[int]] = None, eps: float = EPS):
+    def __init__(self, radii: Optional[Sequence[int]] = None, eps: float = EPS, backend: str = "auto"):
         super().__init__()
         self.radii = None if radii is None else tuple(int(r) for r in radii)
         self.eps = eps
+        self.backend = backend
 
     def forward(self, image: torch.Tensor, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return estimate_foreground(image, alpha, self.radii, self.eps)
+        return estimate_foreground(image, alpha, self.radii, self.eps, self.backend)
 
     def extra_repr(self) -> str:
         return f"radii={self.radii or 'auto'}, eps={self.eps}"

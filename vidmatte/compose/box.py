@@ -12,13 +12,19 @@ subtracts two shifted views of it::
     S[k] = sum_{m <= k} xp[m]        out[i] = (S[i + 2r] - S[i - 1]) / (2r + 1)
 
 so the cost does not depend on ``r``. Prefix sums of float32 values in [0, 1] over a
-1080p row stay below ~2100, so the rounding error of the result is ~1e-6, and for
-non-negative input the result stays non-negative (a prefix sum never decreases).
-Half precision inputs are summed in float32 and cast back.
+1080p row stay below ~2100, so the rounding error of the result is ~1e-5 at worst (r=1)
+and ~1e-6 for wide windows, and for non-negative input the result stays non-negative (a
+prefix sum never decreases). Half precision inputs are summed in float32 and cast back.
+
+On the CPU (float32/float64) ``backend="auto"`` hands the planes to ``cv2.blur`` instead,
+writing into the output tensor: the same numbers (OpenCV sums rows in float64), about five
+times faster than torch's CPU prefix sums. ``backend="torch"`` forces the tensor code,
+which is what runs on GPUs.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -105,16 +111,30 @@ def _radii(radius) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def box_blur(x: torch.Tensor, radius: int | tuple[int, int]) -> torch.Tensor:
+def _box_planes_cv2(x: torch.Tensor, ry: int, rx: int) -> torch.Tensor:
+    """``cv2.blur`` of each contiguous CPU plane of ``(N,H,W)``, written into the output."""
+    out = torch.empty_like(x)
+    ksize = (2 * rx + 1, 2 * ry + 1)  # OpenCV: (width, height)
+    for src, dst in zip(x.numpy(), out.numpy()):
+        res = cv2.blur(src, ksize, dst=dst, borderType=cv2.BORDER_REFLECT_101)
+        if res.ctypes.data != dst.ctypes.data:  # OpenCV chose a new buffer: keep the result
+            dst[...] = res
+    return out
+
+
+def box_blur(x: torch.Tensor, radius: int | tuple[int, int], backend: str = "auto") -> torch.Tensor:
     """Mean over a ``(2r+1) x (2r+1)`` window with reflect-101 borders.
 
     Args:
         x: ``(B,C,H,W)`` or ``(C,H,W)`` floating tensor, any device.
         radius: ``r >= 0``, or ``(r_y, r_x)``. ``0`` returns a copy. Any size is allowed,
             also larger than the image (OpenCV's repeated mirroring).
+        backend: ``"auto"`` (OpenCV for float32/64 CPU tensors, torch otherwise) or
+            ``"torch"``.
 
     Returns:
-        Tensor of the same shape, dtype and device as ``x``.
+        Tensor of the same shape, dtype and device as ``x``. Inference only: the result
+        carries no gradient.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"box_blur expects a torch.Tensor, got {type(x).__name__}")
@@ -123,15 +143,21 @@ def box_blur(x: torch.Tensor, radius: int | tuple[int, int]) -> torch.Tensor:
     if not x.is_floating_point():
         raise TypeError(f"box_blur expects a floating tensor, got {x.dtype}")
     ry, rx = _radii(radius)
+    if backend not in ("auto", "torch"):
+        raise ValueError(f"box_blur backend must be 'auto' or 'torch', got {backend!r}")
     squeeze = x.ndim == 3
     y = x.unsqueeze(0) if squeeze else x
     dtype = y.dtype
     if dtype in (torch.float16, torch.bfloat16):
         y = y.float()
     if ry == 0 and rx == 0:
-        out = y.clone()
+        out = y.detach().clone()
     else:
-        out = _box_planes(y.reshape(-1, y.shape[-2], y.shape[-1]), ry, rx).view(y.shape)
+        planes = y.reshape(-1, y.shape[-2], y.shape[-1])
+        use_cv2 = backend == "auto" and y.device.type == "cpu" and y.dtype in (torch.float32, torch.float64)
+        with torch.no_grad():
+            out = _box_planes_cv2(planes.contiguous(), ry, rx) if use_cv2 else _box_planes(planes, ry, rx)
+        out = out.view(y.shape)
     out = out.to(dtype)
     return out.squeeze(0) if squeeze else out
 
@@ -139,12 +165,13 @@ def box_blur(x: torch.Tensor, radius: int | tuple[int, int]) -> torch.Tensor:
 class BoxBlur(nn.Module):
     """Module form of :func:`box_blur`: ``(B,C,H,W) -> (B,C,H,W)``."""
 
-    def __init__(self, radius: int | tuple[int, int]):
+    def __init__(self, radius: int | tuple[int, int], backend: str = "auto"):
         super().__init__()
         self.radius = radius
+        self.backend = backend
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return box_blur(x, self.radius)
+        return box_blur(x, self.radius, self.backend)
 
     def extra_repr(self) -> str:
         return f"radius={self.radius}"
