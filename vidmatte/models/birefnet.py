@@ -30,7 +30,9 @@ class BiRefNet(nn.Module):
     """``model(x (B, 3, H, W) normalised, H, W multiples of 32) → logits (B, 1, H, W)``.
 
     Keys: ``bb.*`` (Swin), ``squeeze_module.0.*``, ``decoder.*``, exactly as the official
-    state dicts (load with ``strict=True``). Call :meth:`fuse_for_inference` after loading.
+    state dicts (load with ``strict=True``). For speed, after loading call
+    ``fuse_for_inference().set_channels_last(True)`` and feed channels-last input
+    (on CPU about −8 % and −35 % time respectively; :class:`BiRefNetMatter` does both).
     """
 
     def __init__(self, variant: str = "lite", patch_order: str = "legacy"):

@@ -84,10 +84,10 @@ def _bilinear_taps(offset: torch.Tensor, mask: torch.Tensor, k: int, padding: in
     weights = (wy[..., :, None] * wx[..., None, :]).reshape(-1, 4)
     iy = torch.stack([y0, y0 + 1], -1).clamp_(0, h - 1).mul_(w)
     ix = torch.stack([x0, x0 + 1], -1).clamp_(0, w - 1)
-    idx = iy[..., :, None] + ix[..., None, :]
+    idx = (iy[..., :, None] + ix[..., None, :]).to(torch.int64)
     if b > 1:
-        idx = idx + (torch.arange(b, device=dev, dtype=dt) * (h * w)).view(b, 1, 1, 1, 1, 1)
-    return idx.to(torch.int64).reshape(-1, 4), weights
+        idx += (torch.arange(b, device=dev) * (h * w)).view(b, 1, 1, 1, 1, 1)
+    return idx.reshape(-1, 4), weights
 
 
 def deform_conv2d_gather(x: torch.Tensor, offset: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor,
@@ -214,7 +214,6 @@ class ASPPDeformable(nn.Module):
         )
         self.conv1 = nn.Conv2d(planes * (2 + len(kernel_sizes)), out_channels, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(out_channels)
-        self.planes = planes
 
     def fuse(self) -> None:
         """Fold all BatchNorms (branches, pool, ``bn1``) into their convs, merge offset convs."""
