@@ -117,7 +117,7 @@ class WindowAttention(nn.Module):
         attn_mask = self.position_bias(q.dtype)                  # (1, nH, N, N)
         if mask is not None:
             nw = mask.shape[0]
-            attn_mask = attn_mask + mask.unsqueeze(1)            # (nW, nH, N, N)
+            attn_mask = attn_mask + mask.to(q.dtype).unsqueeze(1)   # (nW, nH, N, N)
             if bw != nw:
                 attn_mask = attn_mask.repeat(bw // nw, 1, 1, 1)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
