@@ -7,7 +7,7 @@ normalisation, the sigmoid and the resize back.
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 
@@ -28,11 +28,14 @@ class BiRefNetMatter(TorchMatter):
         size: model input size ``N`` or ``(H, W)``, rounded to multiples of 32.
         device, dtype: fp32 everywhere; fp16/bf16 on CUDA, bf16 also on CPU.
         channels_last: run the convolutions in channels-last memory format.
+        cuda_graph: on CUDA, capture the forward for each input shape once and replay it as a
+            CUDA graph (removes the launch overhead of ~1,500 small kernels per frame);
+            ``None`` = on for CUDA. Ignored on CPU.
     """
 
     def __init__(self, model: BiRefNet, size: Union[int, Sequence[int]] = 1024,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                 channels_last: bool = True):
+                 channels_last: bool = True, cuda_graph: Optional[bool] = None):
         dev = torch.device(device)
         if dtype not in (torch.float32, *_HALF):
             raise ValueError(f"unsupported dtype {dtype}; use float32, float16 or bfloat16")
@@ -50,9 +53,22 @@ class BiRefNetMatter(TorchMatter):
             model.set_channels_last(True)
         self.model = model
         self.channels_last = channels_last
+        self.cuda_graph = dev.type == "cuda" if cuda_graph is None else bool(cuda_graph) and dev.type == "cuda"
+        self._graphs: dict = {}
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Normalised ``(B, 3, h, w)`` → ``(B, 1, h, w)`` logits (model dtype)."""
+        if self.cuda_graph:
+            key = (tuple(x.shape), x.dtype)
+            graph = self._graphs.get(key)
+            if graph is None:
+                from vidmatte.cuda import GraphedModule
+
+                graph = self._graphs[key] = GraphedModule(self._forward, x)
+            return graph(x).clone()
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)

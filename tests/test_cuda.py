@@ -1,0 +1,86 @@
+"""The CUDA frame path. CPU-side checks always run; GPU checks skip without CUDA."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vidmatte import ChromaKeyMatter, Frame
+from vidmatte.compose import Compositor, parse_background
+from vidmatte.models.birefnet import BiRefNet
+from vidmatte.models.birefnet_matter import BiRefNetMatter
+from vidmatte.processor import Processor
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def _frames(n=4, h=72, w=96):
+    rng = np.random.default_rng(1)
+    return [Frame(image=rng.integers(0, 255, (h, w, 3), dtype=np.uint8), pts=i, index=i) for i in range(n)]
+
+
+def test_cuda_graph_is_off_on_cpu():
+    m = BiRefNetMatter(BiRefNet("lite"), size=64, device="cpu", cuda_graph=True)
+    assert m.cuda_graph is False
+    out = m.predict(torch.zeros(1, 64, 64, 3, dtype=torch.uint8))
+    assert out.shape == (1, 1, 64, 64) and m._graphs == {}
+
+
+def test_graphed_module_refuses_cpu_input():
+    from vidmatte.cuda import GraphedModule
+
+    with pytest.raises(ValueError, match="CUDA"):
+        GraphedModule(lambda x: x * 2, torch.zeros(2))
+
+
+@cuda
+def test_graphed_module_matches_eager():
+    from vidmatte.cuda import GraphedModule
+
+    lin = torch.nn.Linear(8, 4).cuda().eval()
+    x = torch.randn(3, 8, device="cuda")
+    g = GraphedModule(lin, x)
+    for _ in range(3):
+        y = torch.randn(3, 8, device="cuda")
+        torch.testing.assert_close(g(y), lin(y))
+    torch.testing.assert_close(g(torch.randn(5, 8, device="cuda")).shape, torch.Size([5, 4]))  # eager fallback
+
+
+@cuda
+@pytest.mark.parametrize("yuv", [False, True])
+def test_streamer_matches_processor(yuv):
+    from vidmatte.cuda import CudaStreamer
+
+    def proc():
+        return Processor(ChromaKeyMatter(device="cuda"), None, Compositor(parse_background("#3366ff")), device="cuda")
+
+    frames = _frames()
+    ref = proc().process(frames, yuv=yuv)
+    streamer = CudaStreamer(proc(), yuv=yuv)
+    pending = [streamer.submit(frames[i:i + 2]) for i in (0, 2)]
+    got = [f for p in pending for f in p.result()]
+    assert [f.pts for f in got] == [f.pts for f in frames]
+    for a, b in zip(got, ref):
+        if yuv:
+            for pa, pb in zip((a.image.y, a.image.u, a.image.v), (b.image.y, b.image.u, b.image.v)):
+                assert np.abs(pa.astype(int) - pb.astype(int)).max() <= 1
+        else:
+            assert np.abs(a.image.astype(int) - b.image.astype(int)).max() <= 1
+
+
+@cuda
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_birefnet_half_precision_with_graph_close_to_fp32(dtype):
+    torch.manual_seed(0)
+    net = BiRefNet("lite").eval()
+    sd = {k: v.clone() for k, v in net.state_dict().items()}
+    ref = BiRefNetMatter(net, size=256, device="cuda", dtype=torch.float32, cuda_graph=False)
+    net2 = BiRefNet("lite").eval()
+    net2.load_state_dict(sd)
+    fast = BiRefNetMatter(net2, size=256, device="cuda", dtype=dtype, cuda_graph=True)
+    x = torch.from_numpy(np.stack([f.image for f in _frames(2, 256, 256)])).cuda()
+    a, b = ref.predict(x), fast.predict(x)
+    assert fast._graphs, "the graph was captured"
+    assert (a - b).abs().max().item() < 0.05
+    torch.testing.assert_close(fast.predict(x), b)  # replay is deterministic
