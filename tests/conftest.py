@@ -23,3 +23,15 @@ def shared_path(*parts: str) -> Path:
 def shared():
     """Callable fixture: ``shared('birefnet', 'lite_keys.json')`` → Path or skip."""
     return shared_path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One intra-op torch thread for a test (restored after). Small tensors and busy 2-core
+    CI machines: a second thread only adds OpenMP barrier waits, sometimes whole scheduler slices."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -25,14 +25,7 @@ from vidmatte.models.swin import (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One intra-op thread for this module (restored after): on a busy 2-core box the
-    OpenMP barriers of a 2-thread run stall for whole scheduler slices."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _randomise_bn(module: nn.Module, seed: int = 0) -> None:

@@ -23,14 +23,7 @@ VECTORS = {"A": "lite_A_1x256x256", "B": "lite_B_1x224x320", "C": "lite_C_2x128x
 N_KEYS = {"lite": 586, "full": 754}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One intra-op thread for this module (restored after): on a busy 2-core box the
-    OpenMP barriers of a 2-thread run stall for whole scheduler slices."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _rows(variant: str) -> list:

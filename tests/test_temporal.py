@@ -11,13 +11,7 @@ import torch
 from vidmatte.temporal import GatedEMA, NoSmoothing, PlainEMA, make_smoother
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These frames are tiny: extra threads only add synchronisation (slow on a busy CI box)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # frames 0-11 still, 12-23 slow (1 px/frame), 24-35 fast (9 px/frame), 36-47 still

@@ -30,13 +30,7 @@ MIN_FLICKER_DROP = 0.30
 MAX_LAG_RATIO = 0.10
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small per-frame tensor ops: a second torch thread only adds waiting on a busy CI box."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

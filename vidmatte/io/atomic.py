@@ -17,7 +17,7 @@ from typing import Iterator, Optional, Union
 
 from vidmatte.errors import OutputError
 
-__all__ = ["AtomicTarget", "atomic_path", "check_output_path", "cleanup_partials", "same_file"]
+__all__ = ["AtomicSink", "AtomicTarget", "atomic_path", "check_output_path", "cleanup_partials", "same_file"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -138,3 +138,23 @@ def cleanup_partials(folder: PathLike, stem: Optional[str] = None) -> int:
         shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         n += 1
     return n
+
+
+class AtomicSink:
+    """Context-manager behaviour shared by the file sinks: a clean exit commits the output
+    (``close()``), an exception or Ctrl-C inside the block throws it away (``abort()``)."""
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def abort(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()

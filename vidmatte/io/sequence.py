@@ -20,7 +20,7 @@ import numpy as np
 
 from vidmatte.errors import OutputError
 from vidmatte.frame import Frame
-from vidmatte.io.atomic import AtomicTarget, check_output_path
+from vidmatte.io.atomic import AtomicSink, AtomicTarget, check_output_path
 from vidmatte.io.formats import as_uint8_image
 from vidmatte.io.stills import srgb_to_linear, write_image
 
@@ -63,7 +63,7 @@ def _float_image(image: Any, alpha: Any) -> np.ndarray:
     return f
 
 
-class ImageSequenceSink:
+class ImageSequenceSink(AtomicSink):
     """Write frames as ``<pattern % n>.png|.exr`` (n = 0, 1, …) in ``folder``.
 
     Args:
@@ -126,11 +126,3 @@ class ImageSequenceSink:
     def abort(self) -> None:
         self._target.abort()
 
-    def __enter__(self) -> "ImageSequenceSink":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.abort()
-        else:
-            self.close()

@@ -19,7 +19,7 @@ import av
 
 from vidmatte.errors import OutputError
 from vidmatte.frame import Frame
-from vidmatte.io.atomic import AtomicTarget, check_output_path
+from vidmatte.io.atomic import AtomicSink, AtomicTarget, check_output_path
 from vidmatte.io.audio import AudioPassthrough
 from vidmatte.io.formats import PRESETS, codec_options, even_size, pack_frame
 from vidmatte.io.sequence import SEQUENCE_FORMATS, ImageSequenceSink, sequence_target
@@ -38,7 +38,7 @@ def _source_path(src) -> Optional[Path]:
     return Path(getattr(src, "path", src))
 
 
-class VideoSink:
+class VideoSink(AtomicSink):
     """Encode frames to a video file.
 
     Args:
@@ -170,14 +170,6 @@ class VideoSink:
             self._container = None
         self._target.abort()
 
-    def __enter__(self) -> "VideoSink":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.abort()
-        else:
-            self.close()
 
 
 def open_sink(path: PathLike, format: Optional[str] = None, **kw):
