@@ -44,6 +44,11 @@ __all__ = ["OnnxMatter", "OnnxPreset", "PRESETS", "detect_preset"]
 Size = Union[int, Sequence[int], None]
 
 
+def _to_multiple(x: float, m: int = 32) -> int:
+    """Nearest multiple of ``m`` (halves round up, not to even: 144 → 160, not 128), ≥ ``m``."""
+    return max(m, int(x / m + 0.5) * m)
+
+
 class OnnxMatter:
     """Run an ONNX matting model with onnxruntime.
 
@@ -104,14 +109,14 @@ class OnnxMatter:
                                  "or export the model with dynamic height and width")
             return self._fixed_hw
         hw = _as_hw(self.preset.size if size is None else size)
-        return tuple(max(32, int(round(s / 32)) * 32) for s in hw)  # type: ignore[return-value]
+        return tuple(_to_multiple(s) for s in hw)  # type: ignore[return-value]
 
     def run_size(self, hw: tuple[int, int]) -> tuple[int, int]:
         """Model input ``(h, w)`` for a frame of size ``hw`` (long-side rule when aspect is kept)."""
         if self._fixed_hw is not None or not self.preset.keep_aspect or self.size[0] != self.size[1]:
             return self.size
         scale = self.size[0] / max(hw)
-        return tuple(max(32, int(round(s * scale / 32)) * 32) for s in hw)  # type: ignore[return-value]
+        return tuple(_to_multiple(s * scale) for s in hw)  # type: ignore[return-value]
 
     def preprocess(self, x: np.ndarray) -> np.ndarray:
         """``(B,H,W,3)`` RGB (uint8, or float in [0,1]) → normalised ``(B,3,h,w)`` float32 input.
