@@ -93,7 +93,7 @@ def test_memory_stays_bounded_by_the_queues():
     sink = SlowSink()
     Pipeline(source(), _processor(), sink, queue_size=3, progress=False).run()
     assert len(sink.frames) == 40
-    assert sink.max_ahead <= 3 + 3 + 3  # q_in + q_out + frames held by the three stages
+    assert sink.max_ahead <= 3 + 2 + 3 + 4  # q_in + q_mid + q_out + frames held by the four stages
 
 
 def test_real_files_no_output_left_after_failure(tmp_path):
@@ -101,10 +101,10 @@ def test_real_files_no_output_left_after_failure(tmp_path):
     target = tmp_path / "out.mp4"
 
     class Boom(Processor):
-        def process(self, frames, yuv=False):
+        def infer(self, frames):
             if frames[0].index == 6:
                 raise KeyboardInterrupt
-            return super().process(frames, yuv)
+            return super().infer(frames)
 
     with VideoSource(clip.path) as src:
         sink = VideoSink(target, width=src.width, height=src.height, time_base=src.time_base, fps=src.fps)

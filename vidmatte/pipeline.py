@@ -2,7 +2,13 @@
 
 ::
 
-    source ──(decode thread)──▶ q_in ──(this thread: Processor)──▶ q_out ──(encode thread)──▶ sink
+    source ─(decode thread)─▶ q_in ─(this thread: model)─▶ q_mid ─(compose thread: smoothing,
+          compositing)─▶ q_out ─(encode thread)─▶ sink
+
+On CUDA the model and compose stages are one stage whose work is queued on CUDA streams
+(:class:`vidmatte.cuda.CudaStreamer`); on a CPU they are separate threads, so the
+compositing of frame t overlaps the model of frame t+1 (the model rarely keeps every core
+busy).
 
 The queues are bounded, so memory stays flat on long videos, and offline nothing is ever
 dropped: a full queue blocks its producer. Torch, PyAV (FFmpeg) and the encoders release
@@ -84,6 +90,7 @@ class Pipeline:
         self.sink = sink
         self.batch_size = batch_size
         self.q_in: queue.Queue = queue.Queue(maxsize=max(queue_size, batch_size))
+        self.q_mid: queue.Queue = queue.Queue(maxsize=2)
         self.q_out: queue.Queue = queue.Queue(maxsize=max(queue_size, batch_size))
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.total = total
@@ -130,6 +137,21 @@ class Pipeline:
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self._fail(exc)
 
+    def _compose(self) -> None:
+        try:
+            while True:
+                item = self._get(self.q_mid)
+                if item is _END:
+                    break
+                frames, x, alpha = item
+                for out in self.processor.finish(frames, x, alpha, yuv=self.yuv):
+                    self._put(self.q_out, out)
+            self._put(self.q_out, _END)
+        except _Stop:
+            pass
+        except BaseException as exc:  # noqa: BLE001
+            self._fail(exc)
+
     def _encode(self) -> None:
         times = self.stats.times
         bar = self._bar()
@@ -171,6 +193,8 @@ class Pipeline:
             threading.Thread(target=self._decode, name="vidmatte-decode", daemon=True),
             threading.Thread(target=self._encode, name="vidmatte-encode", daemon=True),
         ]
+        if self.processor.device.type != "cuda":
+            threads.append(threading.Thread(target=self._compose, name="vidmatte-compose", daemon=True))
         for th in threads:
             th.start()
         try:
@@ -197,22 +221,20 @@ class Pipeline:
         return self.stats
 
     def _process_loop(self) -> None:
-        streamer = None
-        if self.processor.device.type == "cuda":
-            from vidmatte.cuda import CudaStreamer
+        if self.processor.device.type != "cuda":
+            for batch in self._batches():
+                self._put(self.q_mid, (batch, *self.processor.infer(batch)))
+            self._put(self.q_mid, _END)
+            return
+        from vidmatte.cuda import CudaStreamer
 
-            streamer = CudaStreamer(self.processor, yuv=self.yuv)
+        streamer = CudaStreamer(self.processor, yuv=self.yuv)
         inflight: deque = deque()
         for batch in self._batches():
-            if streamer is None:
-                outs = self.processor.process(batch, yuv=self.yuv)
-            else:
-                inflight.append(streamer.submit(batch))
-                if len(inflight) < 2:
-                    continue
-                outs = inflight.popleft().result()
-            for out in outs:
-                self._put(self.q_out, out)
+            inflight.append(streamer.submit(batch))
+            if len(inflight) >= 2:
+                for out in inflight.popleft().result():
+                    self._put(self.q_out, out)
         while inflight:
             for out in inflight.popleft().result():
                 self._put(self.q_out, out)

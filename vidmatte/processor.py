@@ -96,13 +96,21 @@ class Processor:
         return t1
 
     @torch.inference_mode()
-    def process_tensor(self, images_u8: torch.Tensor, first_index: int = 0) -> torch.Tensor:
-        """``(B,H,W,3)`` uint8 (any device) → output tensor ``(B,C,H,W)`` float in [0,1]."""
+    def infer_tensor(self, images_u8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B,H,W,3)`` uint8 (any device) → ``(x (B,3,H,W) float [0,1], raw alpha (B,1,H,W))``."""
         t = time.perf_counter()
         x = images_u8.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
         t = self._tick("to_tensor", t)
         alpha = self.matter.predict(x)
-        t = self._tick("model", t)
+        self._tick("model", t)
+        return x, alpha
+
+    @torch.inference_mode()
+    def finish_tensor(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int = 0) -> torch.Tensor:
+        """Smoothing and compositing: → output tensor ``(B,C,H,W)`` float in [0,1].
+
+        Must see batches in time order (the smoother is recurrent)."""
+        t = time.perf_counter()
         if self.smoother is not None:
             alpha = self.smoother(alpha, x)
             t = self._tick("smooth", t)
@@ -112,20 +120,22 @@ class Processor:
         self._tick("composite", t)
         return out
 
-    def process(self, frames: Sequence[Frame], yuv: bool = False) -> list[Frame]:
-        """Decoded frames (``image`` (H,W,3) uint8) → output frames with the same timing.
+    def process_tensor(self, images_u8: torch.Tensor, first_index: int = 0) -> torch.Tensor:
+        """``(B,H,W,3)`` uint8 (any device) → output tensor ``(B,C,H,W)`` float in [0,1]."""
+        return self.finish_tensor(*self.infer_tensor(images_u8), first_index)
 
-        With ``yuv=True`` (composite or alpha output) the images are converted to
-        :class:`vidmatte.io.yuv.Yuv420` planes in torch, on the processor's device.
-        """
-        if not frames:
-            return []
+    def infer(self, frames: Sequence[Frame]) -> tuple[torch.Tensor, torch.Tensor]:
+        """First half of :meth:`process`: decoded frames → ``(x, raw alpha)`` tensors."""
         t = time.perf_counter()
         batch = torch.from_numpy(np.stack([np.asarray(f.image) for f in frames]))
         if self.device.type == "cuda":
             batch = batch.pin_memory()
         self.times.add("to_tensor", time.perf_counter() - t)
-        out = self.process_tensor(batch, frames[0].index)
+        return self.infer_tensor(batch)
+
+    def finish(self, frames: Sequence[Frame], x: torch.Tensor, alpha: torch.Tensor, yuv: bool = False) -> list[Frame]:
+        """Second half of :meth:`process`: smooth, composite and convert for the sink."""
+        out = self.finish_tensor(x, alpha, frames[0].index)
         t = time.perf_counter()
         if yuv:
             from vidmatte.io.yuv import rgb_to_yuv420
@@ -139,6 +149,18 @@ class Processor:
             Frame(image=a, pts=f.pts, time_base=f.time_base, index=f.index, meta=f.meta)
             for a, f in zip(arrays, frames)
         ]
+
+    def process(self, frames: Sequence[Frame], yuv: bool = False) -> list[Frame]:
+        """Decoded frames (``image`` (H,W,3) uint8) → output frames with the same timing.
+
+        Equal to ``finish(frames, *infer(frames))``; the pipeline runs the two halves in
+        different threads so the model of frame t+1 overlaps the compositing of frame t.
+        With ``yuv=True`` the images are converted to :class:`vidmatte.io.yuv.Yuv420` planes
+        in torch, on the processor's device.
+        """
+        if not frames:
+            return []
+        return self.finish(frames, *self.infer(frames), yuv=yuv)
 
     def to_numpy(self, out: torch.Tensor) -> list[np.ndarray]:
         """``(B,C,H,W)`` float [0,1] → list of ``(H,W,C)`` arrays in the output's dtype."""
