@@ -16,7 +16,7 @@ import CUDA state.
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -157,9 +157,3 @@ class CudaStreamer:
             return [Yuv420(y[i], u[i], v[i]) for i in range(y.shape[0])]
         return list(hosts[0].numpy().copy())
 
-
-def maybe_graphed(fn: Callable, example: torch.Tensor, enabled: Optional[bool] = None):
-    """``GraphedModule`` on CUDA when enabled (default: on CUDA), else ``fn`` itself."""
-    if enabled is False or example.device.type != "cuda":
-        return fn
-    return GraphedModule(fn, example)
