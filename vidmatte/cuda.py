@@ -126,7 +126,7 @@ class CudaStreamer:
                 planes = rgb_to_yuv420(out)
                 outs = (planes.y, planes.u, planes.v)
             else:
-                outs = (self._to_host_dtype(out),)
+                outs = (self.processor.to_output_dtype(out),)
             computed = torch.cuda.Event()
             computed.record(self.compute)
         with torch.cuda.stream(self.down):
@@ -142,12 +142,6 @@ class CudaStreamer:
             for slot in slots:
                 slot[1] = done
         return Pending(frames, [s[0] for s in slots], done, self._convert)
-
-    def _to_host_dtype(self, out: torch.Tensor) -> torch.Tensor:
-        out = out.permute(0, 2, 3, 1)
-        if self.processor.output == "rgba_float":
-            return out.float().contiguous()
-        return out.mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8).contiguous()
 
     def _convert(self, hosts) -> list:
         if self.yuv:

@@ -162,13 +162,17 @@ class Processor:
             return []
         return self.finish(frames, *self.infer(frames), yuv=yuv)
 
-    def to_numpy(self, out: torch.Tensor) -> list[np.ndarray]:
-        """``(B,C,H,W)`` float [0,1] → list of ``(H,W,C)`` arrays in the output's dtype."""
+    def to_output_dtype(self, out: torch.Tensor) -> torch.Tensor:
+        """``(B,C,H,W)`` float [0,1] → ``(B,H,W,C)`` contiguous tensor in the sink's dtype, on the
+        same device: uint8, or float32 with linear-light colour for ``rgba_float`` (EXR)."""
         out = out.permute(0, 2, 3, 1)
         if self.output == "rgba_float":
             out = out.float()
-            lin = torch.where(out[..., :3] <= 0.04045, out[..., :3] / 12.92, ((out[..., :3] + 0.055) / 1.055) ** 2.4)
-            host = torch.cat([lin, out[..., 3:]], dim=-1).contiguous().cpu().numpy()
-        else:
-            host = out.mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8).contiguous().cpu().numpy()
-        return list(host)
+            rgb = out[..., :3]
+            lin = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+            return torch.cat([lin, out[..., 3:]], dim=-1).contiguous()
+        return out.mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8).contiguous()
+
+    def to_numpy(self, out: torch.Tensor) -> list[np.ndarray]:
+        """``(B,C,H,W)`` float [0,1] → list of ``(H,W,C)`` arrays in the output's dtype."""
+        return list(self.to_output_dtype(out).cpu().numpy())
