@@ -98,3 +98,20 @@ def test_images_cutout_and_composite(tmp_path, chroma):
     comp = images([src], tmp_path / "comp.png", matter=chroma, background=parse_background("#ffffff"))[0]
     c = read_image(comp)
     assert (c[alpha == 0] > 250).all()
+
+
+def test_matte_exr_sequence_is_linear_light(tmp_path, chroma):
+    from vidmatte.io.stills import read_exr, srgb_to_linear
+
+    clip = make_clip(tmp_path / "in.mp4", frames=3, size=(96, 64), keep_images=True)
+    out = tmp_path / "exr" / "frame_%06d.exr"  # the sink creates the folder
+    matte(clip.path, out, matter=chroma, format="exr", progress=False)
+    files = sorted(out.parent.glob("*.exr"))
+    assert len(files) == 3
+    img = read_exr(files[1])
+    inside = clip.alphas[1] == 255
+    assert img.shape == (64, 96, 4)
+    assert img[..., 3][inside].min() > 0.95
+    # colour inside the disc is the decoded sRGB colour converted to linear light
+    decoded = read_frames(clip.path)[1][inside].astype(np.float32) / 255
+    np.testing.assert_allclose(img[..., :3][inside].mean(0), srgb_to_linear(decoded).mean(0), atol=0.02)

@@ -27,7 +27,9 @@ MATTE_FORMATS = {
     "exr": ("exr", "rgba_float"),
     "alpha": ("alpha", "alpha"),
 }
-_MATTE_BY_EXT = {".mov": "prores", ".webm": "webm", ".mp4": "alpha", ".mkv": "prores"}
+#: containers that carry alpha → the format written there
+_ALPHA_VIDEO = {".mov": "prores", ".webm": "webm", ".mkv": "prores"}
+_MATTE_BY_EXT = {**_ALPHA_VIDEO, ".mp4": "alpha"}
 
 
 def matter_device(matter):
@@ -74,7 +76,7 @@ def replace(
     out_ext = Path(output).suffix.lower()
     fmt = None
     if background is None:
-        fmt = {".mov": "prores", ".webm": "webm", ".mkv": "prores"}.get(out_ext)
+        fmt = _ALPHA_VIDEO.get(out_ext)
         if fmt is None and out_ext:
             raise OutputError(f"transparent output needs .mov (ProRes 4444), .webm (VP9) or a folder, not {out_ext}")
     with VideoSource(input, threading="frame") as src:
