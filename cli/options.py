@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Optional
 
 from vidmatte.errors import InputError
 
@@ -14,6 +15,7 @@ __all__ = [
     "matter_from_args",
     "smoother_from_args",
     "background_from_args",
+    "background_spec",
     "parse_size",
 ]
 
@@ -119,18 +121,25 @@ def smoother_from_args(args):
     return make_smoother(args.smoother, args.smooth)
 
 
+def background_spec(args, default: Optional[str] = None) -> Optional[str]:
+    """The background options as one spec string for ``parse_background`` (``default`` when
+    none is given; ``None`` means transparent)."""
+    if getattr(args, "transparent", False):
+        return None
+    if args.background:
+        return args.background
+    if args.color:
+        return args.color if args.color.startswith("#") else "#" + args.color
+    if args.blur is not None:
+        return "blur" if args.blur < 0 else f"blur:{args.blur}"
+    if args.green:
+        return "green"
+    return default
+
+
 def background_from_args(args):
     """The Background object, or ``None`` for transparent output."""
     from vidmatte.compose import parse_background
 
-    if getattr(args, "transparent", False):
-        return None
-    if args.background:
-        return parse_background(args.background)
-    if args.color:
-        return parse_background(args.color if args.color.startswith("#") else "#" + args.color)
-    if args.blur is not None:
-        return parse_background("blur" if args.blur < 0 else f"blur:{args.blur}")
-    if args.green:
-        return parse_background("green")
-    return None
+    spec = background_spec(args)
+    return None if spec is None else parse_background(spec)

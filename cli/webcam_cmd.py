@@ -13,6 +13,7 @@ import os
 import sys
 
 from vidmatte.errors import InputError
+from vidmatte_cli.options import background_spec
 
 __all__ = ["register", "run"]
 
@@ -133,24 +134,13 @@ def build_processor(args):
     matter = build_matter(args)
     if args.reuse_alpha:
         matter = ReuseAlpha(matter, args.reuse_alpha)
-    return Processor(matter, build_smoother(args), make_compositor(background_spec(args)))
+    return Processor(matter, build_smoother(args), make_compositor(background_spec(args, default="blur")))
 
 
 def build_smoother(args):
     from vidmatte_cli.options import smoother_from_args
 
     return smoother_from_args(args)
-
-
-def background_spec(args) -> str:
-    """The background as one spec string; the default is a blur of the camera image."""
-    if args.background:
-        return args.background
-    if args.color:
-        return args.color if args.color.startswith("#") else "#" + args.color
-    if args.green:
-        return "green"
-    return "blur" if args.blur is None or args.blur < 0 else f"blur:{args.blur}"
 
 
 def make_compositor(spec):
@@ -181,7 +171,7 @@ def open_sinks(args, source, processor, sinks: list) -> list:
     if args.preview:
         from vidmatte.io.preview import PreviewSink
 
-        cycle = [background_spec(args), "blur", "green", "#3366ff"]
+        cycle = [background_spec(args, default="blur"), "blur", "green", "#3366ff"]
         state = {"i": 0}
 
         def next_background():
