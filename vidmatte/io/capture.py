@@ -301,6 +301,7 @@ class LiveSource:
             self._container.close()
             with self._cond:
                 self._ended = True
+                self._pending = None  # a closed source has nothing more to give
                 self._cond.notify_all()
 
     def __enter__(self) -> "LiveSource":
