@@ -1,10 +1,10 @@
-"""RGB → YUV 4:2:0 (BT.709, limited range) in torch, so the conversion can run on the GPU.
+"""Colour conversions of frames: RGB → YUV 4:2:0 (BT.709), sRGB ↔ linear, premultiply, to_uint8.
 
-The video sink accepts a :class:`Yuv420` instead of an RGB image: the pipeline can convert
-on its device, download half the bytes (1.5 instead of 3 per pixel) and skip FFmpeg's
-swscale on the CPU.
+Every function takes numpy arrays or torch tensors (any device) and returns the same kind.
 
-Maths (ITU-R BT.709, ``R, G, B`` in [0, 1]):
+**YUV.** The video sink accepts a :class:`Yuv420` instead of an RGB image: the pipeline can
+convert on its device, download half the bytes (1.5 instead of 3 per pixel) and skip
+FFmpeg's swscale on the CPU. Maths (ITU-R BT.709, ``R, G, B`` in [0, 1])::
 
     Y' = 0.2126 R + 0.7152 G + 0.0722 B
     Pb = (B - Y') / 1.8556,     Pr = (R - Y') / 1.5748
@@ -12,6 +12,16 @@ Maths (ITU-R BT.709, ``R, G, B`` in [0, 1]):
 
 Chroma is the mean of each 2×2 block (centre siting); an odd last row/column is
 replicated before averaging, so chroma planes are ``ceil(H/2) × ceil(W/2)``.
+
+**Transfer.** sRGB (IEC 61966-2-1) piecewise curve: ``lin = c/12.92`` for ``c <= 0.04045``,
+else ``((c + 0.055)/1.055)^2.4``; EXR holds linear light, 8-bit files hold sRGB.
+
+Example:
+    >>> import numpy as np
+    >>> from vidmatte.ops.color import srgb_to_linear, linear_to_srgb, to_uint8
+    >>> x = np.array([0.0, 0.5, 1.0], np.float32)
+    >>> to_uint8(linear_to_srgb(srgb_to_linear(x))).tolist()
+    [0, 128, 255]
 """
 
 from __future__ import annotations
@@ -24,7 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["Yuv420", "rgb_to_yuv420", "RgbToYuv420", "KR", "KB"]
+__all__ = ["Yuv420", "rgb_to_yuv420", "RgbToYuv420", "KR", "KB", "srgb_to_linear", "linear_to_srgb",
+           "premultiply", "to_uint8"]
 
 KR, KB = 0.2126, 0.0722
 KG = 1.0 - KR - KB
@@ -110,3 +121,47 @@ class RgbToYuv420(nn.Module):
 
     def forward(self, rgb: torch.Tensor) -> Yuv420:  # type: ignore[override]
         return rgb_to_yuv420(rgb)
+
+
+def srgb_to_linear(x):
+    """sRGB-encoded values in [0, 1] → linear light (numpy float32, or a tensor in its dtype)."""
+    if isinstance(x, torch.Tensor):
+        return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    x = np.asarray(x, np.float32)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(x):
+    """Linear light → sRGB-encoded values; input clipped to [0, 1] first."""
+    if isinstance(x, torch.Tensor):
+        x = x.clamp(0.0, 1.0)
+        return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055)
+    x = np.clip(np.asarray(x, np.float32), 0.0, 1.0)
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
+def premultiply(rgba):
+    """Straight ``(..., 4)`` RGBA → colour multiplied by alpha (uint8: rounded; float: exact).
+
+    uint8 uses ``(c * a + 127) // 255``; floating input is taken as alpha in [0, 1].
+    """
+    if isinstance(rgba, torch.Tensor):
+        if rgba.dtype == torch.uint8:
+            rgb = (rgba[..., :3].to(torch.int32) * rgba[..., 3:] + 127) // 255
+            return torch.cat([rgb.to(torch.uint8), rgba[..., 3:]], dim=-1)
+        return torch.cat([rgba[..., :3] * rgba[..., 3:], rgba[..., 3:]], dim=-1)
+    a = np.asarray(rgba)
+    if a.dtype == np.uint8:
+        rgb = (a[..., :3].astype(np.uint16) * a[..., 3:] + 127) // 255
+        return np.concatenate([rgb.astype(np.uint8), a[..., 3:]], axis=-1)
+    if a.dtype == np.uint16:
+        rgb = (a[..., :3].astype(np.uint32) * a[..., 3:] + 32767) // 65535
+        return np.concatenate([rgb.astype(np.uint16), a[..., 3:]], axis=-1)
+    return np.concatenate([a[..., :3] * a[..., 3:], a[..., 3:]], axis=-1)
+
+
+def to_uint8(x):
+    """Float in [0, 1] → uint8 with round-half-up (numpy or torch)."""
+    if isinstance(x, torch.Tensor):
+        return x.mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
+    return np.floor(np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

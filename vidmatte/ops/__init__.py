@@ -1,0 +1,18 @@
+"""Pure tensor operations (kornia style: a function plus a thin ``nn.Module`` twin).
+
+Shapes are ``(B,C,H,W)`` with values in [0, 1] unless a docstring says otherwise; every op
+runs wherever its input lives (CPU or GPU) and checks its input with one clear error.
+"""
+
+from vidmatte._lazy import attach
+
+_NAMES = {
+    "box_blur": "box", "BoxBlur": "box", "reflect101_index": "box",
+    "gaussian_blur": "gaussian", "GaussianBlur": "gaussian", "gaussian_kernel1d": "gaussian",
+    "dilate": "morphology", "erode": "morphology", "Dilate": "morphology", "Erode": "morphology",
+    "Yuv420": "color", "rgb_to_yuv420": "color", "RgbToYuv420": "color", "srgb_to_linear": "color",
+    "linear_to_srgb": "color", "premultiply": "color", "to_uint8": "color",
+    "check_image_alpha": "checks", "check_bchw": "checks",
+}
+__all__ = list(_NAMES)
+__getattr__, __dir__ = attach(__name__, globals(), _NAMES)
