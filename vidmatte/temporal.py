@@ -25,11 +25,12 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from vidmatte.compose.box import box_blur
+from vidmatte.defaults import SMOOTHERS
+from vidmatte.ops.box import box_blur
+from vidmatte.ops.morphology import dilate
 
-__all__ = ["dilate", "Smoother", "NoSmoothing", "PlainEMA", "GatedEMA", "make_smoother", "SMOOTHERS"]
+__all__ = ["Smoother", "NoSmoothing", "PlainEMA", "GatedEMA", "make_smoother", "SMOOTHERS"]
 
-SMOOTHERS = ("gated", "ema", "none")
 MIN_WEIGHT = 0.05  # strength 1 would freeze the matte: the new frame always gets >= 5 %
 
 
@@ -44,28 +45,6 @@ def _check(alpha: torch.Tensor, image: Optional[torch.Tensor], need_image: bool)
         raise ValueError(f"smoother: image must be (B,3,H,W), got {tuple(image.shape)}")
     if image.shape[0] != alpha.shape[0] or image.shape[-2:] != alpha.shape[-2:]:
         raise ValueError(f"smoother: image {tuple(image.shape)} does not match alpha {tuple(alpha.shape)}")
-
-
-def dilate(x: torch.Tensor, r: int) -> torch.Tensor:
-    """Grey dilation of ``(B,C,H,W)``: max over the ``(2r+1)^2`` window (edges clamped).
-
-    Sliding maxima by doubling: ``log2(2r+1) + 1`` elementwise maxima per axis, where
-    ``max_pool2d`` with a large stride-1 window is slow on the CPU.
-    """
-    if r <= 0:
-        return x
-    k = 2 * r + 1
-    for dim, pad in ((-2, (0, 0, r, r)), (-1, (r, r, 0, 0))):
-        n = x.shape[dim]
-        y = F.pad(x, pad, mode="replicate")
-        width = 1
-        while 2 * width <= k:  # y[i] = max of the `width` values from i
-            y = torch.maximum(y.narrow(dim, 0, y.shape[dim] - width), y.narrow(dim, width, y.shape[dim] - width))
-            width *= 2
-        if width < k:  # two overlapping windows of `width` cover k
-            y = torch.maximum(y.narrow(dim, 0, n), y.narrow(dim, k - width, n))
-        x = y.narrow(dim, 0, n)
-    return x
 
 
 class Smoother:

@@ -15,7 +15,7 @@ i.e. the smooth prior ``F~`` plus the part of the compositing residual that belo
 the foreground. The first pass starts from ``F = B = I`` with a wide window, the second
 refines with the first pass's ``F'`` and ``B~`` and a narrow one. Defaults: radii 90 then
 6 at 1080 lines, scaled with the height (:func:`blur_fusion_radii`); box windows are
-``(2r+1)^2`` with reflect-101 borders (:func:`vidmatte.compose.box.box_blur`), so the cost
+``(2r+1)^2`` with reflect-101 borders (:func:`vidmatte.ops.box.box_blur`), so the cost
 does not depend on ``r``.
 
 Shapes: image ``(B,3,H,W)``, alpha ``(B,1,H,W)``, values in [0, 1]; any device. Half
@@ -29,9 +29,10 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from vidmatte.compose.box import box_blur
+from vidmatte.ops.box import box_blur
+from vidmatte.ops.checks import check_image_alpha
 
-__all__ = ["blur_fusion_radii", "blur_fusion_pass", "estimate_foreground", "BlurFusion", "check_image_alpha"]
+__all__ = ["blur_fusion_radii", "blur_fusion_pass", "estimate_foreground", "BlurFusion"]
 
 EPS = 1e-5
 
@@ -41,23 +42,6 @@ def blur_fusion_radii(height: int, base: Sequence[int] = (90, 6), reference: int
     if height < 1:
         raise ValueError(f"height must be >= 1, got {height}")
     return tuple(max(1, int(round(r * height / reference))) for r in base)
-
-
-def check_image_alpha(image: torch.Tensor, alpha: torch.Tensor, name: str = "blur fusion") -> None:
-    """Raise ``ValueError`` unless ``image`` is ``(B,3,H,W)`` and ``alpha`` ``(B,1,H,W)`` alike."""
-    for t, what in ((image, "image"), (alpha, "alpha")):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name}: {what} must be a torch.Tensor, got {type(t).__name__}")
-        if not t.is_floating_point():
-            raise TypeError(f"{name}: {what} must be floating point in [0, 1], got {t.dtype}")
-    if image.ndim != 4 or image.shape[1] != 3:
-        raise ValueError(f"{name}: image must be (B,3,H,W), got {tuple(image.shape)}")
-    if alpha.ndim != 4 or alpha.shape[1] != 1:
-        raise ValueError(f"{name}: alpha must be (B,1,H,W), got {tuple(alpha.shape)}")
-    if alpha.shape[0] != image.shape[0] or alpha.shape[-2:] != image.shape[-2:]:
-        raise ValueError(
-            f"{name}: alpha {tuple(alpha.shape)} does not match image {tuple(image.shape)} in batch or size"
-        )
 
 
 def blur_fusion_pass(

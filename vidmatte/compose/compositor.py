@@ -12,13 +12,13 @@ from typing import Optional, Sequence
 
 import torch
 
-from vidmatte.compose.backgrounds import Background
-from vidmatte.compose.blur_fusion import check_image_alpha, estimate_foreground
+from vidmatte.defaults import ALPHA_MODES, FG_ESTIMATIONS
+from vidmatte.compose.backgrounds.base import Background
+from vidmatte.compose.blur_fusion import estimate_foreground
+from vidmatte.ops.checks import check_image_alpha
 
-__all__ = ["composite", "Compositor", "FG_ESTIMATIONS", "ALPHA_MODES"]
+__all__ = ["composite", "Compositor"]
 
-FG_ESTIMATIONS = ("blur", "ml", "none")
-ALPHA_MODES = ("straight", "premultiplied")
 
 
 def composite(fg: torch.Tensor, alpha: torch.Tensor, bg: torch.Tensor) -> torch.Tensor:

@@ -7,26 +7,11 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vidmatte.compose.backgrounds import Background
+from vidmatte.compose.backgrounds.base import Background
+from vidmatte.ops.gaussian import gaussian_blur
 from vidmatte.errors import InputError
 
-__all__ = ["BlurBackground", "gaussian_blur"]
-
-
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable gaussian of ``(B,C,H,W)`` with std ``sigma`` px: taps to 3 sigma, reflect
-    border, computed as a weighted sum of shifted views (depthwise conv is slow on CPU)."""
-    r = max(1, int(math.ceil(3.0 * sigma)))
-    k = [math.exp(-0.5 * (t / sigma) ** 2) for t in range(-r, r + 1)]
-    k = [v / sum(k) for v in k]
-    for dim in (-2, -1):
-        n = x.shape[dim]
-        pad = (0, 0, r, r) if dim == -2 else (r, r, 0, 0)
-        xp = F.pad(x, pad, mode="reflect" if r < n else "replicate")
-        x = xp.narrow(dim, 0, n) * k[0]
-        for t in range(1, 2 * r + 1):
-            x.add_(xp.narrow(dim, t, n), alpha=k[t])
-    return x
+__all__ = ["BlurBackground"]
 
 
 class BlurBackground(Background):

@@ -1,18 +1,19 @@
-"""``--background`` strings → :class:`~vidmatte.compose.backgrounds.Background` objects."""
+"""``--background`` strings → :class:`~vidmatte.compose.backgrounds.base.Background` objects."""
 
 from __future__ import annotations
 
 import os
 
-from vidmatte.compose.backgrounds import Background, ColorBackground, GreenBackground, ImageBackground
-from vidmatte.compose.blur_background import BlurBackground
-from vidmatte.compose.video_background import VideoBackground
+from vidmatte.compose.backgrounds.base import Background
+from vidmatte.compose.backgrounds.image import ImageBackground
+from vidmatte.compose.backgrounds.solid import ColorBackground, GreenBackground
+from vidmatte.compose.backgrounds.blur import BlurBackground
+from vidmatte.compose.backgrounds.video import VideoBackground
 from vidmatte.errors import InputError
+from vidmatte.io.formats import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
-__all__ = ["parse_background", "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS"]
+__all__ = ["parse_background", "as_background"]
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".gif", ".ts")
 _SPEC_HELP = "an image or video file, #RRGGBB, R,G,B, a colour name, blur[:SIGMA] or green"
 
 
@@ -56,3 +57,16 @@ def parse_background(spec: str) -> Background:
     except InputError:
         pass
     raise InputError(f"background {s!r} is not a file here nor a colour: give {_SPEC_HELP}")
+
+
+def as_background(value) -> "Background | None":
+    """What the library accepts as a background → ``None`` (transparent) or a Background.
+
+    ``None`` and Background objects (anything callable) pass through; strings and paths go
+    to :func:`parse_background`; an RGB tuple becomes a colour.
+    """
+    if value is None or callable(value):
+        return value
+    if isinstance(value, (str, os.PathLike)):
+        return parse_background(os.fspath(value))
+    return ColorBackground(value)
