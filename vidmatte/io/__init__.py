@@ -1,33 +1,23 @@
-"""Reading and writing media with PyAV: sources, sinks, alpha formats, audio passthrough."""
+"""Reading and writing media with PyAV: sources, sinks, stills, audio passthrough.
 
-from vidmatte.io.atomic import AtomicTarget, atomic_path, check_output_path
-from vidmatte.io.audio import AudioPassthrough
-from vidmatte.io.formats import PRESETS, Preset, pack_frame
-from vidmatte.io.image_sources import ImageSequenceSource, ImageSource
-from vidmatte.io.sequence import ImageSequenceSink
-from vidmatte.io.sinks import VideoSink, open_sink
-from vidmatte.io.sources import VideoSource, open_source
-from vidmatte.io.stills import read_image, write_image
-from vidmatte.io.yuv import RgbToYuv420, Yuv420, rgb_to_yuv420
+``registry`` holds the Source/Sink interfaces and opens either by name; ``sources`` (video
+files), ``image_sources`` (stills, sequences), ``capture`` and ``cameras`` (live) read;
+``sinks`` (video), ``sequence`` (PNG/EXR), ``virtualcam``, ``preview`` write; ``formats``
+(tables), ``packing`` (pixels → encoder frames), ``audio``, ``atomic`` (temp file + rename)
+and ``stills`` (the one image reader/writer) serve them.
+"""
 
-__all__ = [
-    "VideoSource",
-    "ImageSource",
-    "ImageSequenceSource",
-    "open_source",
-    "VideoSink",
-    "ImageSequenceSink",
-    "open_sink",
-    "Preset",
-    "PRESETS",
-    "pack_frame",
-    "AudioPassthrough",
-    "AtomicTarget",
-    "atomic_path",
-    "check_output_path",
-    "read_image",
-    "write_image",
-    "Yuv420",
-    "rgb_to_yuv420",
-    "RgbToYuv420",
-]
+from vidmatte._lazy import attach
+
+_NAMES = {
+    "open_source": "registry", "open_sink": "registry", "register_source": "registry",
+    "register_sink": "registry", "Source": "registry", "Sink": "registry",
+    "VideoSource": "sources", "ImageSource": "image_sources", "ImageSequenceSource": "image_sources",
+    "LiveSource": "capture", "VideoSink": "sinks", "ImageSequenceSink": "sequence",
+    "VirtualCamSink": "virtualcam", "PreviewSink": "preview", "RetimedSink": "retime",
+    "Preset": "formats", "PRESETS": "formats", "pack_frame": "packing", "AudioPassthrough": "audio",
+    "AtomicTarget": "atomic", "atomic_path": "atomic", "check_output_path": "atomic",
+    "read_image": "stills", "write_image": "stills",
+}
+__all__ = list(_NAMES)
+__getattr__, __dir__ = attach(__name__, globals(), _NAMES)

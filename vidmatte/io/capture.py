@@ -13,81 +13,19 @@ source ends cleanly with :attr:`LiveSource.end_reason` saying why.
 from __future__ import annotations
 
 import errno
-import glob
-import platform
 import threading
 import time
-from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Optional, Union
 
 import av
 
 from vidmatte.errors import DeviceError, InputError
 from vidmatte.frame import Frame
+from vidmatte.io.cameras import SourceSpec, list_cameras, parse_source
+from vidmatte.io.sources import rotation_of, to_rgb
 
-__all__ = ["LiveSource", "SourceSpec", "parse_source", "list_cameras"]
-
-URL_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "srt")
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """What ``av.open`` gets: ``target`` with ``format``; ``kind`` is camera|url|lavfi|file."""
-
-    kind: str
-    target: str
-    format: Optional[str]
-    label: str
-
-    @property
-    def live(self) -> bool:
-        return self.kind in ("camera", "url")
-
-
-def list_cameras() -> list[str]:
-    """``/dev/video*`` nodes present (Linux); empty elsewhere."""
-    return sorted(glob.glob("/dev/video*"), key=lambda p: (len(p), p))
-
-
-def parse_source(spec: Union[int, str], system: Optional[str] = None) -> SourceSpec:
-    """Classify a ``--source`` value (see the module docstring for the forms)."""
-    system = system or platform.system()
-    text = str(spec).strip()
-    if text.isdigit():
-        if system == "Darwin":
-            return SourceSpec("camera", f"{text}:none", "avfoundation", f"camera {text} (avfoundation)")
-        if system == "Windows":
-            return SourceSpec("camera", _dshow_name(int(text)), "dshow", f"camera {text} (dshow)")
-        return SourceSpec("camera", f"/dev/video{text}", "v4l2", f"/dev/video{text}")
-    if text.startswith("lavfi:"):
-        return SourceSpec("lavfi", text[6:], "lavfi", text)
-    if text.startswith("video=") and system == "Windows":
-        return SourceSpec("camera", text, "dshow", text)
-    if text.startswith("/dev/video"):
-        return SourceSpec("camera", text, "v4l2", text)
-    if text.split("://", 1)[0].lower() in URL_SCHEMES and "://" in text:
-        return SourceSpec("url", text, None, text)
-    if not Path(text).is_file():
-        raise InputError(f"no such video file or camera: {text!r} (use a camera index such as 0, /dev/videoN, "
-                         "a URL, lavfi:GRAPH or an existing video file)")
-    return SourceSpec("file", text, None, text)
-
-
-def _dshow_name(index: int) -> str:
-    """The ``video=NAME`` of the index-th DirectShow camera, from FFmpeg's device list."""
-    with av.logging.Capture() as logs:
-        try:
-            av.open("dummy", format="dshow", options={"list_devices": "true"}).close()
-        except av.FFmpegError:
-            pass
-    names = [m.split('"')[1] for _, _, m in logs if m.count('"') >= 2 and "(video)" in m]
-    if index >= len(names):
-        raise DeviceError(f"no camera at index {index} (DirectShow cameras found: {', '.join(names) or 'none'}); "
-                          'pass --source "video=NAME" with one of them')
-    return f"video={names[index]}"
-
+__all__ = ["LiveSource"]
 
 class LiveSource:
     """Newest-frame-wins reader over a camera, stream, lavfi graph or file.
@@ -229,14 +167,14 @@ class LiveSource:
     def _pump(self) -> Optional[str]:
         """Decode until end of stream; returns the error text, or ``None`` at a clean end."""
         container, clock = self._container, None
-        scale = {} if self.spec.live else {"width": self.width, "height": self.height}  # no-op at own size
+        size = None if self.spec.live else (self.width, self.height)  # no-op at the own size
         try:
             for vf in container.decode(container.streams.video[0]):
                 if self._closing.is_set():
                     return None
                 if self.realtime and vf.time is not None:
                     clock = self._pace(vf.time, clock)
-                image = vf.to_ndarray(format="rgb24", **scale)
+                image = to_rgb(vf, rotation=rotation_of(vf, container.streams.video[0]), size=size)
                 frame = Frame(image=image, pts=vf.pts, time_base=Fraction(vf.time_base) if vf.time_base else None,
                               index=self.frames_decoded,
                               meta={"t_capture": time.perf_counter(), "source": self.spec.label})

@@ -20,7 +20,8 @@ import numpy as np
 
 from vidmatte.errors import InputError
 from vidmatte.frame import Frame
-from vidmatte.io.stills import IMAGE_EXTENSIONS, read_image
+from vidmatte.io.formats import IMAGE_EXTENSIONS
+from vidmatte.io.stills import read_image
 
 __all__ = ["ImageSource", "ImageSequenceSource", "is_sequence_spec", "list_sequence"]
 

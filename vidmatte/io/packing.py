@@ -1,4 +1,4 @@
-"""Output presets and the packing of pixels into encoder-ready ``av.VideoFrame`` objects.
+"""Packing of pixels into encoder-ready ``av.VideoFrame`` objects for the output presets.
 
 Colour goes through swscale (BT.709, limited range, 2×2 area chroma), but the **alpha plane
 is written by us**: swscale's rgba→yuva path shifts alpha 128–254 up by one level. 8-bit
@@ -11,52 +11,15 @@ output is at most one pixel larger (``VideoSink.coded_size`` says by how much).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Optional
 
 import av
 import numpy as np
 
-from vidmatte.io.yuv import Yuv420
+from vidmatte.io.formats import Preset
+from vidmatte.ops.color import Yuv420
 
-__all__ = ["Preset", "PRESETS", "CODEC_SPEEDS", "as_uint8_image", "pack_frame", "even_size"]
-
-
-@dataclass(frozen=True)
-class Preset:
-    """How one output kind is encoded."""
-
-    name: str
-    codec: str
-    pix_fmt: str
-    extensions: tuple[str, ...]
-    alpha: bool = False  # the file carries an alpha channel
-    matte: bool = False  # the picture *is* the alpha (greyscale)
-    even: bool = False  # the codec needs even width/height
-
-
-PRESETS: dict[str, Preset] = {
-    "h264": Preset("h264", "libx264", "yuv420p", (".mp4", ".mkv", ".mov", ".m4v"), even=True),
-    "prores": Preset("prores", "prores_ks", "yuva444p10le", (".mov", ".mkv"), alpha=True),
-    "webm": Preset("webm", "libvpx-vp9", "yuva420p", (".webm", ".mkv"), alpha=True),
-    "alpha": Preset("alpha", "libx264", "yuv420p", (".mp4", ".mkv", ".mov", ".m4v"), matte=True, even=True),
-}
-
-#: x264 preset names → libvpx ``cpu-used`` (higher is faster)
-CODEC_SPEEDS = {"placebo": 0, "veryslow": 0, "slower": 1, "slow": 2, "medium": 3, "fast": 4,
-                "faster": 5, "veryfast": 6, "superfast": 7, "ultrafast": 8}
-
-
-def codec_options(preset: Preset, crf: int, speed: str) -> dict[str, str]:
-    """Encoder options for ``preset`` at quality ``crf`` and x264-style ``speed``."""
-    if preset.codec == "libx264":
-        return {"crf": str(crf), "preset": speed}
-    if preset.codec == "libvpx-vp9":
-        return {"crf": str(crf), "b": "0", "deadline": "good", "row-mt": "1",
-                "cpu-used": str(CODEC_SPEEDS.get(speed, 3))}
-    if preset.codec == "prores_ks":
-        return {"profile": "4444", "vendor": "apl0", "alpha_bits": "16"}
-    return {}
+__all__ = ["as_uint8_image", "pack_frame", "even_size"]
 
 
 def even_size(width: int, height: int) -> tuple[int, int]:

@@ -53,6 +53,8 @@ class PreviewSink:
         self.stop_requested = False
         self._open = True
 
+    accepts = ("rgb24",)
+
     def write(self, frame: Frame) -> None:
         """Show ``frame.image`` and handle the keys pressed since the last frame."""
         if not self._open:

@@ -18,15 +18,17 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from vidmatte.defaults import ALPHA_MODES
 from vidmatte.errors import OutputError
 from vidmatte.frame import Frame
 from vidmatte.io.atomic import AtomicSink, AtomicTarget, check_output_path
-from vidmatte.io.formats import as_uint8_image
-from vidmatte.io.stills import srgb_to_linear, write_image
+from vidmatte.io.formats import SEQUENCE_FORMATS
+from vidmatte.io.packing import as_uint8_image
+from vidmatte.io.stills import write_image
+from vidmatte.ops.color import srgb_to_linear
 
 __all__ = ["ImageSequenceSink", "SEQUENCE_FORMATS", "sequence_target"]
 
-SEQUENCE_FORMATS = ("png", "exr")
 PathLike = Union[str, os.PathLike]
 
 
@@ -78,7 +80,7 @@ class ImageSequenceSink(AtomicSink):
                  pattern: str = "frame_%06d", overwrite: bool = False, input_path=None):
         if format not in SEQUENCE_FORMATS:
             raise OutputError(f"image sequences are written as png or exr, not {format!r}")
-        if alpha_mode not in ("straight", "premultiplied"):
+        if alpha_mode not in ALPHA_MODES:
             raise OutputError(f"alpha mode must be 'straight' or 'premultiplied', not {alpha_mode!r}")
         self.folder, self.format, self.alpha_mode, self.pattern = Path(folder), format, alpha_mode, pattern
         check_output_path(self.folder, overwrite=overwrite, inputs=(input_path,), folder=True)
@@ -87,6 +89,11 @@ class ImageSequenceSink(AtomicSink):
         self._target = AtomicTarget(self.folder, folder=True, overwrite=overwrite)
         self.entries: list[dict] = []
         self.time_base: Optional[Fraction] = None
+
+    @property
+    def accepts(self) -> tuple[str, ...]:
+        """Frame pixel formats taken: float linear RGBA first for EXR, 8-bit for PNG."""
+        return ("rgbaf32", "rgba", "rgb24", "gray") if self.format == "exr" else ("rgba", "rgb24", "gray")
 
     def write(self, frame: Frame) -> None:
         if self._target.done:

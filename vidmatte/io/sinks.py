@@ -1,4 +1,4 @@
-"""Video file sinks (H.264, ProRes 4444, VP9 WebM with alpha, greyscale matte) and :func:`open_sink`.
+"""Video file sinks: H.264, ProRes 4444, VP9 WebM with alpha, greyscale matte.
 
 Timing is passed through: each frame's ``pts`` (rescaled only if it comes in another time
 base) is encoded in the sink's ``time_base`` (give the input stream's), so VFR stays VFR and
@@ -17,19 +17,17 @@ from typing import Optional, Union
 
 import av
 
+from vidmatte.defaults import ALPHA_MODES
 from vidmatte.errors import OutputError
 from vidmatte.frame import Frame
 from vidmatte.io.atomic import AtomicSink, AtomicTarget, check_output_path
 from vidmatte.io.audio import AudioPassthrough
-from vidmatte.io.formats import PRESETS, codec_options, even_size, pack_frame
-from vidmatte.io.sequence import SEQUENCE_FORMATS, ImageSequenceSink, sequence_target
+from vidmatte.io.formats import DEFAULT_PRESET, MUXERS, PRESETS, codec_options
+from vidmatte.io.packing import even_size, pack_frame
 
-__all__ = ["VideoSink", "ImageSequenceSink", "open_sink", "MUXERS", "DEFAULT_PRESET"]
+__all__ = ["VideoSink"]
 
 PathLike = Union[str, os.PathLike]
-MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
-DEFAULT_PRESET = {".mp4": "h264", ".m4v": "h264", ".mov": "h264", ".mkv": "h264", ".webm": "webm"}
-ALPHA_MODES = ("straight", "premultiplied")
 
 
 def _source_path(src) -> Optional[Path]:
@@ -105,6 +103,11 @@ class VideoSink(AtomicSink):
         if audio_path is not None:
             self.audio = AudioPassthrough(audio_path, self._container, muxer)
 
+    @property
+    def accepts(self) -> tuple[str, ...]:
+        """Frame pixel formats this sink encodes (see :mod:`vidmatte.frame`), preferred first."""
+        return self.preset.accepts
+
     def _pts(self, frame: Frame) -> int:
         if frame.pts is None:
             pts = 0 if self._last_pts is None else self._last_pts + self._step
@@ -119,7 +122,7 @@ class VideoSink(AtomicSink):
         return pts
 
     def write(self, frame: Frame) -> None:
-        """Encode one frame (RGB, RGBA or :class:`~vidmatte.io.yuv.Yuv420` in ``frame.image``)."""
+        """Encode one frame (RGB, RGBA or :class:`~vidmatte.ops.color.Yuv420` in ``frame.image``)."""
         if self._container is None:
             raise RuntimeError("write() on a closed VideoSink")
         h, w = frame.size
@@ -169,25 +172,3 @@ class VideoSink(AtomicSink):
                 pass
             self._container = None
         self._target.abort()
-
-
-
-def open_sink(path: PathLike, format: Optional[str] = None, **kw):
-    """Pick the sink for ``path``: a video file by extension, or a folder/pattern for stills
-    (an existing folder, a name without extension, ``dir/frame_%06d.png`` or ``.exr``).
-
-    ``format`` forces a preset ("h264", "prores", "webm", "alpha") or a sequence ("png", "exr").
-    Other keywords go to :class:`VideoSink` / :class:`ImageSequenceSink`.
-    """
-    text = os.fspath(path)
-    p = Path(text)
-    ext = p.suffix.lower()
-    seq_ext = ext.lstrip(".") if ext.lstrip(".") in SEQUENCE_FORMATS else None
-    if format in SEQUENCE_FORMATS or p.is_dir() or text.endswith(("/", os.sep)) or "%" in p.name or seq_ext or not ext:
-        folder, pattern, fmt = sequence_target(text, format or seq_ext or "png")
-        keep = {k: kw[k] for k in ("alpha_mode", "overwrite", "input_path") if k in kw}
-        return ImageSequenceSink(folder, format=fmt, pattern=pattern, **keep)
-    if ext not in DEFAULT_PRESET:
-        supported = ", ".join(list(DEFAULT_PRESET) + ["a folder or frame_%06d.png/.exr for image sequences"])
-        raise OutputError(f"cannot write {ext or 'files without an extension'} output; supported: {supported}")
-    return VideoSink(p, preset=format or DEFAULT_PRESET[ext], **kw)

@@ -1,4 +1,4 @@
-"""Frame sources: a video file (PyAV), an image sequence, one still; and :func:`open_source`.
+"""The video-file source (PyAV) and the one frame conversion every decoder path shares.
 
 ``VideoSource`` decodes the first frame when it opens, so a file that yields no picture
 fails before any output is created, and the rotation (display matrix) is known up front.
@@ -22,10 +22,8 @@ import numpy as np
 
 from vidmatte.errors import InputError
 from vidmatte.frame import Frame
-from vidmatte.io.image_sources import ImageSequenceSource, ImageSource, is_sequence_spec
-from vidmatte.io.stills import IMAGE_EXTENSIONS
 
-__all__ = ["VideoSource", "ImageSource", "ImageSequenceSource", "open_source"]
+__all__ = ["VideoSource", "to_rgb", "rotation_of"]
 
 PathLike = Union[str, os.PathLike]
 _THREADING = {"frame": "FRAME", "slice": "SLICE", "auto": "AUTO", "none": "NONE"}
@@ -65,6 +63,44 @@ def _alpha_plane(frame: av.VideoFrame) -> np.ndarray:
     return ((a * 255 + ((1 << bits) - 1) // 2) // ((1 << bits) - 1)).astype(np.uint8)
 
 
+def rotation_of(frame: av.VideoFrame, stream=None) -> int:
+    """Clockwise quarter turns to show ``frame`` upright, in degrees (0, 90, 180, 270).
+
+    The display matrix gives degrees counter-clockwise; the legacy ``rotate`` tag counts clockwise.
+    """
+    tag = stream.metadata.get("rotate", 0) if stream is not None else 0
+    deg = frame.rotation or -int(float(tag or 0))
+    return int(round(deg / 90.0)) * 90 % 360
+
+
+def to_rgb(frame: av.VideoFrame, *, rotation: int = 0, with_alpha: bool = False,
+           size: Optional[tuple[int, int]] = None) -> np.ndarray:
+    """A decoded frame → upright ``(H, W, 3)`` (or ``(H, W, 4)``) uint8 RGB(A).
+
+    The one conversion every decoder path uses (inputs, live capture, background videos,
+    evaluation): untagged colour is BT.601 below 720 lines and BT.709 from there, the range
+    is the frame's; ``size=(W, H)`` scales with swscale's area filter on the way (before the
+    rotation); ``rotation`` as from :func:`rotation_of`.
+    """
+    kw: dict = {}
+    if frame.colorspace in (0, 2) or frame.colorspace is None:  # untagged: SD → 601, HD → 709
+        kw["src_colorspace"] = "ITU709" if frame.height >= 720 or frame.width >= 1280 else "ITU601"
+    kw["src_color_range"] = "JPEG" if frame.color_range == 2 else "MPEG"
+    if size is not None and tuple(size) != (frame.width, frame.height):
+        kw.update(width=int(size[0]), height=int(size[1]), interpolation="AREA")
+    img = frame.to_ndarray(format="rgb24", **kw)
+    if with_alpha:
+        alpha = _alpha_plane(frame)
+        if alpha.shape != img.shape[:2]:
+            import cv2
+
+            alpha = cv2.resize(alpha, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_AREA)
+        img = np.dstack([img, alpha])
+    if rotation:
+        img = np.rot90(img, k=rotation // 90)
+    return np.ascontiguousarray(img)
+
+
 class VideoSource:
     """Frames of a video file, upright and in RGB.
 
@@ -73,16 +109,19 @@ class VideoSource:
         threading: decoder threading, "frame" (fastest offline), "slice" (lower latency) or "none".
         with_alpha: yield ``(H, W, 4)`` RGBA; VP9/VP8 are decoded with libvpx, the only FFmpeg
             decoders that keep WebM's alpha (files without alpha give 255).
+        scale: ``(W, H)`` to scale each picture to while converting (before rotation).
 
     Yields :class:`Frame` with ``image`` ``(H, W, 3)`` uint8, ``pts`` in ``time_base`` units.
     """
 
-    def __init__(self, path: PathLike, *, threading: str = "frame", with_alpha: bool = False):
+    def __init__(self, path: PathLike, *, threading: str = "frame", with_alpha: bool = False,
+                 scale: Optional[tuple[int, int]] = None):
         if threading not in _THREADING:
             raise ValueError(f"threading must be one of {sorted(_THREADING)}")
         self.path = Path(path)
         self.threading = threading
         self.with_alpha = with_alpha
+        self.scale = scale
         self.errors: list[str] = []
         self._container = None
         self._iterated = False
@@ -115,9 +154,7 @@ class VideoSource:
             self._decoder = av.CodecContext.create("libvpx-vp9" if name == "vp9" else "libvpx", "r")
 
     def _rotation_of(self, frame: av.VideoFrame) -> int:
-        # display matrix: degrees counter-clockwise; the legacy "rotate" tag counts clockwise
-        deg = frame.rotation or -int(float(self._stream.metadata.get("rotate", 0) or 0))
-        return int(round(deg / 90.0)) * 90 % 360
+        return rotation_of(frame, self._stream)
 
     def _describe(self) -> None:
         """Cache what the file says about itself (valid after :meth:`close`, too)."""
@@ -167,16 +204,7 @@ class VideoSource:
             self.errors.append(f"decoder flush failed: {e.strerror or e}")
 
     def _to_image(self, frame: av.VideoFrame) -> np.ndarray:
-        kw = {}
-        if frame.colorspace in (0, 2) or frame.colorspace is None:  # untagged: SD → 601, HD → 709
-            kw["src_colorspace"] = "ITU709" if frame.height >= 720 or frame.width >= 1280 else "ITU601"
-        kw["src_color_range"] = "JPEG" if frame.color_range == 2 else "MPEG"
-        img = frame.to_ndarray(format="rgb24", **kw)
-        if self.with_alpha:
-            img = np.dstack([img, _alpha_plane(frame)])
-        if self.rotation:
-            img = np.rot90(img, k=self.rotation // 90)
-        return np.ascontiguousarray(img)
+        return to_rgb(frame, rotation=self.rotation, with_alpha=self.with_alpha, size=self.scale)
 
     def __iter__(self) -> Iterator[Frame]:
         if self._iterated:  # a second pass starts again from the top
@@ -218,22 +246,3 @@ class VideoSource:
 
     def __repr__(self) -> str:
         return f"VideoSource({str(self.path)!r}, {self.width}x{self.height}, fps={self.fps}, rotation={self.rotation})"
-
-
-def open_source(spec: PathLike, **kw) -> Union[VideoSource, ImageSource, ImageSequenceSource]:
-    """Pick the source for ``spec``: a folder or pattern → image sequence, an image → still,
-    anything else → video file. Keyword arguments go to the chosen class.
-    """
-    text = os.fspath(spec)
-    path = Path(text)
-    if path.is_dir() or is_sequence_spec(text):
-        return ImageSequenceSource(text, **kw)
-    if path.suffix.lower() in IMAGE_EXTENSIONS:
-        return ImageSource(path, **kw)
-    if not path.exists():
-        raise InputError(
-            f"cannot open {text}: no such file, folder or image pattern "
-            "(tried: video file, image file, image folder, pattern such as frames/%06d.png or *.png)"
-        )
-    kw.pop("fps", None)
-    return VideoSource(path, **kw)

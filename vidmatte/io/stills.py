@@ -11,44 +11,18 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import av
 import numpy as np
 
 from vidmatte.errors import InputError
+from vidmatte.ops.color import linear_to_srgb, srgb_to_linear, to_uint8
 
-__all__ = [
-    "IMAGE_EXTENSIONS",
-    "read_image",
-    "read_exr",
-    "write_image",
-    "srgb_to_linear",
-    "linear_to_srgb",
-    "to_uint8",
-]
+__all__ = ["read_image", "read_exr", "write_image", "pixel_kind"]
 
-#: extensions opened as still images (FFmpeg's image decoders)
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".exr", ".bmp", ".tif", ".tiff", ".webp")
 
 PathLike = Union[str, os.PathLike]
-
-
-def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    """sRGB-encoded values in [0, 1] → linear light (IEC 61966-2-1 piecewise curve)."""
-    x = np.asarray(x, np.float32)
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    """Linear light → sRGB-encoded values; input clipped to [0, 1] first."""
-    x = np.clip(np.asarray(x, np.float32), 0.0, 1.0)
-    return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
-
-
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    """Float in [0, 1] → uint8 with round-half-up."""
-    return np.floor(np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def _decode_first(path: Path) -> av.VideoFrame:
@@ -67,27 +41,57 @@ def _decode_first(path: Path) -> av.VideoFrame:
     raise InputError(f"image {path} holds no picture; re-export it")
 
 
-def read_image(path: PathLike, *, with_alpha: bool = False) -> np.ndarray:
-    """Decode one image → ``(H, W, 3)`` (or ``(H, W, 4)`` with ``with_alpha``) uint8 RGB(A).
+def pixel_kind(fmt: av.VideoFormat) -> tuple[int, bool, bool, int]:
+    """``(colour channels 1|3, has alpha, is float, bits per component)`` of a decoded format."""
+    comps = fmt.components
+    alpha = any(c.is_alpha for c in comps) or fmt.has_palette
+    colour = 1 if len(comps) - int(any(c.is_alpha for c in comps)) == 1 and not fmt.has_palette else 3
+    bits = max(c.bits for c in comps)
+    return colour, alpha, fmt.name.endswith(("f32le", "f32be", "f16le", "f16be")), bits
 
-    EXR (float, linear) is encoded to sRGB and rounded; images without alpha get 255.
+
+def _native(frame: av.VideoFrame) -> np.ndarray:
+    """The picture as stored: grey ``(H, W)`` or colour ``(H, W, 3|4)``; uint8, uint16 or float32."""
+    colour, alpha, is_float, bits = pixel_kind(frame.format)
+    if is_float:
+        data = _float_rgba(frame)
+        return data[..., 0] if colour == 1 and not alpha else (data if alpha else data[..., :3])
+    deep = bits > 8
+    if colour == 1 and not alpha:
+        return frame.to_ndarray(format="gray16le" if deep else "gray")
+    if alpha:
+        return frame.to_ndarray(format="rgba64le" if deep else "rgba")
+    return frame.to_ndarray(format="rgb48le" if deep else "rgb24")
+
+
+def read_image(path: PathLike, *, with_alpha: bool = False, mode: Optional[str] = None) -> np.ndarray:
+    """Decode one image file. This is the project's one image reader (inputs, backgrounds, eval).
+
+    Args:
+        with_alpha: shorthand for ``mode="rgba"``.
+        mode: ``"rgb"`` (default): ``(H, W, 3)`` uint8 sRGB; ``"rgba"``: ``(H, W, 4)`` uint8
+            (255 where the file has no alpha); ``"native"``: the stored layout and depth,
+            grey ``(H, W)`` or colour ``(H, W, 3|4)`` as uint8, uint16 or float32 (EXR).
+
+    EXR (float, linear) is encoded to sRGB and rounded for the 8-bit modes.
     """
-    path = Path(path)
-    frame = _decode_first(path)
-    name = frame.format.name
-    if name.startswith(("gbrpf", "gbrapf", "grayf")):
+    mode = mode or ("rgba" if with_alpha else "rgb")
+    if mode not in ("rgb", "rgba", "native"):
+        raise ValueError(f"read_image mode must be rgb, rgba or native, got {mode!r}")
+    frame = _decode_first(Path(path))
+    if mode == "native":
+        return np.ascontiguousarray(_native(frame))
+    _, has_alpha, is_float, _ = pixel_kind(frame.format)
+    if is_float:
         data = _float_rgba(frame)
         rgb = to_uint8(linear_to_srgb(data[..., :3]))
-        alpha = to_uint8(data[..., 3])
-    else:
-        has_alpha = any(k in name for k in ("rgba", "bgra", "argb", "abgr", "yuva", "gbrap", "ya8", "ya16", "pal8"))
-        if not with_alpha:
-            return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
-        rgba = frame.to_ndarray(format="rgba")
-        if not has_alpha:
-            rgba[..., 3] = 255
-        return np.ascontiguousarray(rgba)
-    return np.ascontiguousarray(np.dstack([rgb, alpha]) if with_alpha else rgb)
+        return np.ascontiguousarray(np.dstack([rgb, to_uint8(data[..., 3])]) if mode == "rgba" else rgb)
+    if mode == "rgb":
+        return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+    rgba = frame.to_ndarray(format="rgba")
+    if not has_alpha:
+        rgba[..., 3] = 255
+    return np.ascontiguousarray(rgba)
 
 
 def read_exr(path: PathLike) -> np.ndarray:

@@ -115,6 +115,8 @@ class VirtualCamSink:
         if self.pace:
             self._cam.sleep_until_next_frame()
 
+    accepts = ("rgb24",)
+
     def write(self, frame: Frame) -> None:
         """Sink interface: send ``frame.image``."""
         self.send(frame.image)
