@@ -1,14 +1,85 @@
-"""The unit that travels through the pipeline: pixels plus their timing."""
+"""The unit that travels through the pipeline: pixels, their pixel format and their timing.
+
+Pixel formats (names as in FFmpeg where one exists):
+
+==========  =====================  =================================================
+format      ``image``              meaning
+==========  =====================  =================================================
+rgb24       (H,W,3) uint8          sRGB colour (decoded input, composites)
+rgb48       (H,W,3) uint16         sRGB colour, high bit depth (10/12/16-bit sources)
+rgba        (H,W,4) uint8          straight colour + alpha
+rgba64      (H,W,4) uint16         straight colour + alpha, high bit depth
+rgbaf32     (H,W,4) float32        *linear-light* straight colour + alpha (EXR)
+gray        (H,W,1) uint8          the matte alone
+yuv420p     :class:`Yuv420`        BT.709 limited-range planes (converted on the GPU)
+==========  =====================  =================================================
+
+RGBA frames always hold straight (unpremultiplied) colour; sinks premultiply on output when
+asked. A :class:`~vidmatte.runtime.processor.Processor` makes one *product* per frame — a
+composite, a foreground with alpha, or the alpha alone — in one of the formats
+:data:`PRODUCT_FORMATS` lists; sinks declare what they accept (``sink.accepts``) and
+:func:`pick_format` chooses.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["Frame"]
+__all__ = ["Frame", "PIXEL_FORMATS", "PRODUCT_FORMATS", "product_of", "pick_format"]
+
+#: format → (numpy dtype name, channels); yuv420p has planes instead
+PIXEL_FORMATS: dict[str, tuple[Optional[str], Optional[int]]] = {
+    "rgb24": ("uint8", 3),
+    "rgb48": ("uint16", 3),
+    "rgba": ("uint8", 4),
+    "rgba64": ("uint16", 4),
+    "rgbaf32": ("float32", 4),
+    "gray": ("uint8", 1),
+    "yuv420p": (None, None),
+}
+#: what a processor makes → the formats it can be delivered in
+PRODUCT_FORMATS: dict[str, tuple[str, ...]] = {
+    "composite": ("rgb24", "rgb48", "yuv420p"),
+    "rgba": ("rgba", "rgba64", "rgbaf32"),
+    "alpha": ("gray",),
+}
+
+
+def product_of(fmt: str) -> str:
+    """The product (``composite``, ``rgba``, ``alpha``) a pixel format carries."""
+    for product, formats in PRODUCT_FORMATS.items():
+        if fmt in formats:
+            return product
+    raise ValueError(f"unknown pixel format {fmt!r}; choose one of {', '.join(PIXEL_FORMATS)}")
+
+
+def pick_format(accepts: Sequence[str], product: str, *, device: str = "cpu", deep: bool = False) -> str:
+    """The format to deliver ``product`` in, among what a sink ``accepts`` (in its order).
+
+    ``yuv420p`` is chosen only on CUDA (converting there halves the download; on a CPU
+    FFmpeg's swscale is faster than torch). ``deep`` (a high-bit-depth source) prefers the
+    16-bit formats when the sink takes them.
+
+    >>> pick_format(("rgb24", "yuv420p"), "composite", device="cuda")
+    'yuv420p'
+    >>> pick_format(("rgba", "rgba64"), "rgba", deep=True)
+    'rgba64'
+    """
+    options = [f for f in accepts if f in PRODUCT_FORMATS[product]]
+    if not options:
+        raise ValueError(f"this output takes {', '.join(accepts)}, which cannot carry a {product}")
+    if device == "cuda" and "yuv420p" in options:
+        return "yuv420p"
+    options = [f for f in options if f != "yuv420p"] or options
+    if deep:
+        wide = [f for f in options if f in ("rgb48", "rgba64", "rgbaf32")]
+        if wide:
+            return wide[0]
+    return options[0]
 
 
 @dataclass
@@ -16,13 +87,13 @@ class Frame:
     """One video frame.
 
     Attributes:
-        image: ``(H, W, 3)`` uint8 RGB (numpy or torch, CPU or GPU). Stages may replace it
-            with a float ``(3, H, W)`` tensor after upload; sinks convert at the edge.
+        image: pixels in ``format`` (numpy, or a torch tensor on any device).
         pts: presentation timestamp in ``time_base`` units (``None`` for stills).
         time_base: seconds per ``pts`` tick.
         index: 0-based position in the source.
-        alpha: ``(1, H, W)`` float alpha in [0, 1] once a matter has run.
+        alpha: optional ``(1, H, W)``/``(H, W)`` alpha beside an RGB image.
         meta: free-form per-frame data (capture time for latency, source name, ...).
+        format: pixel format of ``image`` (see the module table).
     """
 
     image: Any
@@ -31,6 +102,7 @@ class Frame:
     index: int = 0
     alpha: Any = None
     meta: dict = field(default_factory=dict)
+    format: str = "rgb24"
 
     @property
     def time(self) -> Optional[float]:
@@ -48,8 +120,13 @@ class Frame:
         return int(shape[0]), int(shape[1])
 
     def numpy(self) -> np.ndarray:
-        """The image as a contiguous ``(H, W, 3)`` uint8 numpy array."""
+        """The image as a contiguous numpy array (copied to the host if needed)."""
         img = self.image
         if hasattr(img, "detach"):
             img = img.detach().cpu().numpy()
         return np.ascontiguousarray(img)
+
+    def with_image(self, image: Any, format: str) -> "Frame":
+        """A frame with the same timing carrying ``image`` in ``format``."""
+        return Frame(image=image, pts=self.pts, time_base=self.time_base, index=self.index, meta=self.meta,
+                     format=format)

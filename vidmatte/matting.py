@@ -1,9 +1,26 @@
-"""The Matter protocol: frames in, alpha out, whatever model runs behind it.
+"""The Matter contract: uint8 RGB frames in, alpha out, whatever model runs behind it.
 
 Every matting model (BiRefNet in torch, ONNX exports, a chroma keyer) exposes
-``predict(images) -> alpha``. Nothing else in the pipeline knows which model runs.
-:class:`TorchMatter` holds the shared pre/post-processing: resize to the model size,
-normalise, run, sigmoid, resize back.
+``predict(images) -> alpha``:
+
+* ``images``: **uint8 RGB**, ``(H,W,3)`` or ``(B,H,W,3)``, numpy or torch, any device.
+  :func:`check_images` enforces this with one clear error (a float frame in 0..1 or a
+  channels-first array would otherwise give a silently wrong matte);
+* returns float32 alpha ``(B,1,H,W)`` in [0, 1] at the input size, on the matter's device.
+
+Because every caller (``vidmatte eval``, ``image``, ``replace``, ``webcam``) hands the model
+the same uint8 frames, one model gives one matte whatever the path. :class:`TorchMatter`
+holds the shared pre/post-processing of torch models: resize to the model size, normalise,
+run, sigmoid, resize back.
+
+Example:
+    >>> import numpy as np
+    >>> from vidmatte.matting import ChromaKeyMatter
+    >>> frame = np.zeros((4, 6, 3), np.uint8); frame[..., 1] = 255  # pure green
+    >>> frame[1:3, 2:4] = (200, 30, 180)                            # a magenta block
+    >>> alpha = ChromaKeyMatter().predict(frame)
+    >>> tuple(alpha.shape), float(alpha[0, 0, 0, 0]), float(alpha[0, 0, 1, 2])
+    ((1, 1, 4, 6), 0.0, 1.0)
 """
 
 from __future__ import annotations
@@ -18,8 +35,10 @@ __all__ = [
     "Matter",
     "TorchMatter",
     "ChromaKeyMatter",
-    "as_batch",
+    "ReuseAlpha",
+    "check_images",
     "round_size",
+    "round_to_multiple",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
 ]
@@ -32,11 +51,11 @@ ImageBatch = Union[torch.Tensor, np.ndarray]
 
 @runtime_checkable
 class Matter(Protocol):
-    """Anything that turns RGB frames into alpha mattes.
+    """Anything that turns uint8 RGB frames into alpha mattes.
 
     Attributes:
         name: short human name ("birefnet-lite", "modnet", ...).
-        size: ``(H, W)`` the model runs at.
+        size: ``(H, W)`` the model runs at (``(0, 0)``: the input size).
         device: where ``predict`` returns its tensor.
     """
 
@@ -45,50 +64,74 @@ class Matter(Protocol):
     device: torch.device
 
     def predict(self, images: ImageBatch) -> torch.Tensor:
-        """``images``: uint8 RGB ``(B,H,W,3)`` or ``(B,3,H,W)`` (or one ``(H,W,3)`` frame).
-
-        Returns float32 alpha ``(B,1,H,W)`` in [0, 1] at the input size, on ``device``.
-        """
+        """uint8 RGB ``(B,H,W,3)`` or ``(H,W,3)`` → float32 alpha ``(B,1,H,W)`` in [0, 1]."""
         ...
 
 
+def check_images(images: ImageBatch) -> ImageBatch:
+    """Check the Matter input contract; returns ``images`` as ``(B,H,W,3)`` (a view, no copy).
+
+    Raises:
+        TypeError: not a numpy array / torch tensor, or not uint8 (the message says how to
+            convert a float frame in 0..1).
+        ValueError: not ``(H,W,3)`` / ``(B,H,W,3)`` (channels-first, grey and RGBA get a hint).
+    """
+    if isinstance(images, np.ndarray):
+        dtype, shape = images.dtype, images.shape
+        is_u8 = dtype == np.uint8
+    elif isinstance(images, torch.Tensor):
+        dtype, shape = images.dtype, tuple(images.shape)
+        is_u8 = dtype == torch.uint8
+    else:
+        raise TypeError(f"frames must be a numpy array or torch tensor of uint8 RGB, got {type(images).__name__}")
+    if not is_u8:
+        hint = (" (a float frame in 0..1: pass (frame * 255).round() as uint8)"
+                if "float" in str(dtype) else "")
+        raise TypeError(f"frames must be uint8 RGB (0..255), got {dtype}{hint}")
+    if len(shape) not in (3, 4) or shape[-1] != 3:
+        if len(shape) in (3, 4) and shape[-3] == 3:
+            hint = "; this looks channels-first: move the channels last ((H,W,3))"
+        elif len(shape) in (2, 3) or (len(shape) == 4 and shape[-1] == 1):
+            hint = "; for a grey frame repeat it to 3 channels"
+        elif shape[-1] == 4:
+            hint = "; drop the alpha channel first (frame[..., :3])"
+        else:
+            hint = ""
+        raise ValueError(f"frames must be (H,W,3) or (B,H,W,3) RGB, got shape {shape}{hint}")
+    return images[None] if len(shape) == 3 else images
+
+
+def round_to_multiple(x: float, multiple: int = 32) -> int:
+    """Nearest multiple of ``multiple``, halves rounded up (144 → 160), at least ``multiple``."""
+    return max(multiple, int(x / multiple + 0.5) * multiple)
+
+
 def round_size(size: Union[int, Sequence[int]], multiple: int = 32) -> tuple[int, int]:
-    """``N`` or ``(H, W)`` rounded to the nearest multiple (at least one multiple)."""
+    """``N`` or ``(H, W)`` → ``(H, W)``, each rounded by :func:`round_to_multiple`.
+
+    >>> round_size(144), round_size((1000, 530))
+    ((160, 160), (992, 544))
+    """
     if isinstance(size, (int, np.integer)):
         size = (int(size), int(size))
-    h, w = (max(multiple, int(round(int(s) / multiple)) * multiple) for s in size)
+    h, w = (round_to_multiple(int(s), multiple) for s in size)
     return h, w
 
 
-def as_batch(images: ImageBatch, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Any accepted image layout → float32 ``(B,3,H,W)`` in [0, 1] on ``device``.
-
-    Accepts uint8 (0..255) or floating (0..1) data, ``(H,W,3)``, ``(B,H,W,3)`` or
-    ``(B,3,H,W)``, numpy or torch.
-    """
-    t = torch.from_numpy(np.ascontiguousarray(images)) if isinstance(images, np.ndarray) else images
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"expected a numpy array or torch tensor, got {type(images).__name__}")
-    if t.ndim == 3:
-        t = t.unsqueeze(0)
-    if t.ndim != 4:
-        raise ValueError(f"expected (B,H,W,3) or (B,3,H,W) images, got shape {tuple(t.shape)}")
-    if t.shape[-1] == 3 and t.shape[1] != 3:
-        t = t.permute(0, 3, 1, 2)
-    elif t.shape[1] != 3:
-        raise ValueError(f"expected 3 colour channels, got shape {tuple(t.shape)}")
-    t = t.to(device, non_blocking=True)
-    if t.dtype == torch.uint8:
-        return t.float().div_(255.0)
-    return t.float()
+def _to_float(images: ImageBatch, device: torch.device) -> torch.Tensor:
+    """Checked uint8 ``(B,H,W,3)`` → float32 ``(B,3,H,W)`` in [0, 1] on ``device``."""
+    x = check_images(images)
+    t = torch.from_numpy(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x
+    return t.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 class TorchMatter:
     """Shared pre/post-processing for matters that run a torch module.
 
-    ``predict``: resize ``(B,3,H,W)`` to :attr:`size` (bilinear, antialiased when shrinking),
-    normalise with ``mean``/``std``, call :meth:`logits`, apply a sigmoid (unless the model
-    already outputs alpha) and resize back to ``(H, W)`` bilinearly.
+    ``predict``: check the uint8 frames, scale to [0, 1], resize ``(B,3,H,W)`` to
+    :attr:`size` (bilinear, antialiased when shrinking), normalise with ``mean``/``std``, call
+    :meth:`logits`, apply a sigmoid (unless the model already outputs alpha) and resize back
+    to ``(H, W)`` bilinearly.
     """
 
     name = "torch"
@@ -113,7 +156,7 @@ class TorchMatter:
         raise NotImplementedError
 
     def preprocess(self, images: ImageBatch) -> tuple[torch.Tensor, tuple[int, int]]:
-        x = as_batch(images, self.device)
+        x = _to_float(images, self.device)
         hw = (int(x.shape[-2]), int(x.shape[-1]))
         if hw != self.size:
             shrink = self.size[0] < hw[0] or self.size[1] < hw[1]
@@ -154,6 +197,31 @@ class ChromaKeyMatter:
 
     @torch.inference_mode()
     def predict(self, images: ImageBatch) -> torch.Tensor:
-        x = as_batch(images, self.device)
+        x = _to_float(images, self.device)
         d = (x - self.key).square().sum(1, keepdim=True).sqrt()
         return ((d - self.inner) / (self.outer - self.inner)).clamp_(0.0, 1.0)
+
+
+class ReuseAlpha:
+    """Matter wrapper for live use: when a frame hardly changed, reuse the previous alpha.
+
+    "Hardly changed" is ``mean |x_t - x_prev| < threshold`` on [0, 1] RGB at 1/8 resolution,
+    comparing against the last frame the model actually ran on (so slow drift still triggers).
+    """
+
+    def __init__(self, matter: Matter, threshold: float = 0.01):
+        self.matter, self.threshold = matter, float(threshold)
+        self.name, self.size = f"{matter.name}+reuse", matter.size
+        self.device = getattr(matter, "device", torch.device("cpu"))
+        self.reused = 0
+        self._key = self._alpha = None
+
+    def predict(self, images: ImageBatch) -> torch.Tensor:
+        x = check_images(images)
+        key = _to_float(x[:, ::8, ::8], self.device)
+        if self._key is not None and key.shape == self._key.shape:
+            if float((key - self._key).abs().mean()) < self.threshold:
+                self.reused += 1
+                return self._alpha
+        self._alpha, self._key = self.matter.predict(x), key
+        return self._alpha

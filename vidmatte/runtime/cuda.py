@@ -59,31 +59,29 @@ class GraphedModule:
 class Pending:
     """A batch in flight: its output frames are ready once its download event completes."""
 
-    def __init__(self, frames: Sequence[Frame], host, event: torch.cuda.Event, convert: Callable):
-        self.frames, self.host, self.event, self.convert = list(frames), host, event, convert
+    def __init__(self, frames: Sequence[Frame], host, event: torch.cuda.Event, convert: Callable, format: str):
+        self.frames, self.host, self.event, self.convert, self.format = list(frames), host, event, convert, format
 
     def result(self) -> list[Frame]:
         self.event.synchronize()
         arrays = self.convert(self.host)
-        return [
-            Frame(image=a, pts=f.pts, time_base=f.time_base, index=f.index, meta=f.meta)
-            for a, f in zip(arrays, self.frames)
-        ]
+        return [f.with_image(a, self.format) for a, f in zip(arrays, self.frames)]
 
 
 class CudaStreamer:
-    """Overlaps upload, compute and download for a :class:`vidmatte.processor.Processor`.
+    """Overlaps upload, compute and download for a :class:`vidmatte.runtime.processor.Processor`.
 
     ``submit(frames)`` returns at once with a :class:`Pending`; keep ``depth`` batches in
     flight and call ``result()`` on the oldest. Uploads use ``up`` stream, the processor runs
-    on ``compute``, downloads use ``down``; events order them. With ``yuv=True`` the
-    composite is converted to YUV 4:2:0 on the GPU and only the planes come back.
+    on ``compute``, downloads use ``down``; events order them. When the processor's format
+    is ``yuv420p`` the composite is converted to YUV 4:2:0 on the GPU and only the planes
+    come back; otherwise the output is converted to its dtype on the GPU.
     """
 
-    def __init__(self, processor, *, yuv: bool = False, ring: int = 4):
+    def __init__(self, processor, *, ring: int = 4):
         self.processor = processor
         self.device = processor.device
-        self.yuv = yuv
+        self.yuv = processor.format == "yuv420p"
         self.up = torch.cuda.Stream(self.device)
         self.compute = torch.cuda.Stream(self.device)
         self.down = torch.cuda.Stream(self.device)
@@ -109,7 +107,7 @@ class CudaStreamer:
     @torch.inference_mode()
     def submit(self, frames: Sequence[Frame]) -> Pending:
         stacked = np.stack([np.asarray(f.image) for f in frames])
-        slot_in = self._slot(stacked.shape, torch.uint8)
+        slot_in = self._slot(stacked.shape, torch.from_numpy(stacked[:0]).dtype)
         slot_in[0].numpy()[...] = stacked
         with torch.cuda.stream(self.up):
             dev_in = slot_in[0].to(self.device, non_blocking=True)
@@ -121,12 +119,12 @@ class CudaStreamer:
             dev_in.record_stream(self.compute)
             out = self.processor.process_tensor(dev_in, frames[0].index)
             if self.yuv:
-                from vidmatte.io.yuv import rgb_to_yuv420
+                from vidmatte.ops.color import rgb_to_yuv420
 
                 planes = rgb_to_yuv420(out)
                 outs = (planes.y, planes.u, planes.v)
             else:
-                outs = (self.processor.to_output_dtype(out),)
+                outs = (self.processor.to_output(out),)
             computed = torch.cuda.Event()
             computed.record(self.compute)
         with torch.cuda.stream(self.down):
@@ -141,11 +139,11 @@ class CudaStreamer:
             done.record(self.down)
             for slot in slots:
                 slot[1] = done
-        return Pending(frames, [s[0] for s in slots], done, self._convert)
+        return Pending(frames, [s[0] for s in slots], done, self._convert, self.processor.format)
 
     def _convert(self, hosts) -> list:
         if self.yuv:
-            from vidmatte.io.yuv import Yuv420
+            from vidmatte.ops.color import Yuv420
 
             y, u, v = (h.numpy().copy() for h in hosts)
             return [Yuv420(y[i], u[i], v[i]) for i in range(y.shape[0])]

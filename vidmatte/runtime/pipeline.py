@@ -3,215 +3,151 @@
 ::
 
     source ─(decode thread)─▶ q_in ─(this thread: model)─▶ q_mid ─(compose thread: smoothing,
-          compositing)─▶ q_out ─(encode thread)─▶ sink
+          compositing, output format)─▶ q_out ─(encode thread)─▶ sink
 
 On CUDA the model and compose stages are one stage whose work is queued on CUDA streams
-(:class:`vidmatte.cuda.CudaStreamer`); on a CPU they are separate threads, so the
-compositing of frame t overlaps the model of frame t+1 (the model rarely keeps every core
-busy).
+(:class:`vidmatte.runtime.cuda.CudaStreamer`); on a CPU they are separate threads, so the
+compositing of frame t overlaps the model of frame t+1.
 
-The queues are bounded, so memory stays flat on long videos, and offline nothing is ever
-dropped: a full queue blocks its producer. Torch, PyAV (FFmpeg) and the encoders release
-the GIL while they work, so the three stages really run at the same time. An error in any
-stage stops the others; the sink is then aborted, which deletes its temporary file.
+The queues are bounded (:class:`~vidmatte.runtime.queues.StopQueue`), so memory stays flat
+on long videos, and offline nothing is ever dropped: a full queue blocks its producer.
+Torch, PyAV (FFmpeg) and the encoders release the GIL while they work, so the stages really
+run at the same time. An error in any stage stops the others; the sink is then aborted,
+which deletes its temporary file.
 """
 
 from __future__ import annotations
 
-import queue
 import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from vidmatte.frame import Frame
-from vidmatte.processor import Processor, StageTimes
+from vidmatte.runtime.processor import Processor
+from vidmatte.runtime.queues import END, StopQueue, Stopped
+from vidmatte.runtime.stats import PipelineStats
+from vidmatte.runtime.tuning import tune_allocator
 
 __all__ = ["Pipeline", "PipelineStats"]
 
-_END = object()
-
-
-@dataclass
-class PipelineStats:
-    frames: int = 0
-    wall_s: float = 0.0
-    times: StageTimes = field(default_factory=StageTimes)
-
-    @property
-    def fps(self) -> float:
-        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
-
-    def summary(self) -> str:
-        stages = ", ".join(f"{k} {v:.1f}" for k, v in self.times.per_frame_ms(self.frames).items())
-        return f"{self.frames} frames in {self.wall_s:.2f} s ({self.fps:.2f} fps); ms/frame: {stages}"
-
-
-class _Stop(Exception):
-    pass
-
 
 class Pipeline:
-    """Runs ``source → processor → sink`` with the three stages overlapped.
+    """Runs ``source → processor → sink`` with the stages overlapped.
 
     Args:
         source: iterable of :class:`Frame` (a ``VideoSource``, image sequence, …).
-        processor: the :class:`Processor` (its ``times`` collect per-stage timings).
+        processor: the :class:`Processor` (its ``times`` collect per-stage timings); its
+            ``format`` must be one the sink ``accepts``.
         sink: object with ``write(frame)``, ``close()`` and ``abort()``.
         batch_size: frames per model call (offline files may batch; live uses 1).
         queue_size: bound of each queue, in frames.
-        progress: show a tqdm bar (``None``: only when stderr is a terminal).
+        progress: show a tqdm bar (``None``: only when stderr is a terminal), or a callable
+            ``progress(frames_done)`` called after each frame.
         total: expected frame count for the progress bar.
-        yuv: hand the sink YUV 4:2:0 planes converted on the processor's device instead of
-            RGB (the sink must accept :class:`vidmatte.io.yuv.Yuv420`).
 
-    On CUDA the compute stage goes through :class:`vidmatte.cuda.CudaStreamer`: two batches
-    stay in flight, so uploads, the model and downloads overlap on separate streams.
+    On CUDA the compute stage goes through :class:`vidmatte.runtime.cuda.CudaStreamer`: two
+    batches stay in flight, so uploads, the model and downloads overlap on separate streams.
     """
 
-    def __init__(
-        self,
-        source: Iterable[Frame],
-        processor: Processor,
-        sink,
-        *,
-        batch_size: int = 1,
-        queue_size: int = 8,
-        progress: Optional[bool] = None,
-        total: Optional[int] = None,
-        yuv: bool = False,
-    ):
+    def __init__(self, source: Iterable[Frame], processor: Processor, sink, *, batch_size: int = 1,
+                 queue_size: int = 8, progress=None, total: Optional[int] = None):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        self.source = source
-        self.processor = processor
-        self.sink = sink
+        accepts = getattr(sink, "accepts", None)
+        if accepts is not None and processor.format not in accepts:
+            raise ValueError(f"the sink takes {', '.join(accepts)} frames, the processor makes {processor.format}")
+        self.source, self.processor, self.sink = source, processor, sink
         self.batch_size = batch_size
-        self.q_in: queue.Queue = queue.Queue(maxsize=max(queue_size, batch_size))
-        self.q_mid: queue.Queue = queue.Queue(maxsize=2)
-        self.q_out: queue.Queue = queue.Queue(maxsize=max(queue_size, batch_size))
+        self._stop = threading.Event()
+        self.q_in = StopQueue(max(queue_size, batch_size), self._stop)
+        self.q_mid = StopQueue(2, self._stop)
+        self.q_out = StopQueue(max(queue_size, batch_size), self._stop)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.total = total
-        self.yuv = yuv
-        self._stop = threading.Event()
         self._errors: list[BaseException] = []
         self.stats = PipelineStats(times=processor.times)
 
     # -- stage bodies -------------------------------------------------------------------
-    def _put(self, q: queue.Queue, item) -> None:
-        while True:
-            if self._stop.is_set():
-                raise _Stop
-            try:
-                q.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def _get(self, q: queue.Queue):
-        while True:
-            if self._stop.is_set():
-                raise _Stop
-            try:
-                return q.get(timeout=0.1)
-            except queue.Empty:
-                continue
-
-    def _decode(self) -> None:
-        times = self.stats.times
+    def _stage(self, body) -> None:
+        """Run one stage body in its thread; errors stop the others and go to the driver."""
         try:
-            it = iter(self.source)
-            while True:
-                t0 = time.perf_counter()
-                try:
-                    frame = next(it)
-                except StopIteration:
-                    break
-                times.add("decode", time.perf_counter() - t0)
-                self._put(self.q_in, frame)
-            self._put(self.q_in, _END)
-        except _Stop:
+            body()
+        except Stopped:
             pass
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-            self._fail(exc)
+            self._errors.append(exc)
+            self._stop.set()
+
+    def _decode(self) -> None:
+        times, it = self.stats.times, iter(self.source)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                frame = next(it)
+            except StopIteration:
+                break
+            times.add("decode", time.perf_counter() - t0)
+            self.q_in.put_or_stop(frame)
+        self.q_in.put_or_stop(END)
 
     def _compose(self) -> None:
-        try:
-            while True:
-                item = self._get(self.q_mid)
-                if item is _END:
-                    break
-                frames, x, alpha = item
-                for out in self.processor.finish(frames, x, alpha, yuv=self.yuv):
-                    self._put(self.q_out, out)
-            self._put(self.q_out, _END)
-        except _Stop:
-            pass
-        except BaseException as exc:  # noqa: BLE001
-            self._fail(exc)
+        while (item := self.q_mid.get_or_stop()) is not END:
+            for out in self.processor.finish(*item):
+                self.q_out.put_or_stop(out)
+        self.q_out.put_or_stop(END)
 
     def _encode(self) -> None:
-        times = self.stats.times
-        bar = self._bar()
+        times, bar = self.stats.times, self._bar()
         try:
-            while True:
-                frame = self._get(self.q_out)
-                if frame is _END:
-                    break
+            while (frame := self.q_out.get_or_stop()) is not END:
                 t0 = time.perf_counter()
                 self.sink.write(frame)
                 times.add("encode", time.perf_counter() - t0)
                 self.stats.frames += 1
-                if bar is not None:
+                if callable(bar):
+                    bar(self.stats.frames)
+                elif bar is not None:
                     bar.update(1)
-        except _Stop:
-            pass
-        except BaseException as exc:  # noqa: BLE001
-            self._fail(exc)
         finally:
-            if bar is not None:
+            if bar is not None and not callable(bar):
                 bar.close()
 
     def _bar(self):
+        if callable(self.progress):
+            return self.progress
         if not self.progress:
             return None
         from tqdm import tqdm
 
         return tqdm(total=self.total, unit="frame", dynamic_ncols=True, smoothing=0.1)
 
-    def _fail(self, exc: BaseException) -> None:
-        self._errors.append(exc)
-        self._stop.set()
-
     # -- driver -------------------------------------------------------------------------
     def run(self) -> PipelineStats:
         """Process everything; returns stats. Raises the first stage error (sink aborted)."""
+        tune_allocator()
         t_start = time.perf_counter()
-        threads = [
-            threading.Thread(target=self._decode, name="vidmatte-decode", daemon=True),
-            threading.Thread(target=self._encode, name="vidmatte-encode", daemon=True),
-        ]
-        if self.processor.device.type != "cuda":
-            threads.append(threading.Thread(target=self._compose, name="vidmatte-compose", daemon=True))
+        cuda = self.processor.device.type == "cuda"
+        bodies = [self._decode, self._encode] + ([] if cuda else [self._compose])
+        threads = [threading.Thread(target=self._stage, args=(b,), name=f"vidmatte-{b.__name__[1:]}", daemon=True)
+                   for b in bodies]
+        self.stats.policy = "decode | model | compose | encode threads" + (" (CUDA streams)" if cuda else "")
         for th in threads:
             th.start()
         try:
-            self._process_loop()
-            threads[1].join()  # encoder drains q_out, then ends
+            self._stage(self._process_loop)
+            threads[1].join()  # the encoder drains q_out, then ends
             if self._errors:
                 raise self._errors[0]
             t0 = time.perf_counter()
             self.sink.close()
             self.stats.times.add("encode", time.perf_counter() - t0)
-        except BaseException as exc:
+        except BaseException:
             self._stop.set()
             for th in threads:
                 th.join(timeout=5)
             self.sink.abort()
-            if self._errors and isinstance(exc, _Stop):
-                raise self._errors[0] from None
             raise
         finally:
             self._stop.set()
@@ -223,36 +159,33 @@ class Pipeline:
     def _process_loop(self) -> None:
         if self.processor.device.type != "cuda":
             for batch in self._batches():
-                self._put(self.q_mid, (batch, *self.processor.infer(batch)))
-            self._put(self.q_mid, _END)
+                self.q_mid.put_or_stop((batch, *self.processor.infer(batch)))
+            self.q_mid.put_or_stop(END)
             return
-        from vidmatte.cuda import CudaStreamer
+        from vidmatte.runtime.cuda import CudaStreamer
 
-        streamer = CudaStreamer(self.processor, yuv=self.yuv)
+        streamer = CudaStreamer(self.processor)
         inflight: deque = deque()
         for batch in self._batches():
             inflight.append(streamer.submit(batch))
             if len(inflight) >= 2:
                 for out in inflight.popleft().result():
-                    self._put(self.q_out, out)
+                    self.q_out.put_or_stop(out)
         while inflight:
             for out in inflight.popleft().result():
-                self._put(self.q_out, out)
-        self._put(self.q_out, _END)
+                self.q_out.put_or_stop(out)
+        self.q_out.put_or_stop(END)
 
     def _batches(self):
         """Batches of up to ``batch_size`` frames, as many as are ready (never waits to fill)."""
-        while True:
-            item = self._get(self.q_in)
-            if item is _END:
-                return
+        while (item := self.q_in.get_or_stop()) is not END:
             batch = [item]
             while len(batch) < self.batch_size:
                 try:
                     item = self.q_in.get_nowait()
-                except queue.Empty:
+                except Exception:  # queue.Empty
                     break
-                if item is _END:
+                if item is END:
                     yield batch
                     return
                 batch.append(item)

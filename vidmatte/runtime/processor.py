@@ -1,44 +1,39 @@
 """The per-frame compute: matter → smoother → compositor, on one device.
 
-A :class:`Processor` turns a batch of decoded frames into output frames. It owns the
-recurrent state (the smoother), so the caller decides when it resets (new clip, scene cut
-handled inside the smoother). I/O stays outside: sources hand frames in, sinks take the
-frames it returns.
+A :class:`Processor` is the whole plugin API: build it once, call it on frames::
+
+    >>> import numpy as np, vidmatte
+    >>> proc = vidmatte.Processor(vidmatte.ChromaKeyMatter(), background="#2060ff")
+    >>> frame = np.zeros((48, 64, 3), np.uint8); frame[..., 1] = 255   # all green screen
+    >>> out = proc(frame)
+    >>> out.shape, out.dtype, out[0, 0].tolist(), proc.alpha.shape
+    ((48, 64, 3), dtype('uint8'), [32, 96, 255], (48, 64))
+    >>> vidmatte.Processor(vidmatte.ChromaKeyMatter())(frame).shape   # no background: RGBA
+    (48, 64, 4)
+
+It owns the recurrent state (the smoother: frames must come in time order; ``reset()``
+between clips) and its background (``set_background`` closes the one it replaces, ``close``
+the current one). I/O stays outside: sources hand frames in, sinks take what it returns.
+The pipeline calls the two halves, :meth:`infer` (model) and :meth:`finish` (smoothing,
+compositing, output format), from different threads.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
-from vidmatte.frame import Frame
-from vidmatte.matting import Matter
+from vidmatte.defaults import FG_ESTIMATION, SMOOTHER
+from vidmatte.frame import PIXEL_FORMATS, Frame, product_of
+from vidmatte.runtime.stats import StageTimes
 
-__all__ = ["Processor", "StageTimes", "OUTPUTS"]
+__all__ = ["Processor"]
 
-# What a processor emits per frame:
-#   composite  (H,W,3) uint8 RGB  — the person on the new background
-#   rgba       (H,W,4) uint8      — estimated foreground + alpha (straight or premultiplied)
-#   rgba_float (H,W,4) float32    — same with linear-light colour, for EXR
-#   alpha      (H,W,1) uint8      — the matte alone
-OUTPUTS = ("composite", "rgba", "rgba_float", "alpha")
-
-
-@dataclass
-class StageTimes:
-    """Seconds spent per stage (summed over frames), filled by whoever runs the stage."""
-
-    seconds: dict = field(default_factory=dict)
-
-    def add(self, stage: str, dt: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + dt
-
-    def per_frame_ms(self, frames: int) -> dict:
-        return {k: 1000.0 * v / max(frames, 1) for k, v in self.seconds.items()}
+_DEEP = ("rgb48", "rgba64", "rgbaf32")
 
 
 def _sync(device: torch.device) -> None:
@@ -46,47 +41,117 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _as_smoother(smoothing: Any, strength: Optional[float]):
+    if smoothing is None or smoothing is False:
+        return None
+    if isinstance(smoothing, str):
+        from vidmatte.temporal import make_smoother
+
+        return None if smoothing == "none" else make_smoother(smoothing, strength)
+    return smoothing
+
+
 class Processor:
     """Matter + smoother + compositor for one stream of frames.
 
     Args:
-        matter: any :class:`vidmatte.matting.Matter`.
-        smoother: callable ``(alpha (B,1,H,W), image (B,3,H,W)) -> alpha`` with ``reset()``,
-            or ``None`` for no smoothing.
-        compositor: callable ``(image, alpha, index) -> (B,3|4,H,W)``; may be ``None`` when
-            ``output == "alpha"``.
-        output: one of :data:`OUTPUTS`.
-        device: where the tensors live (defaults to the matter's device).
+        matter: a :class:`~vidmatte.matting.Matter`, or a name/file for
+            :func:`vidmatte.load_matter` (``"auto"``, ``"lite"``, ``"model.onnx"``, …).
+        background: ``None`` (RGBA out), a spec string (image/video file, ``#RRGGBB``,
+            ``blur[:SIGMA]``, ``green``), an RGB tuple, or a
+            :class:`~vidmatte.compose.backgrounds.base.Background`.
+        smoothing: ``"gated"`` (default), ``"ema"``, ``"none"``/``None``, or a smoother object
+            (``(alpha, image) -> alpha`` with ``reset()``); ``strength`` in [0, 1] tunes it.
+        fg_estimation: ``"blur"`` (blur fusion), ``"ml"`` (pymatting) or ``"none"``.
+        format: output pixel format (:data:`vidmatte.frame.PIXEL_FORMATS`); default ``rgb24``
+            with a background, ``rgba`` without; ``gray`` gives the matte alone.
+        bgr: frames given to and returned by ``proc(image)`` are BGR(A), as OpenCV/OBS use.
+        radii: blur-fusion radii (default scaled with the height, (90, 6) at 1080p).
+        compositor: replaces the built-in compositing: any ``(image (B,3,H,W), alpha
+            (B,1,H,W), index) -> (B,3|4,H,W)`` callable in [0, 1] (``background`` is then
+            unused; ``format`` says what it returns, default ``rgb24``).
     """
 
-    def __init__(
-        self,
-        matter: Matter,
-        smoother=None,
-        compositor=None,
-        output: str = "composite",
-        device: Optional[torch.device | str] = None,
-        times: Optional[StageTimes] = None,
-    ):
-        if output not in OUTPUTS:
-            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-        if compositor is None and output != "alpha":
-            raise ValueError("a compositor is needed unless output='alpha'")
+    def __init__(self, matter: Any, background: Any = None, *, smoothing: Any = SMOOTHER,
+                 strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
+                 format: Optional[str] = None, bgr: bool = False, radii: Optional[Sequence[int]] = None,
+                 compositor: Any = None, device: Optional[Union[str, torch.device]] = None,
+                 times: Optional[StageTimes] = None):
+        if isinstance(matter, (str, os.PathLike)):
+            from vidmatte.models.factory import load_matter
+
+            matter = load_matter(os.fspath(matter))
         self.matter = matter
-        self.smoother = smoother
-        self.compositor = compositor
-        self.output = output
         self.device = torch.device(device) if device is not None else getattr(matter, "device", torch.device("cpu"))
+        fmt = format or ("rgb24" if background is not None or compositor is not None else "rgba")
+        self.product = product_of(fmt)
+        if compositor is None and (self.product == "composite") != (background is not None):
+            raise ValueError(f"format {fmt!r} is a {self.product}: " + (
+                "give a background" if background is None else "drop the background (it makes a composite)"))
+        self.format, self.bgr = fmt, bool(bgr)
+        self.smoother = _as_smoother(smoothing, strength)
+        self.compositor = compositor
+        if self.product != "alpha" and compositor is None:
+            from vidmatte.compose.backgrounds.spec import as_background
+            from vidmatte.compose.compositor import Compositor
+
+            self.compositor = Compositor(as_background(background), fg_estimation=fg_estimation, radii=radii)
         self.times = times if times is not None else StageTimes()
         self.timed = True
+        self.alpha: Optional[np.ndarray] = None
+        self._next_index = 0
 
-    def reset(self) -> None:
-        if self.smoother is not None:
-            self.smoother.reset()
+    # -- the array API -----------------------------------------------------------------
+    def __call__(self, image: Any) -> Any:
+        """``(H,W,3)`` or ``(B,H,W,3)`` uint8 (uint16: high bit depth) → output of the same rank.
 
-    def set_compositor(self, compositor) -> None:
-        """Swap the compositor (e.g. a new background while live)."""
-        self.compositor = compositor
+        Grey ``(H,W)``/``(H,W,1)`` frames are spread to RGB. The output is ``(…,H,W,C)`` in
+        :attr:`format` (BGR(A) order with ``bgr=True``); :attr:`alpha` holds the matte
+        ``(H,W)`` (or ``(B,H,W)``) float32 in [0, 1].
+        """
+        batch, single, fmt = self._check(image)
+        frames = [Frame(img, index=self._next_index + i, format=fmt) for i, img in enumerate(batch)]
+        out = self.process(frames)
+        result = [f.image for f in out]
+        if self.format != "yuv420p":
+            result = np.stack(result)
+            if self.bgr and result.shape[-1] in (3, 4):
+                result = np.ascontiguousarray(result[..., [2, 1, 0, 3][: result.shape[-1]]])
+        if single:
+            self.alpha = self.alpha[0]
+        return result[0] if single else result
+
+    def _check(self, image: Any) -> tuple[list, bool, str]:
+        if isinstance(image, Frame) or (isinstance(image, (list, tuple)) and image and isinstance(image[0], Frame)):
+            raise TypeError("proc(image) takes arrays; use proc.process([frames]) for Frame objects")
+        if isinstance(image, torch.Tensor):
+            image = image.detach().cpu().numpy()
+        if not isinstance(image, np.ndarray):
+            raise TypeError(f"expected a numpy array or torch tensor, got {type(image).__name__}")
+        if image.dtype not in (np.uint8, np.uint16):
+            hint = " (a float frame in 0..1: pass (frame * 255).round().astype(np.uint8))" if image.dtype.kind == "f" else ""
+            raise TypeError(f"frames must be uint8 (or uint16) {'BGR' if self.bgr else 'RGB'}, got {image.dtype}{hint}")
+        if image.ndim == 2 or (image.ndim == 3 and image.shape[-1] == 1 and image.shape[0] != 1):
+            image = np.repeat(image.reshape(image.shape[:2] + (1,)), 3, axis=-1)  # grey → RGB
+        single = image.ndim == 3
+        batch = image[None] if single else image
+        if batch.ndim != 4 or batch.shape[-1] != 3:
+            from vidmatte.matting import check_images
+
+            check_images(batch.astype(np.uint8, copy=False))  # raises with the shape hint
+            raise ValueError(f"frames must be (H,W,3) or (B,H,W,3), got shape {image.shape}")
+        if self.bgr:
+            batch = batch[..., ::-1]
+        return list(np.ascontiguousarray(batch)), single, "rgb48" if batch.dtype == np.uint16 else "rgb24"
+
+    # -- the frame API -----------------------------------------------------------------
+    def process(self, frames: Sequence[Frame]) -> list[Frame]:
+        """Frames (``rgb24`` or ``rgb48``) → output frames in :attr:`format`, same timing."""
+        if not frames:
+            return []
+        if not all(isinstance(f, Frame) for f in frames):
+            raise TypeError("process() takes a list of Frame objects; call proc(image) for arrays")
+        return self.finish(frames, *self.infer(frames))
 
     def _tick(self, stage: str, t0: float) -> float:
         if self.timed:
@@ -96,83 +161,115 @@ class Processor:
         return t1
 
     @torch.inference_mode()
-    def infer_tensor(self, images_u8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(B,H,W,3)`` uint8 (any device) → ``(x (B,3,H,W) float [0,1], raw alpha (B,1,H,W))``."""
-        t = time.perf_counter()
-        x = images_u8.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
-        t = self._tick("to_tensor", t)
-        alpha = self.matter.predict(x)
-        self._tick("model", t)
-        return x, alpha
-
-    @torch.inference_mode()
-    def finish_tensor(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int = 0) -> torch.Tensor:
-        """Smoothing and compositing: → output tensor ``(B,C,H,W)`` float in [0,1].
-
-        Must see batches in time order (the smoother is recurrent)."""
-        t = time.perf_counter()
-        if self.smoother is not None:
-            alpha = self.smoother(alpha, x)
-            t = self._tick("smooth", t)
-        if self.output == "alpha":
-            return alpha
-        out = self.compositor(x, alpha, first_index)
-        self._tick("composite", t)
-        return out
-
-    def process_tensor(self, images_u8: torch.Tensor, first_index: int = 0) -> torch.Tensor:
-        """``(B,H,W,3)`` uint8 (any device) → output tensor ``(B,C,H,W)`` float in [0,1]."""
-        return self.finish_tensor(*self.infer_tensor(images_u8), first_index)
-
     def infer(self, frames: Sequence[Frame]) -> tuple[torch.Tensor, torch.Tensor]:
-        """First half of :meth:`process`: decoded frames → ``(x, raw alpha)`` tensors."""
+        """First half: frames → ``(x (B,3,H,W) float in [0,1], raw alpha (B,1,H,W))``."""
         t = time.perf_counter()
         batch = torch.from_numpy(np.stack([np.asarray(f.image) for f in frames]))
         if self.device.type == "cuda":
             batch = batch.pin_memory()
         self.times.add("to_tensor", time.perf_counter() - t)
-        return self.infer_tensor(batch)
+        return self.infer_tensor(batch, frames[0].index)
 
-    def finish(self, frames: Sequence[Frame], x: torch.Tensor, alpha: torch.Tensor, yuv: bool = False) -> list[Frame]:
-        """Second half of :meth:`process`: smooth, composite and convert for the sink."""
+    @torch.inference_mode()
+    def infer_tensor(self, images: torch.Tensor, first_index: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B,H,W,3)`` uint8/uint16 (any device) → ``(x, raw alpha)``; the model sees 8 bits."""
+        t = time.perf_counter()
+        images = images.to(self.device, non_blocking=True)
+        if images.dtype == torch.uint16:
+            x = images.permute(0, 3, 1, 2).float().div_(65535.0)
+            u8 = x.permute(0, 2, 3, 1).mul(255.0).round_().to(torch.uint8)
+        else:
+            u8 = images
+            x = images.permute(0, 3, 1, 2).float().div_(255.0)
+        t = self._tick("to_tensor", t)
+        alpha = self.matter.predict(u8)
+        self._tick("model", t)
+        self._next_index = first_index + images.shape[0]
+        return x, alpha
+
+    @torch.inference_mode()
+    def finish_tensor(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int = 0) -> torch.Tensor:
+        """Smoothing and compositing → ``(B,C,H,W)`` float in [0, 1] (batches in time order)."""
+        t = time.perf_counter()
+        if self.smoother is not None:
+            alpha = self.smoother(alpha, x)
+            t = self._tick("smooth", t)
+        self.alpha = alpha[:, 0].float().cpu().numpy()
+        if self.product == "alpha":
+            return alpha
+        out = self.compositor(x, alpha, first_index)
+        self._tick("composite", t)
+        return out
+
+    def process_tensor(self, images: torch.Tensor, first_index: int = 0) -> torch.Tensor:
+        """``(B,H,W,3)`` uint8/uint16 (any device) → output tensor ``(B,C,H,W)`` float in [0,1]."""
+        return self.finish_tensor(*self.infer_tensor(images, first_index), first_index)
+
+    def finish(self, frames: Sequence[Frame], x: torch.Tensor, alpha: torch.Tensor) -> list[Frame]:
+        """Second half: smooth, composite and convert to :attr:`format` for the sink."""
         out = self.finish_tensor(x, alpha, frames[0].index)
         t = time.perf_counter()
-        if yuv:
-            from vidmatte.io.yuv import rgb_to_yuv420
+        if self.format == "yuv420p":
+            from vidmatte.ops.color import rgb_to_yuv420
 
             arrays = rgb_to_yuv420(out).unbind()
-            self.times.add("to_yuv", time.perf_counter() - t)
         else:
-            arrays = self.to_numpy(out)
-            self.times.add("to_output", time.perf_counter() - t)
-        return [
-            Frame(image=a, pts=f.pts, time_base=f.time_base, index=f.index, meta=f.meta)
-            for a, f in zip(arrays, frames)
-        ]
+            arrays = list(self.to_output(out).cpu().numpy())
+        self.times.add("to_output", time.perf_counter() - t)
+        return [f.with_image(a, self.format) for a, f in zip(arrays, frames)]
 
-    def process(self, frames: Sequence[Frame], yuv: bool = False) -> list[Frame]:
-        """Decoded frames (``image`` (H,W,3) uint8) → output frames with the same timing.
-
-        Equal to ``finish(frames, *infer(frames))``; the pipeline runs the two halves in
-        different threads so the model of frame t+1 overlaps the compositing of frame t.
-        With ``yuv=True`` the images are converted to :class:`vidmatte.io.yuv.Yuv420` planes
-        in torch, on the processor's device.
-        """
-        if not frames:
-            return []
-        return self.finish(frames, *self.infer(frames), yuv=yuv)
-
-    def to_output_dtype(self, out: torch.Tensor) -> torch.Tensor:
-        """``(B,C,H,W)`` float [0,1] → ``(B,H,W,C)`` contiguous tensor in the sink's dtype, on the
-        same device: uint8, or float32 with linear-light colour for ``rgba_float`` (EXR)."""
+    def to_output(self, out: torch.Tensor) -> torch.Tensor:
+        """``(B,C,H,W)`` float [0,1] → contiguous ``(B,H,W,C)`` in :attr:`format`'s dtype, same
+        device: uint8 / uint16 rounded, or float32 with linear-light colour (``rgbaf32``)."""
         out = out.permute(0, 2, 3, 1)
-        if self.output == "rgba_float":
-            out = out.float()
-            rgb = out[..., :3]
-            lin = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-            return torch.cat([lin, out[..., 3:]], dim=-1).contiguous()
-        return out.mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8).contiguous()
+        dtype = PIXEL_FORMATS[self.format][0]
+        if self.format == "rgbaf32":
+            from vidmatte.ops.color import srgb_to_linear
 
-    def to_numpy(self, out: torch.Tensor) -> list[np.ndarray]:
-        """``(B,C,H,W)`` float [0,1] → list of ``(H,W,C)`` arrays in the output's dtype."""
-        return list(self.to_output_dtype(out).cpu().numpy())
+            out = out.float()
+            return torch.cat([srgb_to_linear(out[..., :3]), out[..., 3:]], dim=-1).contiguous()
+        if dtype == "uint16":
+            return out.float().mul(65535.0).round_().clamp_(0, 65535).to(torch.int32).to(torch.uint16).contiguous()
+        from vidmatte.ops.color import to_uint8
+
+        return to_uint8(out).contiguous()
+
+    # -- state and lifetime ------------------------------------------------------------
+    @property
+    def deep(self) -> bool:
+        """Whether the output keeps more than 8 bits (``rgb48``, ``rgba64``, ``rgbaf32``)."""
+        return self.format in _DEEP
+
+    @property
+    def background(self):
+        return getattr(self.compositor, "background", None)
+
+    def set_background(self, background: Any) -> None:
+        """Swap the background (e.g. live); the previous one is closed. Composites only."""
+        if self.product != "composite":
+            raise ValueError("set_background needs a processor that makes composites")
+        from vidmatte.compose.backgrounds.spec import as_background
+
+        old, self.compositor.background = self.compositor.background, as_background(background)
+        if old is not None and old is not self.compositor.background and hasattr(old, "close"):
+            old.close()
+
+    def reset(self) -> None:
+        """Forget the temporal state (call between clips)."""
+        if self.smoother is not None:
+            self.smoother.reset()
+
+    def close(self) -> None:
+        """Close the background (video decoders); idempotent."""
+        if hasattr(self.compositor, "close"):
+            self.compositor.close()
+
+    def __enter__(self) -> "Processor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"Processor({getattr(self.matter, 'name', type(self.matter).__name__)}, format={self.format!r}, "
+                f"background={self.background!r}, smoother={type(self.smoother).__name__ if self.smoother else None})")

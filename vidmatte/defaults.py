@@ -1,0 +1,79 @@
+"""One table of choices and defaults, read by the library and the command line alike.
+
+Plain Python only (no torch, no codecs), so ``vidmatte --help`` can show these without
+loading a model runtime. Per-model, per-device defaults (input size, precision) are in
+:data:`MODEL_DEFAULTS`; :func:`model_defaults` looks one up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Union
+
+__all__ = [
+    "ALPHA_MODES", "FG_ESTIMATIONS", "SMOOTHERS", "SMOOTHER", "SMOOTH_STRENGTH", "FG_ESTIMATION",
+    "ALPHA_MODE", "DTYPES", "DEVICES", "ModelDefaults", "MODEL_DEFAULTS", "model_defaults",
+]
+
+#: colour stored in RGBA outputs: as estimated (straight) or multiplied by alpha
+ALPHA_MODES = ("straight", "premultiplied")
+ALPHA_MODE = "straight"
+#: foreground colour estimation: blur fusion, pymatting's multi-level solver, or the frame itself
+FG_ESTIMATIONS = ("blur", "ml", "none")
+FG_ESTIMATION = "blur"
+#: temporal smoothers: motion-gated EMA, plain EMA, none
+SMOOTHERS = ("gated", "ema", "none")
+SMOOTHER = "gated"
+#: share of the previous matte kept where smoothing applies (0..1)
+SMOOTH_STRENGTH = 0.8
+DTYPES = ("auto", "fp32", "fp16", "bf16")
+DEVICES = ("auto", "cpu", "cuda")
+
+Size = Union[int, tuple[int, int], None]
+
+
+@dataclass(frozen=True)
+class ModelDefaults:
+    """Defaults of one model family on one device.
+
+    Attributes:
+        size: model input size (``N`` or ``(H, W)``; for MODNet the long side); ``None``:
+            the checkpoint's own training size.
+        dtype: ``fp32``, ``fp16`` or ``bf16``.
+        why: one line for ``vidmatte models list``.
+    """
+
+    size: Size
+    dtype: str
+    why: str = ""
+
+
+#: (family, device type, live) → defaults. Families: ``birefnet`` (our PyTorch network),
+#: ``modnet``, ``u2net``, ``isnet``, ``birefnet-onnx`` (ONNX exports).
+MODEL_DEFAULTS: dict[tuple[str, str, bool], ModelDefaults] = {
+    ("birefnet", "cuda", False): ModelDefaults(None, "fp16", "trained size; fp16 with CUDA graphs"),
+    ("birefnet", "cuda", True): ModelDefaults(None, "fp16", "trained size; fp16 with CUDA graphs"),
+    ("birefnet", "cpu", False): ModelDefaults(512, "fp32", "~1.2 s/frame at 512 on 2 cores; bf16 is 7x slower on AVX2"),
+    ("birefnet", "cpu", True): ModelDefaults(256, "fp32", "below 1 fps on a CPU: prefer MODNet live"),
+    ("modnet", "cuda", False): ModelDefaults(512, "fp32", "published size (long side)"),
+    ("modnet", "cuda", True): ModelDefaults(512, "fp32", "published size (long side)"),
+    ("modnet", "cpu", False): ModelDefaults(512, "fp32", "published size (long side)"),
+    ("modnet", "cpu", True): ModelDefaults(256, "fp32", "live on a CPU: ~40 ms per 640x360 frame"),
+    ("u2net", "cpu", False): ModelDefaults(320, "fp32", "fixed 320x320 graph"),
+    ("isnet", "cpu", False): ModelDefaults(1024, "fp32", "trained size"),
+    ("birefnet-onnx", "cpu", False): ModelDefaults(1024, "fp32", "trained size"),
+}
+
+
+def model_defaults(family: str, device: str = "cpu", live: bool = False) -> Optional[ModelDefaults]:
+    """The defaults of ``family`` on ``device`` (``cpu``/``cuda``) for live or file jobs.
+
+    Falls back to the file-job entry, then to the CPU entry; ``None`` for unknown families.
+
+    >>> model_defaults("modnet", "cpu", live=True).size
+    256
+    """
+    for key in ((family, device, live), (family, device, False), (family, "cpu", live), (family, "cpu", False)):
+        if key in MODEL_DEFAULTS:
+            return MODEL_DEFAULTS[key]
+    return None
