@@ -64,11 +64,11 @@ def current_rss_mb() -> float:
 
 def _runner(variant: str, hw: tuple[int, int], dev: torch.device, dt: torch.dtype, plain: bool, channels_last: bool):
     """``(forward(x), input dtype)``: the matter's optimised path, or the module as built."""
-    from vidmatte.models.birefnet import BiRefNet
+    from vidmatte.models.birefnet.network import BiRefNet
 
     net = BiRefNet(variant=variant).eval()
     if not plain:
-        from vidmatte.models.birefnet_matter import BiRefNetMatter
+        from vidmatte.models.birefnet.matter import BiRefNetMatter
 
         matter = BiRefNetMatter(net, size=hw, device=dev, dtype=dt, channels_last=channels_last)
         return matter.logits, matter.dtype

@@ -7,7 +7,7 @@ On one clip (generated with PyAV, or given) it measures, one after the other:
 2. **model only**: the matter's ``predict`` on frames already in memory;
 3. **naive loop**: decode → model → composite → RGB frame → encode, one frame at a time on
    one thread with FFmpeg's own RGB→YUV conversion (what the official video notebook does);
-4. **pipeline**: the overlapped :class:`~vidmatte.pipeline.Pipeline`.
+4. **pipeline**: the overlapped :class:`~vidmatte.runtime.pipeline.Pipeline`.
 
 Ratios compare runs made side by side in this process: pipeline ÷ model-only throughput,
 and pipeline ÷ naive.
@@ -108,7 +108,7 @@ def _naive(clip: Path, out: Path, matter, compositor) -> float:
         for frame in src.decode(vin):
             rgb = frame.to_ndarray(format="rgb24")
             x = torch.from_numpy(rgb).to(matter.device).permute(2, 0, 1)[None].float().div_(255)
-            alpha = matter.predict(x)
+            alpha = matter.predict(rgb)
             comp = compositor(x, alpha, n)
             img = comp[0].permute(1, 2, 0).mul(255).add_(0.5).clamp_(0, 255).byte().cpu().numpy()
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
@@ -123,9 +123,10 @@ def _naive(clip: Path, out: Path, matter, compositor) -> float:
 
 def bench_pipeline(
     matter,
-    compositor,
-    smoother=None,
+    background="#3366ff",
     *,
+    smoothing="gated",
+    fg_estimation: str = "blur",
     clip: Optional[Path] = None,
     width: int = 1920,
     height: int = 1080,
@@ -134,11 +135,13 @@ def bench_pipeline(
     naive: bool = True,
     workdir: Optional[Path] = None,
 ) -> PipelineBench:
-    """Measure ``matter`` + ``compositor`` (+ ``smoother``) on ``clip`` (or a generated one)."""
+    """Measure ``matter`` with ``background``, ``smoothing`` and ``fg_estimation`` on ``clip``
+    (or a generated one)."""
     from vidmatte.io.sinks import VideoSink
     from vidmatte.io.sources import VideoSource
-    from vidmatte.pipeline import Pipeline
-    from vidmatte.processor import Processor, StageTimes
+    from vidmatte.runtime.pipeline import Pipeline
+    from vidmatte.runtime.processor import Processor
+    from vidmatte.runtime.stats import StageTimes
 
     tmp = tempfile.TemporaryDirectory(dir=workdir)
     root = Path(tmp.name)
@@ -147,6 +150,10 @@ def bench_pipeline(
             clip = make_bench_clip(root / "bench.mp4", width, height, frames)
         dev = matter.device
         yuv = dev.type == "cuda"  # torch RGB→YUV only pays off on the GPU
+        fmt = "yuv420p" if yuv else "rgb24"
+
+        def processor(**kw) -> Processor:
+            return Processor(matter, background, smoothing=smoothing, fg_estimation=fg_estimation, format=fmt, **kw)
 
         # 1. stages alone ------------------------------------------------------------
         t0 = time.perf_counter()
@@ -155,13 +162,13 @@ def bench_pipeline(
             tb, fps, w, h = src.time_base, src.fps, src.width, src.height
         decode_s = time.perf_counter() - t0
         n = len(decoded)
-        proc = Processor(matter, smoother, compositor, times=StageTimes())
-        proc.process(decoded[:1], yuv=yuv)  # warm-up (allocations, one-off kernels)
+        proc = processor(times=StageTimes())
+        proc.process(decoded[:1])  # warm-up (allocations, one-off kernels)
         proc.reset()
         proc.times = StageTimes()
         outs = []
         for i in range(0, n, batch_size):
-            outs += proc.process(decoded[i:i + batch_size], yuv=yuv)
+            outs += proc.process(decoded[i:i + batch_size])
         stage = proc.times.per_frame_ms(n)
         if not yuv:  # on CPU the sink converts with FFmpeg's swscale: time that step alone
             t0 = time.perf_counter()
@@ -188,17 +195,15 @@ def bench_pipeline(
         del batch, outs, decoded
 
         # 3. naive loop --------------------------------------------------------------
-        naive_fps = _naive(clip, root / "naive.mp4", matter, compositor) if naive else 0.0
+        naive_fps = _naive(clip, root / "naive.mp4", matter, proc.compositor) if naive else 0.0
 
         # 4. pipeline ----------------------------------------------------------------
-        if smoother is not None:
-            smoother.reset()
-        proc = Processor(matter, smoother, compositor)
+        proc = processor()
         proc.timed = False
         with VideoSource(clip, threading="frame") as src, VideoSink(
             root / "pipe.mp4", width=src.width, height=src.height, time_base=src.time_base, fps=src.fps
         ) as sink:
-            stats = Pipeline(src, proc, sink, batch_size=batch_size, progress=False, yuv=yuv).run()
+            stats = Pipeline(src, proc, sink, batch_size=batch_size, progress=False).run()
 
         return PipelineBench(
             clip=str(clip), width=w, height=h, frames=n, model=getattr(matter, "name", type(matter).__name__),

@@ -9,7 +9,7 @@ Two kinds of input:
 * **video**: a video file and a folder of per-frame mattes (sorted by name, the i-th file is
   frame i); adds dtSSD over the sequence.
 
-Metrics and scales are those of :mod:`vidmatte.metrics` (scaled: SAD ÷1e3, MAD ×1e3,
+Metrics and scales are those of :mod:`vidmatte.eval.metrics` (scaled: SAD ÷1e3, MAD ×1e3,
 MSE ×1e3, Grad ÷1e3, Conn ÷1e3, dtSSD ×1e2).
 """
 
@@ -23,9 +23,9 @@ from typing import Callable, Iterator, Optional, Sequence
 import numpy as np
 
 from vidmatte.errors import InputError
-from vidmatte.evaluation_io import (EvalItem, collect_items, list_files, read_matte, read_rgb, read_trimap,
+from vidmatte.eval.files import (EvalItem, collect_items, list_files, read_matte, read_rgb, read_trimap,
                                    video_frames)
-from vidmatte.metrics import METRICS, SCALES, dtssd, evaluate_pair
+from vidmatte.eval.metrics import METRICS, SCALES, dtssd, evaluate_pair
 
 __all__ = ["EvalItem", "EvalReport", "collect_items", "evaluate_items", "evaluate_folders", "evaluate_video"]
 
@@ -59,9 +59,22 @@ class EvalReport:
         }
 
 
-def _predict(matter, rgb: np.ndarray) -> np.ndarray:
-    alpha = matter.predict(rgb)
-    return alpha.detach().float().cpu().numpy()[0, 0].astype(np.float64)
+def as_scorer(matter):
+    """The processor that makes the mattes to score: ``matter`` run exactly as ``vidmatte image``
+    and ``matte`` run it (same pre-processing, 8-bit matte out), without smoothing unless
+    ``matter`` is already a :class:`~vidmatte.runtime.processor.Processor` with ``format="gray"``."""
+    from vidmatte.runtime.processor import Processor
+
+    if isinstance(matter, Processor):
+        if matter.format != "gray":
+            raise ValueError(f"score with a processor of format 'gray', not {matter.format!r}")
+        return matter
+    return Processor(matter, format="gray", smoothing=None)
+
+
+def _predict(proc, rgb: np.ndarray) -> np.ndarray:
+    """The delivered 8-bit matte of one frame, as float64 in [0, 1]."""
+    return proc(rgb)[..., 0].astype(np.float64) / 255.0
 
 
 def _mean(rows: list, names: Sequence[str]) -> dict:
@@ -74,18 +87,20 @@ def _mean(rows: list, names: Sequence[str]) -> dict:
 
 def evaluate_items(items: Sequence[EvalItem], matter=None, *, metrics: Sequence[str] = tuple(METRICS),
                    progress: Progress = None, source: str = "images") -> EvalReport:
-    """Score each item; predictions come from ``matter`` (on ``item.image``) or ``item.pred``."""
+    """Score each item; predictions come from ``matter`` (on ``item.image``, see :func:`as_scorer`)
+    or from ``item.pred``."""
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise InputError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
     if matter is None and any(it.pred is None for it in items):
         raise InputError("no predictions: give a model (--model) or a folder of mattes (--pred)")
+    scorer = None if matter is None else as_scorer(matter)
     start, rows = time.perf_counter(), []
     for i, it in enumerate(items):
         if progress:
             progress(i, len(items), it.name)
         gt = read_matte(it.gt)
-        pred = read_matte(it.pred) if matter is None else _predict(matter, read_rgb(it.image))
+        pred = read_matte(it.pred) if matter is None else _predict(scorer, read_rgb(it.image))
         mask = read_trimap(it.trimap) if it.trimap else None
         for what, arr in (("prediction", pred), ("trimap", mask)):
             if arr is not None and arr.shape != gt.shape:
@@ -94,7 +109,7 @@ def evaluate_items(items: Sequence[EvalItem], matter=None, *, metrics: Sequence[
         rows.append({"name": it.name, **evaluate_pair(pred, gt, mask, metrics=metrics)})
     region = "trimap unknown region" if items and all(it.trimap for it in items) else "whole image"
     return EvalReport(rows, _mean(rows, metrics), tuple(metrics), region, source,
-                      getattr(matter, "name", None), time.perf_counter() - start)
+                      _name(scorer), time.perf_counter() - start)
 
 
 def evaluate_folders(gt: Path, *, images: Optional[Path] = None, trimaps: Optional[Path] = None,
@@ -117,6 +132,7 @@ def evaluate_video(video: Path, gt: Path, *, matter=None, pred: Optional[Path] =
     if matter is None and pred_files is None:
         raise InputError("no predictions: give a model (--model) or a folder of mattes (--pred)")
     frames: Iterator = video_frames(video, limit=len(gt_files)) if matter is not None else iter(())
+    scorer = None if matter is None else as_scorer(matter)
     start, rows, dt, prev = time.perf_counter(), [], [], None
     for i, gt_file in enumerate(gt_files):
         if progress:
@@ -126,7 +142,7 @@ def evaluate_video(video: Path, gt: Path, *, matter=None, pred: Optional[Path] =
             if frame is None:
                 raise InputError(f"{video} has {i} frames but {gt} has {len(gt_files)} mattes; "
                                  "use --limit to score fewer frames")
-            p = _predict(matter, frame)
+            p = _predict(scorer, frame)
         else:
             if i >= len(pred_files):
                 raise InputError(f"{pred} has {len(pred_files)} mattes but {gt} has {len(gt_files)}")
@@ -142,4 +158,8 @@ def evaluate_video(video: Path, gt: Path, *, matter=None, pred: Optional[Path] =
     mean = _mean(rows, metrics)
     mean["dtSSD"] = float(np.mean(dt)) if dt else float("nan")
     return EvalReport(rows, mean, tuple(metrics), "whole frame", str(video if matter is not None else pred),
-                      getattr(matter, "name", None), time.perf_counter() - start, {"frames": len(rows)})
+                      _name(scorer), time.perf_counter() - start, {"frames": len(rows)})
+
+
+def _name(scorer) -> Optional[str]:
+    return None if scorer is None else getattr(scorer.matter, "name", None)

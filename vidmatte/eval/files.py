@@ -6,16 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
-import cv2
 import numpy as np
 
 from vidmatte.errors import InputError
-from vidmatte.metrics import to_alpha, unknown_region
+from vidmatte.io.formats import IMAGE_EXTENSIONS
+from vidmatte.eval.metrics import to_alpha, unknown_region
 
-__all__ = ["EvalItem", "IMAGE_EXTS", "list_files", "collect_items", "read_rgb", "read_matte",
+__all__ = ["EvalItem", "list_files", "collect_items", "read_rgb", "read_matte",
            "read_trimap", "video_frames"]
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 @dataclass
@@ -34,9 +33,9 @@ def list_files(folder, what: str) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{what} folder {folder} does not exist")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
     if not files:
-        raise InputError(f"{what} folder {folder} holds no images ({', '.join(IMAGE_EXTS)})")
+        raise InputError(f"{what} folder {folder} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
     return files
 
 
@@ -71,24 +70,21 @@ def collect_items(gt, *, images=None, trimaps=None, pred=None, limit: Optional[i
     return [EvalItem(n, **{k: t[n] for k, t in folders.items()}) for n in names]
 
 
-def _imread(path, flags: int) -> np.ndarray:
-    data = np.fromfile(str(path), dtype=np.uint8) if Path(path).is_file() else None
-    img = cv2.imdecode(data, flags) if data is not None and data.size else None
-    if img is None:
-        raise InputError(f"cannot read image {path}; is it a PNG/JPEG/TIFF file?")
-    return img
+def _read(path, mode: str) -> np.ndarray:
+    from vidmatte.io.stills import read_image
+
+    return read_image(path, mode=mode)
 
 
 def read_rgb(path) -> np.ndarray:
     """``(H, W, 3)`` uint8 RGB (alpha dropped, grey expanded)."""
-    img = _imread(path, cv2.IMREAD_COLOR)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return _read(path, "rgb")
 
 
 def read_matte(path) -> np.ndarray:
     """A matte file → float64 ``(H, W)`` in [0, 1] (8 or 16 bit; grey stored as RGB uses its
     first channel; RGBA uses the alpha channel unless it is constant)."""
-    img = _imread(path, cv2.IMREAD_UNCHANGED)
+    img = _read(path, "native")
     if img.ndim == 3:
         img = img[..., 3] if img.shape[2] == 4 and img[..., 3].min() != img[..., 3].max() else img[..., 0]
     return to_alpha(img, str(path))
@@ -96,24 +92,15 @@ def read_matte(path) -> np.ndarray:
 
 def read_trimap(path) -> np.ndarray:
     """A trimap file → bool mask of its unknown region."""
-    return unknown_region(_imread(path, cv2.IMREAD_UNCHANGED))
+    return unknown_region(_read(path, "native"))
 
 
 def video_frames(path, limit: Optional[int] = None) -> Iterator[np.ndarray]:
-    """Decoded ``(H, W, 3)`` uint8 RGB frames of a video file, in order."""
-    import av
+    """Decoded ``(H, W, 3)`` uint8 RGB frames of a video file, in order (the input decoder path)."""
+    from vidmatte.io.sources import VideoSource
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"video {path} does not exist")
-    try:
-        container = av.open(str(path))
-    except av.error.FFmpegError as exc:
-        raise InputError(f"cannot open video {path} ({exc.strerror or exc}); is it a video file?") from None
-    with container:
-        if not container.streams.video:
-            raise InputError(f"{path} has no video stream")
-        for i, frame in enumerate(container.decode(video=0)):
+    with VideoSource(Path(path)) as src:
+        for i, frame in enumerate(src):
             if limit is not None and i >= limit:
                 return
-            yield frame.to_ndarray(format="rgb24")
+            yield frame.image

@@ -30,8 +30,8 @@ from typing import Optional
 
 import torch
 
-from vidmatte.compose.box import box_blur
-from vidmatte.temporal import dilate
+from vidmatte.ops.box import box_blur
+from vidmatte.ops.morphology import dilate
 
 __all__ = ["motion_regions", "TemporalStats"]
 

@@ -1,0 +1,7 @@
+"""Benchmarks behind ``vidmatte bench``: ratios against baselines run in the same process."""
+
+from vidmatte._lazy import attach
+
+_NAMES = {"bench_model": "model", "ModelBench": "model", "bench_pipeline": "pipeline", "PipelineBench": "pipeline"}
+__all__ = list(_NAMES)
+__getattr__, __dir__ = attach(__name__, globals(), _NAMES)

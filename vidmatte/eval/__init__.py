@@ -1,0 +1,10 @@
+"""Measuring quality: matting metrics, the evaluation engine over files, temporal statistics."""
+
+from vidmatte._lazy import attach
+
+_NAMES = {
+    "metrics": "metrics", "evaluate_folders": "engine", "evaluate_video": "engine", "evaluate_items": "engine",
+    "EvalReport": "engine", "TemporalStats": "temporal", "motion_regions": "temporal",
+}
+__all__ = list(_NAMES)
+__getattr__, __dir__ = attach(__name__, globals(), _NAMES)
