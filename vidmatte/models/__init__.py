@@ -1,6 +1,12 @@
-"""models"""
+"""Matting models behind the Matter protocol: our BiRefNet (``birefnet/``, weights in
+``weights/``), ONNX models through onnxruntime (``onnx``), and :func:`load_matter`
+(``factory``), which turns a name or file into a ready matter."""
 
-from vidmatte.models.birefnet import BiRefNet
-from vidmatte.models.birefnet_matter import BiRefNetMatter
+from vidmatte._lazy import attach
 
-__all__ = ["BiRefNet", "BiRefNetMatter"]
+_NAMES = {
+    "load_matter": "factory", "BiRefNet": "birefnet.network", "BiRefNetMatter": "birefnet.matter",
+    "OnnxMatter": "onnx",
+}
+__all__ = list(_NAMES)
+__getattr__, __dir__ = attach(__name__, globals(), _NAMES)

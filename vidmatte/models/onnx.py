@@ -36,17 +36,12 @@ import torch
 import torch.nn.functional as F
 
 from vidmatte.errors import DeviceError, InputError, WeightsError
-from vidmatte.matting import ImageBatch
+from vidmatte.matting import ImageBatch, check_images, round_to_multiple
 from vidmatte.models.onnx_presets import PRESETS, OnnxPreset, detect_preset, model_size
 
 __all__ = ["OnnxMatter", "OnnxPreset", "PRESETS", "detect_preset"]
 
 Size = Union[int, Sequence[int], None]
-
-
-def _to_multiple(x: float, m: int = 32) -> int:
-    """Nearest multiple of ``m`` (halves round up, not to even: 144 → 160, not 128), ≥ ``m``."""
-    return max(m, int(x / m + 0.5) * m)
 
 
 class OnnxMatter:
@@ -109,19 +104,19 @@ class OnnxMatter:
                                  "or export the model with dynamic height and width")
             return self._fixed_hw
         hw = _as_hw(self.preset.size if size is None else size)
-        return tuple(_to_multiple(s) for s in hw)  # type: ignore[return-value]
+        return tuple(round_to_multiple(s) for s in hw)  # type: ignore[return-value]
 
     def run_size(self, hw: tuple[int, int]) -> tuple[int, int]:
         """Model input ``(h, w)`` for a frame of size ``hw`` (long-side rule when aspect is kept)."""
         if self._fixed_hw is not None or not self.preset.keep_aspect or self.size[0] != self.size[1]:
             return self.size
         scale = self.size[0] / max(hw)
-        return tuple(_to_multiple(s * scale) for s in hw)  # type: ignore[return-value]
+        return tuple(round_to_multiple(s * scale) for s in hw)  # type: ignore[return-value]
 
     def preprocess(self, x: np.ndarray) -> np.ndarray:
-        """``(B,H,W,3)`` RGB (uint8, or float in [0,1]) → normalised ``(B,3,h,w)`` float32 input.
+        """uint8 ``(B,H,W,3)`` RGB → normalised ``(B,3,h,w)`` float32 input.
 
-        uint8 frames are resized as uint8 (as the reference evaluations did), then scaled.
+        Frames are resized as uint8 (as the reference evaluations did), then scaled.
         """
         hw_in = (int(x.shape[1]), int(x.shape[2]))
         h, w = self.run_size(hw_in)
@@ -129,7 +124,7 @@ class OnnxMatter:
             shrink = h <= hw_in[0] and w <= hw_in[1]
             interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
             x = np.stack([cv2.resize(im, (w, h), interpolation=interp) for im in x])
-        x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32, copy=False)
+        x = x.astype(np.float32) / 255.0
         p = self.preset
         if p.scale == "max":
             x = x / np.maximum(x.max(axis=(1, 2, 3), keepdims=True), 1e-6)
@@ -165,7 +160,7 @@ class OnnxMatter:
 
     @torch.inference_mode()
     def predict(self, images: ImageBatch) -> torch.Tensor:
-        """uint8 RGB ``(B,H,W,3)``/``(B,3,H,W)``/``(H,W,3)`` → float32 alpha ``(B,1,H,W)`` in [0,1]."""
+        """uint8 RGB ``(B,H,W,3)``/``(H,W,3)`` → float32 alpha ``(B,1,H,W)`` in [0,1]."""
         x = _to_nhwc(images)
         return self.postprocess(self.forward(self.preprocess(x)), (int(x.shape[1]), int(x.shape[2])))
 
@@ -174,18 +169,9 @@ class OnnxMatter:
 
 
 def _to_nhwc(images: ImageBatch) -> np.ndarray:
-    """Any accepted layout → numpy ``(B,H,W,3)``: uint8 stays uint8, other types become float32."""
-    x = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
-    if x.ndim == 3:
-        x = x[None]
-    if x.ndim != 4:
-        raise ValueError(f"expected (B,H,W,3) or (B,3,H,W) images, got shape {x.shape}")
-    if x.shape[-1] != 3 and x.shape[1] == 3:
-        x = x.transpose(0, 2, 3, 1)
-    elif x.shape[-1] != 3:
-        raise ValueError(f"expected 3 colour channels, got shape {x.shape}")
-    if x.dtype != np.uint8:
-        x = x.astype(np.float32, copy=False)
+    """Checked uint8 frames → contiguous numpy ``(B,H,W,3)`` on the host."""
+    x = check_images(images)
+    x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
     return np.ascontiguousarray(x)
 
 

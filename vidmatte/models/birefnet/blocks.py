@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidmatte.models.deform import ASPPDeformable, fuse_conv_bn_
+from vidmatte.models.birefnet.deform import ASPPDeformable, fuse_conv_bn_
 
 __all__ = [
     "PATCH_ORDERS",

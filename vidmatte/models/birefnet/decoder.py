@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidmatte.models.blocks import (
+from vidmatte.models.birefnet.blocks import (
     PATCH_ORDERS,
     BasicDecBlk,
     BasicLatBlk,

@@ -13,7 +13,7 @@ import torch
 
 from vidmatte.errors import DeviceError
 from vidmatte.matting import TorchMatter
-from vidmatte.models.birefnet import BiRefNet
+from vidmatte.models.birefnet.network import BiRefNet
 
 __all__ = ["BiRefNetMatter"]
 
@@ -62,7 +62,7 @@ class BiRefNetMatter(TorchMatter):
             key = (tuple(x.shape), x.dtype)
             graph = self._graphs.get(key)
             if graph is None:
-                from vidmatte.cuda import GraphedModule
+                from vidmatte.runtime.cuda import GraphedModule
 
                 graph = self._graphs[key] = GraphedModule(self._forward, x)
             return graph(x).clone()

@@ -17,9 +17,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidmatte.models.blocks import BasicDecBlk, resize_to
-from vidmatte.models.decoder import Decoder
-from vidmatte.models.swin import swin_v1_l, swin_v1_t
+from vidmatte.models.birefnet.blocks import BasicDecBlk, resize_to
+from vidmatte.models.birefnet.decoder import Decoder
+from vidmatte.models.birefnet.swin import swin_v1_l, swin_v1_t
 
 __all__ = ["BiRefNet", "VARIANTS"]
 

@@ -17,7 +17,7 @@ from typing import Mapping, Optional, Union
 import torch
 
 from vidmatte.errors import WeightsError
-from vidmatte.models.registry import get_checkpoint
+from vidmatte.models.weights.registry import get_checkpoint
 
 __all__ = ["load_state_dict_file", "weights_path", "strip_prefixes", "fix_hint", "weights_error"]
 

@@ -18,7 +18,7 @@ from typing import Optional, Union
 from urllib.parse import urlparse
 
 from vidmatte.errors import WeightsError
-from vidmatte.models.registry import Checkpoint, get_checkpoint
+from vidmatte.models.weights.registry import Checkpoint, get_checkpoint
 
 __all__ = ["resolve_weights", "hub_cache_dir", "hub_offline", "hub_reachable", "cached_weights"]
 

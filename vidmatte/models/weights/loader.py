@@ -1,8 +1,8 @@
 """Load BiRefNet weights safely and check them against the network before use.
 
-* Files are read by :mod:`vidmatte.models.weights_file` (safetensors or ``weights_only``
+* Files are read by :mod:`vidmatte.models.weights.file` (safetensors or ``weights_only``
   torch files, containers opened, wrapper prefixes stripped) and found by
-  :mod:`vidmatte.models.hub` (names → Hugging Face cache → download).
+  :mod:`vidmatte.models.weights.hub` (names → Hugging Face cache → download).
 * The variant (``lite`` Swin-T / ``full`` Swin-L) is read from the Swin embedding width.
 * Keys and shapes are compared with the network's own ``state_dict`` before loading; any
   problem is one :class:`WeightsError` line naming the file, the fault and the fix.
@@ -18,9 +18,9 @@ from typing import Mapping, Optional, Union
 import torch
 
 from vidmatte.errors import InputError, WeightsError
-from vidmatte.models.hub import resolve_weights
-from vidmatte.models.registry import Checkpoint, default_for_variant, get_checkpoint
-from vidmatte.models.weights_file import fix_hint, load_state_dict_file, strip_prefixes, weights_error, weights_path
+from vidmatte.models.weights.hub import resolve_weights
+from vidmatte.models.weights.registry import Checkpoint, default_for_variant, get_checkpoint
+from vidmatte.models.weights.file import fix_hint, load_state_dict_file, strip_prefixes, weights_error, weights_path
 
 __all__ = [
     "LoadInfo",
@@ -81,7 +81,7 @@ def detect_variant(sd: Mapping[str, torch.Tensor], path: Union[str, Path] = "wei
 @functools.lru_cache(maxsize=4)
 def expected_entries(variant: str) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
     """``{key: (shape, dtype)}`` of the network's state dict, built on the meta device (no memory)."""
-    from vidmatte.models.birefnet import BiRefNet
+    from vidmatte.models.birefnet.network import BiRefNet
 
     with torch.device("meta"):
         net = BiRefNet(variant=variant)
@@ -169,7 +169,7 @@ def load_birefnet(
     Arguments as :func:`open_weights`; ``patch_order`` overrides the checkpoint's
     (``legacy`` / ``current``).
     """
-    from vidmatte.models.birefnet import BiRefNet
+    from vidmatte.models.birefnet.network import BiRefNet
 
     raw, info = open_weights(name, weights=weights, patch_order=patch_order, download=download, variant=variant)
     net = BiRefNet(variant=info.variant, patch_order=info.patch_order)
