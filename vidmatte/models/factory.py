@@ -1,8 +1,19 @@
 """``load_matter``: one call from a model name or file to a ready :class:`Matter`.
 
-Names: a BiRefNet checkpoint name (``lite``, ``general``, …; see ``vidmatte models list``),
-``chroma`` (a green-screen keyer), or a path: ``.onnx`` runs through onnxruntime, any other
-file is a BiRefNet checkpoint (``--weights``).
+Names (the same for the command line and the library):
+
+* ``auto`` (the default): BiRefNet-lite when its weights are at hand (``weights=``, the
+  Hugging Face cache, or a download when the Hub answers within seconds), otherwise the
+  bundled MODNet; live on a CPU it picks MODNet at once (BiRefNet runs below 1 fps there).
+  The matter's ``notice`` says which model runs and why, in one line.
+* a BiRefNet checkpoint name (``lite``, ``general``, …; see ``vidmatte models list``): never
+  falls back; missing weights are a one-line :class:`WeightsError`.
+* ``modnet``: the bundled MODNet portrait matting model (ONNX, Apache-2.0).
+* ``chroma``: a green-screen keyer.
+* a path: ``.onnx`` runs through onnxruntime, any other file is a BiRefNet checkpoint.
+
+Input size and precision default per model family and device from
+:data:`vidmatte.defaults.MODEL_DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -12,17 +23,15 @@ from typing import Optional, Union
 
 import torch
 
-from vidmatte.errors import DeviceError
+from vidmatte.defaults import model_defaults
+from vidmatte.errors import DeviceError, WeightsError
 from vidmatte.matting import ChromaKeyMatter, Matter
 
-__all__ = ["load_matter", "resolve_device", "resolve_dtype", "CPU_DEFAULT_SIZE"]
-
-# BiRefNet-lite on a 2-core CPU: official code ~3.4-3.9 s per 512² frame and ~17 s per
-# 1024² frame; ours ~1.3 s and ~5-7 s. On CPU we default to 512 unless the user asks.
-CPU_DEFAULT_SIZE = 512
+__all__ = ["load_matter", "resolve_device", "resolve_dtype", "bundled_model_path", "GET_BIREFNET"]
 
 _DTYPES = {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16,
            "float16": torch.float16, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}
+GET_BIREFNET = "for BiRefNet-lite run `vidmatte models download lite` once online (or pass --weights FILE)"
 
 
 def resolve_device(device: Union[str, torch.device, None] = "auto") -> torch.device:
@@ -36,20 +45,67 @@ def resolve_device(device: Union[str, torch.device, None] = "auto") -> torch.dev
     return dev
 
 
-def resolve_dtype(dtype: Union[str, torch.dtype, None], device: torch.device) -> torch.dtype:
-    """``auto`` → fp16 on CUDA, fp32 on CPU."""
+def resolve_dtype(dtype: Union[str, torch.dtype, None], device: torch.device, family: str = "birefnet") -> torch.dtype:
+    """``auto`` → the family's default on the device (fp16 on CUDA, fp32 on CPU for BiRefNet)."""
     if isinstance(dtype, torch.dtype):
         return dtype
     if dtype in (None, "auto"):
-        return torch.float16 if device.type == "cuda" else torch.float32
+        dtype = (model_defaults(family, device.type) or model_defaults("birefnet", device.type)).dtype
     try:
         return _DTYPES[str(dtype)]
     except KeyError:
         raise ValueError(f"unknown dtype {dtype!r}; use fp32, fp16 or bf16") from None
 
 
+def bundled_model_path() -> Path:
+    """The MODNet ONNX file shipped inside the package."""
+    path = Path(__file__).with_name("data") / "modnet_photographic_portrait_matting.onnx"
+    if not path.is_file():
+        raise WeightsError(f"the bundled model {path} is missing; reinstall vidmatte (pip install --force-reinstall vidmatte)")
+    return path
+
+
+def _onnx(path: Path, dev: torch.device, size, preset, options: Optional[dict], live: bool) -> Matter:
+    from vidmatte.models.onnx import OnnxMatter
+
+    matter = OnnxMatter(path, preset=preset, size=size, device=dev, **(options or {}))
+    if size is None:  # the family's default on this device, where the table has one
+        d = model_defaults(matter.name, dev.type, live)
+        if d is not None and d.size is not None and matter.size != matter._resolve_size(d.size):
+            matter = OnnxMatter(path, preset=preset, size=d.size, device=dev, **(options or {}))
+    return matter
+
+
+def _birefnet(name: Optional[str], path: Optional[Path], dev: torch.device, size, dtype, patch_order,
+              download: bool, live: bool) -> Matter:
+    from vidmatte.models.birefnet.matter import BiRefNetMatter
+    from vidmatte.models.weights.loader import load_birefnet
+
+    net, info = load_birefnet(name or "lite", weights=path, patch_order=patch_order, download=download)
+    if size is None:
+        d = model_defaults("birefnet", dev.type, live)
+        size = info.size if d is None or d.size is None else d.size
+    return BiRefNetMatter(net, size=size, device=dev, dtype=resolve_dtype(dtype, dev))
+
+
+def _lite_available(download: bool) -> Optional[str]:
+    """``None`` when BiRefNet-lite can be had now, else why not (cache first, then a quick probe)."""
+    from vidmatte.models.weights.hub import cached_weights, hub_offline, hub_reachable
+    from vidmatte.models.weights.registry import get_checkpoint
+
+    if cached_weights(get_checkpoint("lite")) is not None:
+        return None
+    if not download:
+        return "its weights are not downloaded and downloads are off"
+    if hub_offline():
+        return "its weights are not downloaded and HF_HUB_OFFLINE is set"
+    if not hub_reachable(timeout=3.0):
+        return "its weights are not downloaded and huggingface.co cannot be reached"
+    return None
+
+
 def load_matter(
-    model: str = "lite",
+    model: str = "auto",
     *,
     weights: Optional[Union[str, Path]] = None,
     size: Optional[Union[int, tuple]] = None,
@@ -59,38 +115,52 @@ def load_matter(
     preset: Optional[str] = None,
     download: bool = True,
     onnx_options: Optional[dict] = None,
+    live: bool = False,
 ) -> Matter:
-    """Build a ready-to-run matter.
+    """Build a ready-to-run matter (see the module docstring for the names).
 
     Args:
-        model: checkpoint name, ``chroma``, or a path to ``.onnx`` / checkpoint file.
-        weights: explicit checkpoint file for a BiRefNet name (variant taken from the file).
-        size: model input size (``N`` or ``(H, W)``, rounded to multiples of 32); default:
-            the checkpoint's size on GPU, :data:`CPU_DEFAULT_SIZE` on CPU.
-        device, dtype: ``auto`` picks CUDA + fp16 when available, else CPU + fp32.
+        model: ``auto``, a checkpoint name, ``modnet``, ``chroma``, or a ``.onnx`` / checkpoint file.
+        weights: explicit BiRefNet checkpoint file (variant taken from the file).
+        size: model input size (``N`` or ``(H, W)``, rounded to multiples of 32); default
+            from :data:`vidmatte.defaults.MODEL_DEFAULTS` for the family, device and ``live``.
+        device, dtype: ``auto`` picks CUDA + the family's precision when available, else CPU + fp32.
         patch_order: override a BiRefNet checkpoint's patch order (``legacy``/``current``).
         preset: ONNX model family (``birefnet``, ``modnet``, ``u2net``, ``isnet``).
         download: allow fetching named weights from the Hugging Face Hub.
         onnx_options: extra :class:`~vidmatte.models.onnx.OnnxMatter` arguments (``mean``,
             ``std``, ``output_index``, ``sigmoid``, ``threads``) for unrecognised ONNX models.
+        live: pick defaults for live use (smaller sizes on a CPU).
+
+    The returned matter has a ``notice`` attribute: one line saying which model ``auto``
+    chose and why (``None`` when a model was named).
     """
     dev = resolve_device(device)
-    if str(model).startswith("chroma"):
+    name = str(model or "auto")
+    notice = None
+    if name.startswith("chroma"):
         return ChromaKeyMatter(device=dev)
-    path = Path(weights) if weights else (Path(model) if _looks_like_path(model) else None)
+    path = Path(weights) if weights else (Path(name) if _looks_like_path(name) else None)
     if path is not None and path.suffix.lower() == ".onnx":
-        from vidmatte.models.onnx import OnnxMatter
-
-        return OnnxMatter(path, preset=preset, size=size, device=dev, **(onnx_options or {}))
-
-    from vidmatte.models.birefnet_matter import BiRefNetMatter
-    from vidmatte.models.loader import load_birefnet
-
-    name = None if path is not None and not weights else model
-    net, info = load_birefnet(name or "lite", weights=path, patch_order=patch_order, download=download)
-    if size is None:
-        size = info.size if dev.type == "cuda" else CPU_DEFAULT_SIZE
-    return BiRefNetMatter(net, size=size, device=dev, dtype=resolve_dtype(dtype, dev))
+        return _onnx(path, dev, size, preset, onnx_options, live)
+    if name == "auto" and path is None:
+        if live and dev.type == "cpu":
+            name, notice = "modnet", ", for live use on a CPU (BiRefNet runs below 1 fps there); pick another with --model"
+        else:
+            why = _lite_available(download)
+            if why is None:
+                try:
+                    return _birefnet("lite", None, dev, size, dtype, patch_order, download, live)
+                except WeightsError as exc:
+                    why = f"it could not be loaded: {exc}"
+            name, notice = "modnet", f", because BiRefNet-lite is not available ({why}); {GET_BIREFNET}"
+    if name == "modnet":
+        matter = _onnx(bundled_model_path(), dev, size, "modnet", onnx_options, live)
+        if notice is not None:
+            matter.notice = f"model: the bundled MODNet (long side {max(matter.size)}){notice}"
+        return matter
+    ckpt = None if name == "auto" or (path is not None and not weights) else name
+    return _birefnet(ckpt, path, dev, size, dtype, patch_order, download, live)
 
 
 def _looks_like_path(model: str) -> bool:
