@@ -32,7 +32,7 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 
 def _model_run(args: argparse.Namespace) -> int:
-    from vidmatte.bench_model import bench_model
+    from vidmatte.bench.model import bench_model
 
     res = bench_model(variant=args.variant, size=args.size, device=args.device, dtype=args.dtype, runs=args.runs,
                       warmup=args.warmup, batch=args.batch, threads=args.threads, plain=args.plain,
@@ -58,7 +58,8 @@ def _pipeline_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
     p.add_argument("--batch", type=int, default=1, help="frames per model call")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
-    p.add_argument("--fg-estimation", default="blur", choices=("blur", "ml", "none"))
+    p.add_argument("--fg-estimation", default="blur", choices=("blur", "ml", "none"),
+                   help="foreground colour estimation (default blur)")
     p.add_argument("--no-smooth", action="store_true", help="skip temporal smoothing")
     p.add_argument("--no-naive", action="store_true", help="skip the naive sequential loop")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -67,26 +68,22 @@ def _pipeline_args(p: argparse.ArgumentParser) -> None:
 def _pipeline_run(args: argparse.Namespace) -> int:
     import torch
 
-    from vidmatte.bench_pipeline import bench_pipeline
-    from vidmatte.compose import Compositor
-    from vidmatte.compose import parse_background
+    from vidmatte.bench.pipeline import bench_pipeline
     from vidmatte.models.factory import load_matter, resolve_device, resolve_dtype
-    from vidmatte.temporal import make_smoother
 
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.model == "random":
-        from vidmatte.models.birefnet import BiRefNet
-        from vidmatte.models.birefnet_matter import BiRefNetMatter
+        from vidmatte.models.birefnet.network import BiRefNet
+        from vidmatte.models.birefnet.matter import BiRefNetMatter
 
         dev = resolve_device(args.device)
         matter = BiRefNetMatter(BiRefNet("lite"), size=args.model_size, device=dev, dtype=resolve_dtype(args.dtype, dev))
     else:
         matter = load_matter(args.model, size=args.model_size, device=args.device, dtype=args.dtype, download=False)
-    compositor = Compositor(parse_background("#3366ff"), fg_estimation=args.fg_estimation)
-    smoother = None if args.no_smooth else make_smoother("gated", 0.8)
     h, w = args.resolution if isinstance(args.resolution, tuple) else (args.resolution, args.resolution)
-    res = bench_pipeline(matter, compositor, smoother, clip=args.clip, width=w, height=h, frames=args.frames,
+    res = bench_pipeline(matter, "#3366ff", smoothing=None if args.no_smooth else "gated",
+                         fg_estimation=args.fg_estimation, clip=args.clip, width=w, height=h, frames=args.frames,
                          batch_size=args.batch, naive=not args.no_naive)
     print(json.dumps(res.as_dict()) if args.json else res.summary())
     return 0

@@ -58,7 +58,7 @@ def format_table(report) -> str:
 
 
 def run(args) -> int:
-    from vidmatte.evaluation import evaluate_folders, evaluate_video
+    from vidmatte.eval.engine import evaluate_folders, evaluate_video
 
     if args.video is not None and args.trimaps is not None:
         raise InputError("--trimaps applies to --images; videos are scored on the whole frame")

@@ -20,7 +20,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vidmatte.jobs import images
+    from vidmatte.jobs.stills import images
 
     background = background_from_args(args)
     matter = matter_from_args(args)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vidmatte_cli.options import add_model_options, add_output_options, add_smoothing_options, matter_from_args, smoother_from_args
+from vidmatte_cli.options import (
+    add_alpha_mode_option,
+    add_fg_option,
+    add_model_options,
+    add_output_options,
+    add_smoothing_options,
+    matter_from_args,
+    smoothing_from_args,
+)
 
 
 def register(sub) -> None:
@@ -13,14 +21,12 @@ def register(sub) -> None:
                        description="Pull a matte without a green screen. Formats: prores (.mov, ProRes 4444 "
                                    "with alpha), webm (VP9 with alpha), png / exr (image sequence in a folder, "
                                    "with timestamps.json), alpha (greyscale matte video, .mp4).")
-    p.add_argument("input", help="input video file")
+    p.add_argument("input", help="input video file, or a folder / pattern of frames")
     add_output_options(p)
     p.add_argument("--format", choices=("prores", "webm", "png", "exr", "alpha"),
                    help="default from the output: .mov prores, .webm webm, .mp4 alpha, folder png")
-    p.add_argument("--alpha-mode", default="straight", choices=("straight", "premultiplied"),
-                   help="colour stored straight (default) or premultiplied by alpha")
-    p.add_argument("--fg-estimation", default="blur", choices=("blur", "ml", "none"),
-                   help="foreground colour estimation: blur fusion (default), ml (pymatting), none")
+    add_alpha_mode_option(p)
+    add_fg_option(p)
     add_model_options(p)
     add_smoothing_options(p)
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
@@ -28,12 +34,12 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vidmatte.jobs import matte
+    from vidmatte.jobs.files import matte
 
-    smoother = smoother_from_args(args)
+    smoothing = smoothing_from_args(args)
     matter = matter_from_args(args)
     stats = matte(args.input, args.output, matter=matter, format=args.format, alpha_mode=args.alpha_mode,
-                  smoother=smoother, fg_estimation=args.fg_estimation, batch_size=args.batch,
+                  **smoothing, fg_estimation=args.fg_estimation, batch_size=args.batch,
                   overwrite=args.overwrite, progress=None if not args.quiet else False)
     if not args.quiet:
         print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(args) -> int:
-    from vidmatte.models.registry import CHECKPOINTS
+    from vidmatte.models.weights.registry import CHECKPOINTS
 
     if args.json:
         rows = [dict(c.__dict__, size=list(c.size)) for c in CHECKPOINTS.values()]
@@ -50,7 +50,7 @@ def _list(args) -> int:
 
 
 def _download(args) -> int:
-    from vidmatte.models.loader import open_weights
+    from vidmatte.models.weights.loader import open_weights
 
     _, info = open_weights(args.name, download=True)  # resolves (downloads if needed) and checks keys/shapes
     print(info.path)
@@ -58,7 +58,7 @@ def _download(args) -> int:
 
 
 def _info(args) -> int:
-    from vidmatte.models.loader import open_weights
+    from vidmatte.models.weights.loader import open_weights
 
     target = args.target
     is_file = Path(target).exists() or "/" in target or Path(target).suffix.lower() in {
@@ -67,8 +67,8 @@ def _info(args) -> int:
         _, info = open_weights(None, weights=target, variant=args.variant)
     else:
         from vidmatte.errors import WeightsError
-        from vidmatte.models.hub import cached_weights, hub_cache_dir
-        from vidmatte.models.registry import get_checkpoint
+        from vidmatte.models.weights.hub import cached_weights, hub_cache_dir
+        from vidmatte.models.weights.registry import get_checkpoint
 
         ckpt = get_checkpoint(target)
         if cached_weights(ckpt) is None:

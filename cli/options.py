@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Optional
 
+from vidmatte.defaults import ALPHA_MODES, DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, SMOOTH_STRENGTH, SMOOTHER
 from vidmatte.errors import InputError
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "add_background_options",
     "add_output_options",
     "matter_from_args",
-    "smoother_from_args",
+    "smoothing_from_args",
+    "add_fg_option",
+    "add_alpha_mode_option",
     "background_from_args",
     "background_spec",
     "parse_size",
@@ -35,15 +38,16 @@ def add_model_options(p: argparse.ArgumentParser, *, model_flag: bool = True) ->
     """The model flags; ``model_flag=False`` when the command declares ``--model`` itself."""
     g = p.add_argument_group("model")
     if model_flag:
-        g.add_argument("--model", default="lite", metavar="NAME|FILE",
-                       help="BiRefNet checkpoint name (see `vidmatte models list`), an .onnx file, or 'chroma' "
-                            "(green-screen keyer); default: lite")
+        g.add_argument("--model", default="auto", metavar="NAME|FILE",
+                       help="auto (BiRefNet-lite when its weights are here or downloadable, else the bundled "
+                            "MODNet), a BiRefNet checkpoint name (see `vidmatte models list`), modnet, an .onnx "
+                            "file, or chroma (green-screen keyer); default: auto")
     g.add_argument("--weights", metavar="FILE", help="local BiRefNet checkpoint (.safetensors, .pth, .bin)")
     g.add_argument("--model-size", type=parse_size, metavar="N|HxW",
-                   help="model input size, rounded to multiples of 32 (default: the checkpoint's size on GPU, "
-                        "512 on CPU); smaller is faster")
-    g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
-    g.add_argument("--dtype", default="auto", choices=("auto", "fp32", "fp16", "bf16"),
+                   help="model input size, rounded to multiples of 32 (default per model and device: "
+                        "`vidmatte models list`); smaller is faster")
+    g.add_argument("--device", default="auto", choices=DEVICES, help="default: auto")
+    g.add_argument("--dtype", default="auto", choices=DTYPES,
                    help="compute precision (auto: fp16 on CUDA, fp32 on CPU)")
     g.add_argument("--patch-order", choices=("legacy", "current"),
                    help="BiRefNet image-patch order (default: the checkpoint's)")
@@ -63,10 +67,10 @@ def add_model_options(p: argparse.ArgumentParser, *, model_flag: bool = True) ->
 def add_smoothing_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("temporal smoothing")
     m = g.add_mutually_exclusive_group()
-    m.add_argument("--smooth", type=float, default=0.8, metavar="STRENGTH",
-                   help="temporal smoothing strength 0..1 (default 0.8)")
+    m.add_argument("--smooth", type=float, default=SMOOTH_STRENGTH, metavar="STRENGTH",
+                   help=f"temporal smoothing strength 0..1 (default {SMOOTH_STRENGTH})")
     m.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
-    g.add_argument("--smoother", default="gated", choices=("gated", "ema"),
+    g.add_argument("--smoother", default=SMOOTHER, choices=("gated", "ema"),
                    help="gated: EMA gated by image motion (default); ema: plain EMA")
 
 
@@ -80,8 +84,17 @@ def add_background_options(p: argparse.ArgumentParser, *, required: bool, transp
     if transparent:
         g.add_argument("--transparent", action="store_true",
                        help="no background: RGBA output (.mov ProRes 4444, .webm VP9, .png)")
-    p.add_argument("--fg-estimation", default="blur", choices=("blur", "ml", "none"),
+    add_fg_option(p)
+
+
+def add_fg_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fg-estimation", default=FG_ESTIMATION, choices=FG_ESTIMATIONS,
                    help="foreground colour estimation: blur fusion (default), ml (pymatting, slower), none")
+
+
+def add_alpha_mode_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--alpha-mode", choices=ALPHA_MODES,
+                   help="colour stored straight or premultiplied by alpha (default straight)")
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
@@ -90,7 +103,10 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
 
 
-def matter_from_args(args):
+def matter_from_args(args, *, live: bool = False):
+    """The model the options name; ``auto``'s choice is said in one stderr line."""
+    import sys
+
     from vidmatte.models.factory import load_matter
 
     onnx = {k: getattr(args, k, None) for k in ("mean", "std", "output_index", "sigmoid", "threads")}
@@ -98,7 +114,7 @@ def matter_from_args(args):
         import torch
 
         torch.set_num_threads(args.threads)
-    return load_matter(
+    matter = load_matter(
         args.model,
         weights=args.weights,
         size=args.model_size,
@@ -108,17 +124,20 @@ def matter_from_args(args):
         preset=args.preset,
         download=not args.offline,
         onnx_options={k: v for k, v in onnx.items() if v is not None},
+        live=live,
     )
+    if getattr(matter, "notice", None) and not getattr(args, "quiet", False):
+        print(f"vidmatte: {matter.notice}", file=sys.stderr)
+    return matter
 
 
-def smoother_from_args(args):
+def smoothing_from_args(args) -> dict:
+    """``smoothing=`` and ``strength=`` keywords for the library jobs."""
     if getattr(args, "no_smooth", False):
-        return None
-    from vidmatte.temporal import make_smoother
-
+        return {"smoothing": None, "strength": None}
     if not 0.0 <= args.smooth <= 1.0:
         raise InputError(f"--smooth must be between 0 and 1, got {args.smooth}")
-    return make_smoother(args.smoother, args.smooth)
+    return {"smoothing": args.smoother, "strength": args.smooth}
 
 
 def background_spec(args, default: Optional[str] = None) -> Optional[str]:
@@ -138,8 +157,7 @@ def background_spec(args, default: Optional[str] = None) -> Optional[str]:
 
 
 def background_from_args(args):
-    """The Background object, or ``None`` for transparent output."""
-    from vidmatte.compose import parse_background
+    """The Background object, or ``None`` for transparent output (parsed before any model loads)."""
+    from vidmatte.compose.backgrounds.spec import as_background
 
-    spec = background_spec(args)
-    return None if spec is None else parse_background(spec)
+    return as_background(background_spec(args))

@@ -12,7 +12,7 @@ from vidmatte_cli.options import (
     add_smoothing_options,
     background_from_args,
     matter_from_args,
-    smoother_from_args,
+    smoothing_from_args,
 )
 
 
@@ -20,7 +20,7 @@ def register(sub) -> None:
     p = sub.add_parser("replace", help="replace the background of a video (audio and timing kept)",
                        description="Replace the background of a video. The output keeps the input's "
                                    "frame timing and audio.")
-    p.add_argument("input", help="input video file")
+    p.add_argument("input", help="input video file, or a folder / pattern of frames")
     add_output_options(p)
     add_background_options(p, required=True)
     add_model_options(p)
@@ -33,12 +33,12 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vidmatte.jobs import replace
+    from vidmatte.jobs.files import replace
 
     background = background_from_args(args)
-    smoother = smoother_from_args(args)
+    smoothing = smoothing_from_args(args)
     matter = matter_from_args(args)
-    stats = replace(args.input, args.output, matter=matter, background=background, smoother=smoother,
+    stats = replace(args.input, args.output, matter=matter, background=background, **smoothing,
                     fg_estimation=args.fg_estimation, crf=args.crf, codec_preset=args.speed,
                     batch_size=args.batch, overwrite=args.overwrite, progress=None if not args.quiet else False)
     if not args.quiet:

@@ -9,7 +9,6 @@ imports a pyvirtualcam-style backend class (or name an entry point of the
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from vidmatte.errors import InputError
@@ -59,136 +58,31 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import torch
+    from vidmatte.jobs.live import webcam
+    from vidmatte_cli.options import matter_from_args, smoothing_from_args
 
-    if not (args.virtual_cam or args.preview or args.output):
+    if not (args.virtual_cam or args.cam_device or args.cam_backend or args.preview or args.output):
         raise InputError("choose at least one output: --virtual-cam, --preview or -o FILE")
     if args.output:
         from vidmatte.io.atomic import check_output_path
 
         check_output_path(args.output, overwrite=args.overwrite)  # before the model loads
-    processor = build_processor(args)
-    threads = torch.get_num_threads()
-    if processor.device.type == "cpu":
-        torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 2) - 1))
-        if str(getattr(processor.matter, "name", "")).startswith("birefnet") and not args.quiet:
-            print(CPU_HINT, file=sys.stderr)
-    try:
-        return _run(args, processor)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run(args, processor) -> int:
-    from vidmatte.io.capture import LiveSource
-    from vidmatte.live import BackgroundWatcher, LiveRunner
-
-    source = LiveSource(args.source, width=args.width, height=args.height, fps=args.fps,
-                        pixel_format="mjpeg" if args.mjpeg else None, realtime=args.realtime)
-    sinks: list = []
-    try:
-        open_sinks(args, source, processor, sinks)
-        warm_up(processor, source.height, source.width)
-    except BaseException:
-        for s in sinks:
-            getattr(s, "abort", s.close)()
-        source.close()
-        raise
-    watchers = []
-    if args.background and os.path.isfile(args.background):
-        # hot reload: a changed file becomes a new compositor; a broken one keeps the old
-        watchers.append(BackgroundWatcher(args.background, processor.set_compositor, load=make_compositor))
-    say = (lambda st: None) if args.quiet else (lambda st: print(f"vidmatte: {st.summary()}", file=sys.stderr))
-    runner = LiveRunner(source, processor, sinks, frames=args.frames, duration=args.duration,
-                        stats_interval=args.stats, on_stats=say if args.stats else None, watchers=watchers)
-    stats = runner.run()
-    say(stats)
-    if args.stats and not args.quiet:
-        stages = processor.times.per_frame_ms(stats.processed)
-        print("vidmatte: ms/frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()), file=sys.stderr)
-    if not args.quiet and stats.stopped_by not in ("frames", "duration", "end of source", "window closed"):
-        print(f"vidmatte: stopped: {stats.stopped_by}", file=sys.stderr)
-    if args.output and not args.quiet:
-        print(f"vidmatte: recording written to {args.output}", file=sys.stderr)
-    return 130 if stats.stopped_by == "SIGINT" else 0
-
-
-# Measured on a 2-core CPU, 640x360 frames: BiRefNet-lite 1.0-3.3 s per frame at 128-256,
-# MODNet (ONNX) 44-68 ms at 256-288 with clean mattes on the samples.
-CPU_HINT = ("vidmatte: note: BiRefNet runs at under 1 fps on a CPU; for live use on a CPU pass an ONNX "
-            "MODNet: --model modnet_photographic_portrait_matting.onnx --model-size 256")
-
-
-# -- building blocks ------------------------------------------------------------------------
-def build_matter(args):
-    """The model, through the shared loader (BiRefNet names/files, .onnx, chroma)."""
-    from vidmatte_cli.options import matter_from_args
-
-    return matter_from_args(args)
-
-
-def build_processor(args):
-    from vidmatte.live import ReuseAlpha
-    from vidmatte.processor import Processor
-
-    matter = build_matter(args)
-    if args.reuse_alpha:
-        matter = ReuseAlpha(matter, args.reuse_alpha)
-    return Processor(matter, build_smoother(args), make_compositor(background_spec(args, default="blur")))
-
-
-def build_smoother(args):
-    from vidmatte_cli.options import smoother_from_args
-
-    return smoother_from_args(args)
-
-
-def make_compositor(spec):
-    """A compositor for a background spec (or an already parsed background)."""
-    from vidmatte.compose import Compositor, parse_background
-
-    return Compositor(parse_background(spec) if isinstance(spec, str) else spec)
-
-
-def warm_up(processor, height: int, width: int) -> None:
-    """One throw-away frame before capture starts, so the first live frame is not seconds late."""
-    import numpy as np
-
-    from vidmatte.frame import Frame
-
-    processor.process([Frame(np.zeros((height, width, 3), np.uint8))])
-    processor.reset()
-    getattr(processor, "times", None) and processor.times.seconds.clear()
-
-
-def open_sinks(args, source, processor, sinks: list) -> list:
-    """Open the chosen outputs into ``sinks`` (filled as they open, so a failure can clean up)."""
-    size, fps = (source.width, source.height), source.fps
-    if args.virtual_cam or args.cam_device or args.cam_backend:
-        from vidmatte.io.virtualcam import VirtualCamSink
-
-        sinks.append(VirtualCamSink(*size, fps, device=args.cam_device, backend=args.cam_backend))
-    if args.preview:
-        from vidmatte.io.preview import PreviewSink
-
-        cycle = [background_spec(args, default="blur"), "blur", "green", "#3366ff"]
-        state = {"i": 0}
-
-        def next_background():
-            state["i"] = (state["i"] + 1) % len(cycle)
-            processor.set_compositor(make_compositor(cycle[state["i"]]))
-
-        sinks.append(PreviewSink("vidmatte", keys={"b": next_background}))
+    say = (lambda line: None) if args.quiet else (lambda line: print(f"vidmatte: {line}", file=sys.stderr))
+    background = background_spec(args, default="blur")
+    smoothing = smoothing_from_args(args)
+    matter = matter_from_args(args, live=True)
+    stats = webcam(args.source, matter=matter, background=background, virtual_cam=args.virtual_cam,
+                   cam_device=args.cam_device, cam_backend=args.cam_backend, preview=args.preview,
+                   output=args.output, overwrite=args.overwrite, width=args.width, height=args.height,
+                   fps=args.fps, mjpeg=args.mjpeg, realtime=args.realtime, frames=args.frames,
+                   duration=args.duration, **smoothing, fg_estimation=args.fg_estimation,
+                   reuse_alpha=args.reuse_alpha, threads=args.threads, stats_interval=args.stats,
+                   on_stats=(lambda st: say(st.summary())) if args.stats else None, log=say)
+    say(stats.summary())
+    if args.stats:
+        say("ms/frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stats.stages_ms.items()))
+    if stats.stopped_by not in ("frames", "duration", "end of source", "window closed"):
+        say(f"stopped: {stats.stopped_by}")
     if args.output:
-        sinks.append(open_recording(args.output, size, fps, args.overwrite))
-    return sinks
-
-
-def open_recording(path: str, size: tuple, fps: float, overwrite: bool):
-    """A recording sink with pts in ms from the frames' own clock (drops keep real timing)."""
-    from vidmatte.io.sinks import VideoSink
-    from vidmatte.live import RetimedSink
-
-    sink = VideoSink(path, width=size[0], height=size[1], time_base=RetimedSink.time_base, fps=fps,
-                     preset="h264", crf=20, codec_preset="veryfast", overwrite=overwrite)
-    return RetimedSink(sink, fps)
+        say(f"recording written to {args.output}")
+    return 130 if stats.stopped_by == "SIGINT" else 0
