@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 
 import torch
 
-from vidmatte.models.swin import relative_position_index
+from vidmatte.models.birefnet.swin import relative_position_index
 
 __all__ = ["fill_tensor", "build_fill_state_dict", "checksum_mismatches"]
 

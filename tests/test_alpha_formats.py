@@ -10,7 +10,8 @@ from media import read_alpha, read_frames
 
 from vidmatte.frame import Frame
 from vidmatte.io import ImageSequenceSink, ImageSequenceSource, VideoSink, VideoSource
-from vidmatte.io.stills import read_exr, srgb_to_linear
+from vidmatte.io.stills import read_exr
+from vidmatte.ops.color import srgb_to_linear
 
 W, H = 66, 50
 

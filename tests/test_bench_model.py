@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from vidmatte.bench_model import bench_model, current_rss_mb
+from vidmatte.bench.model import bench_model, current_rss_mb
 from vidmatte.errors import DeviceError, InputError
 
 torch.set_num_threads(2)

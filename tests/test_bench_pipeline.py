@@ -9,16 +9,14 @@ import sys
 import pytest
 
 from vidmatte import ChromaKeyMatter
-from vidmatte.bench_pipeline import bench_pipeline
-from vidmatte.compose import Compositor, parse_background
-from vidmatte.temporal import make_smoother
+from vidmatte.bench.pipeline import bench_pipeline
 
 STAGES = {"decode", "to_tensor", "model", "smooth", "composite", "to_yuv", "encode"}
 
 
 def test_bench_pipeline_reports_all_stages_and_ratios(tmp_path):
-    res = bench_pipeline(ChromaKeyMatter(), Compositor(parse_background("#3366ff")), make_smoother("gated", 0.8),
-                         width=160, height=96, frames=10, workdir=tmp_path)
+    res = bench_pipeline(ChromaKeyMatter(), "#3366ff", smoothing="gated", width=160, height=96, frames=10,
+                         workdir=tmp_path)
     assert res.frames == 10 and (res.width, res.height) == (160, 96)
     assert STAGES <= set(res.stage_ms), res.stage_ms
     assert all(v > 0 for v in res.stage_ms.values())

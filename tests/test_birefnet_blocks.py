@@ -14,9 +14,9 @@ from torchvision.ops import deform_conv2d
 
 from vidmatte.errors import DeviceError
 from vidmatte.models import BiRefNet, BiRefNetMatter
-from vidmatte.models.blocks import BasicDecBlk, stack_patches
-from vidmatte.models.deform import ASPPDeformable, DeformableConv2d, deform_conv2d_gather, fold_bn
-from vidmatte.models.swin import (
+from vidmatte.models.birefnet.blocks import BasicDecBlk, stack_patches
+from vidmatte.models.birefnet.deform import ASPPDeformable, DeformableConv2d, deform_conv2d_gather, fold_bn
+from vidmatte.models.birefnet.swin import (
     PatchMerging,
     relative_position_index,
     shift_region_mask,

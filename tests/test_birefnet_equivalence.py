@@ -12,8 +12,8 @@ from conftest import shared_path
 from fillrule import build_fill_state_dict, checksum_mismatches
 from safetensors.torch import load_file
 
-from vidmatte.models.birefnet import BiRefNet
-from vidmatte.models.blocks import stack_patches
+from vidmatte.models.birefnet.network import BiRefNet
+from vidmatte.models.birefnet.blocks import stack_patches
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 

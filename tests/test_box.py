@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from vidmatte.compose.box import BoxBlur, box_blur, reflect101_index
+from vidmatte.ops.box import BoxBlur, box_blur, reflect101_index
 
 
 def _cv2_box(img: np.ndarray, ry: int, rx: int) -> np.ndarray:

@@ -108,10 +108,12 @@ def test_existing_output_needs_overwrite(tmp_path, clip):
     assert out.stat().st_size > 1000
 
 
-def test_missing_weights_offline_is_one_clear_line(tmp_path, clip):
+def test_named_model_without_weights_offline_is_one_clear_line(tmp_path, clip):
+    """Naming BiRefNet (--model lite) never falls back silently: one line, exit 2, no output."""
     env_cache = tmp_path / "hf"
     env_cache.mkdir()
-    res = subprocess.run([*VIDMATTE, "replace", str(clip.path), "-o", str(tmp_path / "o.mp4"), "--color", "#00f"],
+    res = subprocess.run([*VIDMATTE, "replace", str(clip.path), "-o", str(tmp_path / "o.mp4"), "--color", "#00f",
+                          "--model", "lite"],
                          capture_output=True, text=True, timeout=120,
                          env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(env_cache)})
     assert_one_line_error(res, "--weights")

@@ -7,10 +7,9 @@ import pytest
 import torch
 
 from vidmatte import ChromaKeyMatter, Frame
-from vidmatte.compose import Compositor, parse_background
-from vidmatte.models.birefnet import BiRefNet
-from vidmatte.models.birefnet_matter import BiRefNetMatter
-from vidmatte.processor import Processor
+from vidmatte.models.birefnet.network import BiRefNet
+from vidmatte.models.birefnet.matter import BiRefNetMatter
+from vidmatte.runtime.processor import Processor
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -28,7 +27,7 @@ def test_cuda_graph_is_off_on_cpu():
 
 
 def test_graphed_module_refuses_cpu_input():
-    from vidmatte.cuda import GraphedModule
+    from vidmatte.runtime.cuda import GraphedModule
 
     with pytest.raises(ValueError, match="CUDA"):
         GraphedModule(lambda x: x * 2, torch.zeros(2))
@@ -36,7 +35,7 @@ def test_graphed_module_refuses_cpu_input():
 
 @cuda
 def test_graphed_module_matches_eager():
-    from vidmatte.cuda import GraphedModule
+    from vidmatte.runtime.cuda import GraphedModule
 
     lin = torch.nn.Linear(8, 4).cuda().eval()
     x = torch.randn(3, 8, device="cuda")
@@ -50,14 +49,15 @@ def test_graphed_module_matches_eager():
 @cuda
 @pytest.mark.parametrize("yuv", [False, True])
 def test_streamer_matches_processor(yuv):
-    from vidmatte.cuda import CudaStreamer
+    from vidmatte.runtime.cuda import CudaStreamer
 
     def proc():
-        return Processor(ChromaKeyMatter(device="cuda"), None, Compositor(parse_background("#3366ff")), device="cuda")
+        return Processor(ChromaKeyMatter(device="cuda"), "#3366ff", smoothing=None, device="cuda",
+                         format="yuv420p" if yuv else "rgb24")
 
     frames = _frames()
-    ref = proc().process(frames, yuv=yuv)
-    streamer = CudaStreamer(proc(), yuv=yuv)
+    ref = proc().process(frames)
+    streamer = CudaStreamer(proc())
     pending = [streamer.submit(frames[i:i + 2]) for i in (0, 2)]
     got = [f for p in pending for f in p.result()]
     assert [f.pts for f in got] == [f.pts for f in frames]

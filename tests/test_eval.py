@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from vidmatte import metrics as M
+from vidmatte.eval import metrics as M
 from vidmatte.errors import InputError
-from vidmatte.evaluation import evaluate_folders, evaluate_video
+from vidmatte.eval.engine import evaluate_folders, evaluate_video
 from vidmatte.matting import ChromaKeyMatter
 from vidmatte_cli.main import main
 

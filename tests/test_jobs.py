@@ -9,7 +9,6 @@ from media import make_clip, read_alpha, read_audio_packets, read_frames, read_p
 from vidmatte import ChromaKeyMatter
 from vidmatte.compose import parse_background
 from vidmatte.jobs import images, matte, replace
-from vidmatte.temporal import make_smoother
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ def test_replace_keeps_every_pts_and_the_audio_packets(tmp_path, chroma, vfr):
     clip = make_clip(tmp_path / "in.mp4", frames=20, size=(96, 64), audio=True, vfr=vfr)
     out = tmp_path / "out.mp4"
     stats = replace(clip.path, out, matter=chroma, background=parse_background("#0000ff"),
-                    smoother=make_smoother("gated", 0.8), progress=False)
+                    smoothing="gated", strength=0.8, progress=False)
     assert stats.frames == 20
     assert read_pts(out) == read_pts(clip.path)
     assert read_audio_packets(out) == read_audio_packets(clip.path)
@@ -101,7 +100,8 @@ def test_images_cutout_and_composite(tmp_path, chroma):
 
 
 def test_matte_exr_sequence_is_linear_light(tmp_path, chroma):
-    from vidmatte.io.stills import read_exr, srgb_to_linear
+    from vidmatte.io.stills import read_exr
+    from vidmatte.ops.color import srgb_to_linear
 
     clip = make_clip(tmp_path / "in.mp4", frames=3, size=(96, 64), keep_images=True)
     out = tmp_path / "exr" / "frame_%06d.exr"  # the sink creates the folder
@@ -115,3 +115,32 @@ def test_matte_exr_sequence_is_linear_light(tmp_path, chroma):
     # colour inside the disc is the decoded sRGB colour converted to linear light
     decoded = read_frames(clip.path)[1][inside].astype(np.float32) / 255
     np.testing.assert_allclose(img[..., :3][inside].mean(0), srgb_to_linear(decoded).mean(0), atol=0.02)
+
+
+@pytest.mark.slow
+def test_processor_frame_by_frame_equals_matte_png(tmp_path):
+    """`Processor(load_matter("modnet"))` called on each frame of the sample gives the alpha that
+    `vidmatte matte --format png` writes (both with the default smoothing), within 1 level."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from vidmatte import Processor, load_matter
+    from vidmatte.io import VideoSource
+    from vidmatte.io.stills import read_image
+
+    sample = Path(__file__).resolve().parent.parent / "samples" / "talk.mp4"
+    res = subprocess.run([sys.executable, "-m", "vidmatte_cli.main", "matte", str(sample), "-o", str(tmp_path / "png"),
+                          "--format", "png", "--model", "modnet", "-q"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    written = sorted((tmp_path / "png").glob("*.png"))
+    proc = Processor(load_matter("modnet"))
+    worst, n = 0, 0
+    with VideoSource(sample) as src:
+        for frame, path in zip(src, written):
+            rgba = proc(frame.image)
+            assert rgba.shape[-1] == 4
+            worst = max(worst, int(np.abs(rgba[..., 3].astype(int) - read_image(path, mode="rgba")[..., 3]).max()))
+            n += 1
+    assert n == len(written) == 120
+    assert worst <= 1, worst

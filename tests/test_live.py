@@ -15,9 +15,12 @@ import torch
 from vidmatte.errors import InputError
 from vidmatte.frame import Frame
 from vidmatte.io.capture import LiveSource
-from vidmatte.live import BackgroundWatcher, LiveRunner, RetimedSink, ReuseAlpha
+from vidmatte.io.retime import RetimedSink
+from vidmatte.matting import ReuseAlpha
+from vidmatte.runtime.hotreload import BackgroundWatcher
+from vidmatte.runtime.live import LiveRunner
 from vidmatte.matting import ChromaKeyMatter
-from vidmatte.processor import Processor
+from vidmatte.runtime.processor import Processor
 
 BLUE = torch.tensor([0.0, 0.0, 1.0]).view(1, 3, 1, 1)
 
@@ -65,7 +68,7 @@ def slow(seconds: float):
 def test_controlled_alpha_gives_the_expected_colour():
     sink = ListSink()
     src = LiveSource("lavfi:color=c=red:size=64x48:rate=30")
-    proc = Processor(ConstantAlpha(0.25), None, over_blue)
+    proc = Processor(ConstantAlpha(0.25), compositor=over_blue, smoothing=None)
     stats = LiveRunner(src, proc, [sink], frames=5).run()
     assert stats.processed == 5 and stats.stopped_by == "frames" and sink.closed == 1
     for f in sink.frames:
@@ -77,7 +80,7 @@ def test_controlled_alpha_gives_the_expected_colour():
 def test_chroma_keyed_source_shows_the_background():
     sink = ListSink()
     src = LiveSource("lavfi:color=c=0x00FF00:size=64x48:rate=30")  # a pure green screen
-    LiveRunner(src, Processor(ChromaKeyMatter(), None, over_blue), [sink], frames=3).run()
+    LiveRunner(src, Processor(ChromaKeyMatter(), compositor=over_blue, smoothing=None), [sink], frames=3).run()
     assert all(np.abs(f.image.astype(int) - (0, 0, 255)).max() <= 2 for f in sink.frames)
 
 

@@ -12,9 +12,9 @@ from safetensors.torch import save_file
 
 from fillrule import build_fill_state_dict
 from vidmatte.errors import WeightsError
-from vidmatte.models.birefnet import BiRefNet
-from vidmatte.models.hub import resolve_weights
-from vidmatte.models.loader import (check_state_dict, detect_variant, expected_entries, load_birefnet,
+from vidmatte.models.birefnet.network import BiRefNet
+from vidmatte.models.weights.hub import resolve_weights
+from vidmatte.models.weights.loader import (check_state_dict, detect_variant, expected_entries, load_birefnet,
                                     load_state_dict_file, strip_prefixes)
 
 torch.set_num_threads(2)
@@ -102,7 +102,7 @@ def test_patch_order_override_changes_outputs(lite_sd, x64, ref_out, tmp_path):
 
 
 def test_load_matter_with_weights_uses_the_file(lite_sd, tmp_path):
-    from vidmatte.models.birefnet_matter import BiRefNetMatter
+    from vidmatte.models.birefnet.matter import BiRefNetMatter
     from vidmatte.models.factory import load_matter
 
     path = tmp_path / "w.pth"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from vidmatte import metrics as M
+from vidmatte.eval import metrics as M
 
 
 def test_sad_mad_mse_by_hand():

@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import save_file
 
 from fillrule import build_fill_state_dict
-from vidmatte.models.loader import expected_entries
+from vidmatte.models.weights.loader import expected_entries
 from vidmatte_cli.main import main
 
 
@@ -74,7 +74,7 @@ def test_info_describes_a_good_file(lite16):
 
 
 def _meta_lite():
-    from vidmatte.models.birefnet import BiRefNet
+    from vidmatte.models.birefnet.network import BiRefNet
 
     with torch.device("meta"):
         return BiRefNet("lite")

@@ -163,7 +163,7 @@ def u2netp():
 @pytest.fixture(scope="module")
 def photo():
     from conftest import shared_path
-    from vidmatte.evaluation_io import read_rgb
+    from vidmatte.eval.files import read_rgb
 
     return read_rgb(shared_path("data", "alphamatting", "input", "GT04.png"))
 
@@ -194,11 +194,12 @@ def test_modnet_batch_matches_single(modnet, photo):
     a, b = photo[:256, :320], photo[-256:, -320:]
     batch = np.stack([a, b])
     together = modnet.predict(batch)
-    nchw = modnet.predict(torch.from_numpy(batch).permute(0, 3, 1, 2))
     single = torch.cat([modnet.predict(a), modnet.predict(b)])
     assert together.shape == (2, 1, 256, 320)
     torch.testing.assert_close(together, single, atol=1e-4, rtol=0)
-    torch.testing.assert_close(nchw, together, atol=0, rtol=0)
+    torch.testing.assert_close(modnet.predict(torch.from_numpy(batch)), together, atol=0, rtol=0)  # torch = numpy
+    with pytest.raises(ValueError, match="channels-first"):  # the contract is (B,H,W,3): no silent guess
+        modnet.predict(torch.from_numpy(batch).permute(0, 3, 1, 2))
 
 
 @pytest.mark.shared

@@ -11,17 +11,16 @@ import pytest
 
 from media import make_clip, read_pts
 from vidmatte import ChromaKeyMatter, Frame
-from vidmatte.compose import Compositor
-from vidmatte.compose import parse_background
 from vidmatte.io.sinks import VideoSink
 from vidmatte.io.sources import VideoSource
-from vidmatte.pipeline import Pipeline
-from vidmatte.processor import Processor
+from vidmatte.runtime.pipeline import Pipeline
+from vidmatte.runtime.processor import Processor
 
 
-def _processor(output="composite"):
-    comp = Compositor(parse_background("#000000"), fg_estimation="none") if output != "alpha" else None
-    return Processor(ChromaKeyMatter(), None, comp, output=output)
+def _processor(format="rgb24", cls=Processor):
+    if format == "gray":
+        return cls(ChromaKeyMatter(), format="gray", smoothing=None)
+    return cls(ChromaKeyMatter(), "#000000", fg_estimation="none", smoothing=None, format=format)
 
 
 class ListSink:
@@ -108,7 +107,7 @@ def test_real_files_no_output_left_after_failure(tmp_path):
 
     with VideoSource(clip.path) as src:
         sink = VideoSink(target, width=src.width, height=src.height, time_base=src.time_base, fps=src.fps)
-        proc = Boom(ChromaKeyMatter(), None, Compositor(parse_background("#000000"), fg_estimation="none"))
+        proc = _processor(cls=Boom)
         with pytest.raises(KeyboardInterrupt):
             Pipeline(src, proc, sink, progress=False).run()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
@@ -119,5 +118,5 @@ def test_real_files_pipeline_matches_input_timing(tmp_path):
     target = tmp_path / "out.mp4"
     with VideoSource(clip.path) as src, VideoSink(target, width=src.width, height=src.height,
                                                   time_base=src.time_base, fps=src.fps) as sink:
-        Pipeline(src, _processor(), sink, progress=False, yuv=True).run()
+        Pipeline(src, _processor("yuv420p"), sink, progress=False).run()
     assert read_pts(target) == read_pts(clip.path)

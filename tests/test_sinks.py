@@ -20,8 +20,8 @@ from vidmatte.io import (
     VideoSource,
     atomic_path,
     open_sink,
-    rgb_to_yuv420,
 )
+from vidmatte.ops.color import rgb_to_yuv420
 
 
 def _copy(src_path, out_path, **kw):

@@ -7,7 +7,7 @@ MODNet (ONNX, ../shared/models) runs frame by frame on two real clips from ../sh
   (128x320 input). Sizes near each clip's own resolution keep the model runs to ~30 s on two
   busy cores; the CLI's 512 would upscale carphone 3x and take minutes.
 
-Static and moving pixels come from the input frames (:mod:`vidmatte.temporal_eval`): a pair
+Static and moving pixels come from the input frames (:mod:`vidmatte.eval.temporal`): a pair
 of frames' 3x3-blurred mean RGB difference below 0.01 (and >= H/40 px from motion) is static,
 above 0.04 is moving; scene cuts are skipped. The smoother under test is the CLI default.
 Run with ``-s`` to see the numbers.
@@ -22,8 +22,9 @@ import pytest
 import torch
 
 from conftest import shared_path
+from vidmatte.matting import ChromaKeyMatter
 from vidmatte.temporal import GatedEMA, PlainEMA, make_smoother
-from vidmatte.temporal_eval import TemporalStats, motion_regions
+from vidmatte.eval.temporal import TemporalStats, motion_regions
 
 CLIPS = {"carphone_pristine.mp4": (120, 192), "bikes.mp4": (100, 320)}  # frames used, model size
 MIN_FLICKER_DROP = 0.30
@@ -77,11 +78,14 @@ def _show(name: str, label: str, r: dict) -> None:
 
 def test_default_smoother_is_gated_08():
     """The smoother these gates judge is the one the CLI builds when no option is given."""
-    from cli.options import add_smoothing_options, smoother_from_args
+    from vidmatte.runtime.processor import Processor
+    from vidmatte_cli.options import add_smoothing_options, smoothing_from_args
 
     p = argparse.ArgumentParser()
     add_smoothing_options(p)
-    s = smoother_from_args(p.parse_args([]))
+    kw = smoothing_from_args(p.parse_args([]))
+    s = make_smoother(kw["smoothing"], kw["strength"])
+    assert isinstance(Processor(ChromaKeyMatter()).smoother, GatedEMA)  # the library's default too
     ref = make_smoother("gated", 0.8)
     assert isinstance(s, GatedEMA) and isinstance(ref, GatedEMA)
     assert (s.floor, s.noise, s.cut, s.spread) == (ref.floor, ref.noise, ref.cut, ref.spread)

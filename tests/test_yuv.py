@@ -8,7 +8,7 @@ import pytest
 import torch
 from media import disc_frame
 
-from vidmatte.io.yuv import RgbToYuv420, Yuv420, rgb_to_yuv420
+from vidmatte.ops.color import RgbToYuv420, Yuv420, rgb_to_yuv420
 
 
 def _ffmpeg_planes(rgb: np.ndarray) -> list[np.ndarray]:

@@ -1,0 +1,98 @@
+"""The architecture's rules, checked: layers, sizes, no import circles, cheap start-up,
+and the runnable examples in the key docstrings."""
+
+from __future__ import annotations
+
+import ast
+import doctest
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "vidmatte"
+
+
+def _modules() -> dict[str, Path]:
+    mods = {}
+    for f in PACKAGE.rglob("*.py"):
+        name = ".".join(f.relative_to(ROOT).with_suffix("").parts)
+        mods[name[: -len(".__init__")] if name.endswith(".__init__") else name] = f
+    return mods
+
+
+def _edges() -> dict[str, set]:
+    """Module-level imports between vidmatte modules (imports inside functions are lazy)."""
+    mods, edges = _modules(), {}
+    for m, f in mods.items():
+        out = set()
+        for node in ast.parse(f.read_text()).body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vidmatte"):
+                out |= {node.module} & set(mods)
+                out |= {f"{node.module}.{a.name}" for a in node.names} & set(mods)
+            elif isinstance(node, ast.Import):
+                out |= {a.name for a in node.names} & set(mods)
+        edges[m] = out
+    return edges
+
+
+def test_no_import_circles():
+    edges, state, cycles = _edges(), {}, []
+
+    def visit(v, stack):
+        state[v] = 1
+        for w in edges[v]:
+            if state.get(w) == 1:
+                cycles.append(stack[stack.index(w):] + [w])
+            elif w not in state:
+                visit(w, stack + [w])
+        state[v] = 2
+
+    for v in edges:
+        if v not in state:
+            visit(v, [v])
+    assert not cycles, cycles
+
+
+def test_layers():
+    edges = _edges()
+
+    def offending(prefixes, banned):
+        return [(m, e) for m, es in edges.items() if m.startswith(prefixes) for e in es if e.startswith(banned)]
+
+    compute = ("vidmatte.ops", "vidmatte.runtime", "vidmatte.matting", "vidmatte.temporal",
+               "vidmatte.compose.blur_fusion", "vidmatte.compose.compositor")
+    assert offending(compute, ("vidmatte.io",)) == []  # compute never imports I/O
+    assert offending(("vidmatte.temporal",), ("vidmatte.compose",)) == []
+    assert offending(("vidmatte.ops",), ("vidmatte.compose", "vidmatte.runtime", "vidmatte.models")) == []
+
+
+def test_sizes():
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(top) <= 8, top
+    big = {str(p.relative_to(ROOT)): n for p in list(PACKAGE.rglob("*.py")) + list((ROOT / "cli").glob("*.py"))
+           if (n := len(p.read_text().splitlines())) > 300}
+    assert not big, big
+
+
+def test_cli_starts_without_torch_or_onnxruntime():
+    code = ("import sys; from vidmatte_cli.main import build_parser; build_parser(); "
+            "import vidmatte, vidmatte.errors, vidmatte.defaults; "
+            "heavy = [m for m in ('torch', 'onnxruntime', 'av', 'cv2') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("module", [
+    "vidmatte.runtime.processor", "vidmatte.matting", "vidmatte.frame", "vidmatte.defaults",
+    "vidmatte.ops.gaussian", "vidmatte.ops.morphology", "vidmatte.ops.color", "vidmatte.compose.backgrounds.solid",
+])
+def test_docstring_examples_run(module):
+    mod = importlib.import_module(module)
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, f"{module} has no runnable example"
+    assert result.failed == 0
