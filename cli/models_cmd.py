@@ -29,23 +29,36 @@ def run(args: argparse.Namespace) -> int:
     return {"list": _list, "download": _download, "info": _info}[args.models_action](args)
 
 
-def _list(args) -> int:
-    from vidmatte.models.weights.registry import CHECKPOINTS
-
-    if args.json:
-        rows = [dict(c.__dict__, size=list(c.size)) for c in CHECKPOINTS.values()]
-        print(json.dumps(rows, indent=1))
-        return 0
-    head = ("NAME", "HUGGING FACE REPO", "VARIANT", "MB", "INPUT HxW", "PATCHES", "LICENCE")
-    rows = [(c.name, c.repo_id, c.variant, f"~{c.approx_mb}", f"{c.size[0]}x{c.size[1]}", c.patch_order,
-             c.licence + ("" if c.commercial else " (NON-COMMERCIAL)")) for c in CHECKPOINTS.values()]
-    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
+def _table(head: tuple, rows: list) -> None:
+    widths = [max(len(str(r[i])) for r in (head, *rows)) for i in range(len(head))]
     for r in (head, *rows):
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(r, widths)).rstrip())
+
+
+def _list(args) -> int:
+    from vidmatte.models.catalog import default_rows, model_rows
+
+    rows, defaults = model_rows(), default_rows()
+    if args.json:
+        from vidmatte.models.weights.registry import CHECKPOINTS
+
+        checkpoints = [dict(c.__dict__, size=list(c.size)) for c in CHECKPOINTS.values()]
+        print(json.dumps({"models": [r.__dict__ for r in rows], "checkpoints": checkpoints, "defaults": defaults},
+                         indent=1))
+        return 0
+    label = {True: "yes", False: "no"}
+    _table(("NAME", "SOURCE", "FAMILY", "MB", "TRAINED HxW", "PATCHES", "LICENCE", "AVAILABLE"),
+           [(r.name + (" (bundled)" if r.source.startswith("bundled") else ""), r.source, r.family, r.mb,
+             r.trained_hw, r.patches, r.licence, label[r.available]) for r in rows])
     print()
-    for c in CHECKPOINTS.values():
-        print(f"{c.name}: {c.notes}")
+    for r in rows:
+        print(f"{r.name}: {r.notes}")
+    print("auto (the default): lite when its weights are here or the Hub answers, else the bundled modnet; "
+          "live on a CPU: modnet.")
     print("aliases: full = general, rmbg = rmbg-2.0.  Download with `vidmatte models download NAME`.")
+    print("\nDefaults per model and device (--model-size, --dtype override):")
+    _table(("FAMILY", "DEVICE", "JOB", "SIZE", "DTYPE", "WHY"),
+           [(d["family"], d["device"], d["job"], d["size"], d["dtype"], d["why"]) for d in defaults])
     return 0
 
 

@@ -10,6 +10,8 @@ import subprocess
 import sys
 
 import pytest
+
+from vidmatte.errors import WeightsError
 import torch
 from safetensors.torch import save_file
 
@@ -55,10 +57,18 @@ def test_list_shows_every_checkpoint_and_flags_non_commercial(capsys):
         assert any(line.startswith(name + " ") and repo in line for line in out.splitlines()), name
     rmbg = next(line for line in out.splitlines() if line.startswith("rmbg-2.0 "))
     assert "NON-COMMERCIAL" in rmbg and "1440x2560" in out
+    bundled = next(line for line in out.splitlines() if line.startswith("modnet (bundled)"))
+    assert "Apache-2.0" in bundled and bundled.rstrip().endswith("yes")  # the bundled model is always here
+    assert "Defaults per model and device" in out
     assert main(["models", "list", "--json"]) == 0
-    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    data = json.loads(capsys.readouterr().out)
+    rows = {r["name"]: r for r in data["checkpoints"]}
     assert rows["rmbg-2.0"]["commercial"] is False and rows["lite"]["commercial"] is True
     assert rows["general"]["variant"] == "full" and rows["lite-2k"]["size"] == [1440, 2560]
+    models = {r["name"]: r for r in data["models"]}
+    assert models["modnet"]["available"] is True and set(models) >= set(rows)
+    live_cpu = [d for d in data["defaults"] if (d["family"], d["device"], d["job"]) == ("modnet", "cpu", "live")]
+    assert live_cpu and live_cpu[0]["size"] == "256"
 
 
 def test_info_describes_a_good_file(lite16):
@@ -197,7 +207,59 @@ def test_download_and_info_by_name_use_the_hub_cache_offline(lite16, tmp_path):
     res = run_cli("models", "info", "lite", env=env)
     assert res.returncode == 0, res.stderr
     assert "ZhengPeng7/BiRefNet_lite" in res.stdout and "float16 x" in res.stdout and "legacy" in res.stdout
+    listed = run_cli("models", "list", env=env).stdout.splitlines()
+    assert next(line for line in listed if line.startswith("lite ")).rstrip().endswith("yes")
+    assert next(line for line in listed if line.startswith("general ")).rstrip().endswith("no")
+
+
+def test_auto_picks_lite_when_cached_else_the_bundled_modnet(lite16, tmp_path, monkeypatch):
+    from vidmatte.models.factory import load_matter
+
+    _, path = lite16
+    cache = tmp_path / "hub"
+    cache.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    fallback = load_matter("auto", device="cpu")
+    assert fallback.name == "modnet" and max(fallback.size) == 512
+    assert "bundled MODNet" in fallback.notice and "HF_HUB_OFFLINE" in fallback.notice
+    assert "vidmatte models download lite" in fallback.notice and "\n" not in fallback.notice
+    live = load_matter("auto", device="cpu", live=True)
+    assert live.name == "modnet" and max(live.size) == 256 and "live" in live.notice
+    _hub_cache(cache, path.read_bytes())
+    lite = load_matter("auto", device="cpu", size=64)
+    assert lite.name == "birefnet-lite" and getattr(lite, "notice", None) is None
+    with pytest.raises(WeightsError):  # a named model never falls back
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+        load_matter("general", device="cpu")
 
 
 def test_unknown_name_is_one_line():
     assert_one_line_error(run_cli("models", "download", "birefnet-xxl"), "unknown model", "vidmatte models list")
+
+
+def test_download_says_when_the_cache_cannot_be_written(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should go")
+    env = {"HF_HUB_CACHE": str(blocker / "hub"), "HF_ENDPOINT": "http://127.0.0.1:9"}
+    assert_one_line_error(run_cli("models", "download", "lite", env=env), "cannot write to the Hugging Face cache",
+                          "HF_HUB_CACHE")
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 2 MB filesystem (tmpfs); skipped where this process may not mount one."""
+    import subprocess as sp
+
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if sp.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)")
+    yield mnt
+    sp.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_download_says_when_the_disk_is_too_small(tiny_disk):
+    env = {"HF_HUB_CACHE": str(tiny_disk / "hub"), "HF_ENDPOINT": "http://127.0.0.1:9"}
+    err = assert_one_line_error(run_cli("models", "download", "lite", env=env), "not enough disk space", "MB free")
+    assert "HF_HUB_CACHE" in err

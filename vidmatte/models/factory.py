@@ -26,6 +26,7 @@ import torch
 from vidmatte.defaults import model_defaults
 from vidmatte.errors import DeviceError, WeightsError
 from vidmatte.matting import ChromaKeyMatter, Matter
+from vidmatte.models.bundled import bundled_model_path
 
 __all__ = ["load_matter", "resolve_device", "resolve_dtype", "bundled_model_path", "GET_BIREFNET"]
 
@@ -57,14 +58,6 @@ def resolve_dtype(dtype: Union[str, torch.dtype, None], device: torch.device, fa
         raise ValueError(f"unknown dtype {dtype!r}; use fp32, fp16 or bf16") from None
 
 
-def bundled_model_path() -> Path:
-    """The MODNet ONNX file shipped inside the package."""
-    path = Path(__file__).with_name("data") / "modnet_photographic_portrait_matting.onnx"
-    if not path.is_file():
-        raise WeightsError(f"the bundled model {path} is missing; reinstall vidmatte (pip install --force-reinstall vidmatte)")
-    return path
-
-
 def _onnx(path: Path, dev: torch.device, size, preset, options: Optional[dict], live: bool) -> Matter:
     from vidmatte.models.onnx import OnnxMatter
 
@@ -90,15 +83,20 @@ def _birefnet(name: Optional[str], path: Optional[Path], dev: torch.device, size
 
 def _lite_available(download: bool) -> Optional[str]:
     """``None`` when BiRefNet-lite can be had now, else why not (cache first, then a quick probe)."""
-    from vidmatte.models.weights.hub import cached_weights, hub_offline, hub_reachable
+    from vidmatte.models.weights.hub import cached_weights, check_cache_room, hub_offline, hub_reachable
     from vidmatte.models.weights.registry import get_checkpoint
 
-    if cached_weights(get_checkpoint("lite")) is not None:
+    lite = get_checkpoint("lite")
+    if cached_weights(lite) is not None:
         return None
     if not download:
         return "its weights are not downloaded and downloads are off"
     if hub_offline():
         return "its weights are not downloaded and HF_HUB_OFFLINE is set"
+    try:
+        check_cache_room(lite)
+    except WeightsError as exc:
+        return f"its weights are not downloaded and cannot be: {exc}"
     if not hub_reachable(timeout=3.0):
         return "its weights are not downloaded and huggingface.co cannot be reached"
     return None

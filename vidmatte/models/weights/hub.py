@@ -10,8 +10,11 @@ one line that says how to get the file another way.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import socket
+import tempfile
 import threading
 from pathlib import Path
 from typing import Optional, Union
@@ -20,7 +23,7 @@ from urllib.parse import urlparse
 from vidmatte.errors import WeightsError
 from vidmatte.models.weights.registry import Checkpoint, get_checkpoint
 
-__all__ = ["resolve_weights", "hub_cache_dir", "hub_offline", "hub_reachable", "cached_weights"]
+__all__ = ["resolve_weights", "hub_cache_dir", "hub_offline", "hub_reachable", "cached_weights", "check_cache_room"]
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -80,6 +83,26 @@ def cached_weights(ckpt: Checkpoint) -> Optional[Path]:
         return None
 
 
+def check_cache_room(ckpt: Checkpoint, cache: Optional[Path] = None) -> Path:
+    """Before a download: the cache folder can be created and written, and has room for the
+    file (its size on the Hub, less what an interrupted download already holds). Returns the
+    folder; raises one WeightsError line otherwise."""
+    cache = cache or hub_cache_dir()
+    fix = "set HF_HUB_CACHE to a writable folder on a disk with room"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cache, prefix=".vidmatte-write-test-"):
+            pass
+    except OSError as exc:
+        raise WeightsError(f"cannot write to the Hugging Face cache {cache} ({exc.strerror or exc}); {fix}") from None
+    partial = sum(p.stat().st_size for p in cache.glob(f"models--{ckpt.repo_id.replace('/', '--')}/blobs/*.incomplete"))
+    need, free = ckpt.approx_mb * 1_000_000 * 1.02 - partial, shutil.disk_usage(cache).free
+    if free < need:
+        raise WeightsError(f"not enough disk space for {ckpt.name!r}: it needs about {need / 1e6:.0f} MB and {cache} "
+                           f"has {free / 1e6:.0f} MB free; free some space or {fix}")
+    return cache
+
+
 def _how_to_get(ckpt: Checkpoint) -> str:
     return (f"on a machine online run `vidmatte models download {ckpt.name}` "
             f"(or `hf download {ckpt.repo_id} {ckpt.filename}`) and copy its Hugging Face cache here "
@@ -89,8 +112,10 @@ def _how_to_get(ckpt: Checkpoint) -> str:
 def resolve_weights(name: str = "lite", weights: Union[str, Path, None] = None, download: bool = True) -> Path:
     """Path of the weights for ``name`` (or the explicit ``weights`` file).
 
-    Order: ``weights`` if given; the Hub cache; a download (progress bar on stderr) when
-    ``download`` is true, ``HF_HUB_OFFLINE`` is unset and the Hub answers. Raises
+    Order: ``weights`` if given; the Hub cache; a download when ``download`` is true,
+    ``HF_HUB_OFFLINE`` is unset, the cache has room (:func:`check_cache_room`) and the Hub
+    answers. huggingface_hub shows a progress bar, resumes an interrupted download and checks
+    the file against the Hub's hash. Raises
     :class:`WeightsError` with one line otherwise.
     """
     if weights is not None:
@@ -106,6 +131,7 @@ def resolve_weights(name: str = "lite", weights: Union[str, Path, None] = None, 
     if not download or hub_offline():
         why = "--offline was given" if not download else "HF_HUB_OFFLINE is set"
         raise WeightsError(f"{what} and downloads are off ({why}); drop it to download, or {_how_to_get(ckpt)}")
+    check_cache_room(ckpt)
     if not hub_reachable():
         raise WeightsError(f"{what} and huggingface.co cannot be reached; {_how_to_get(ckpt)}")
     return _download(ckpt, what)
@@ -134,4 +160,7 @@ def _download(ckpt: Checkpoint, what: str) -> Path:
             f"{ckpt.repo_id} has no file {ckpt.filename} any more; download the weights by hand and pass --weights FILE"
         ) from None
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise WeightsError(f"the disk filled up while downloading {ckpt.name!r} into {hub_cache_dir()}; free some "
+                               f"space and run `vidmatte models download {ckpt.name}` again (it resumes)") from None
         raise WeightsError(f"{what} and the download failed ({exc}); {_how_to_get(ckpt)}") from None
