@@ -176,12 +176,12 @@ register_source("video", _open_video, lambda t: not _is_sequence(t) and not _ima
 
 
 def _sequence_sink_spec(text: str, format: Optional[str]) -> bool:
-    from vidmatte.io.formats import SEQUENCE_FORMATS
+    from vidmatte.io.formats import SEQUENCE_EXTENSIONS
 
     p = Path(text)
     ext = p.suffix.lower().lstrip(".")
-    return (format in SEQUENCE_FORMATS or p.is_dir() or text.endswith(("/", os.sep)) or "%" in p.name
-            or ext in SEQUENCE_FORMATS or not ext)
+    return (format in SEQUENCE_EXTENSIONS or p.is_dir() or text.endswith(("/", os.sep)) or "%" in p.name
+            or ext in SEQUENCE_EXTENSIONS or not ext)
 
 
 def _open_sequence_sink(text: str, format: Optional[str] = None, **kw):
