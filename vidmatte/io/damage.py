@@ -15,6 +15,8 @@ read, or the demuxer fails) loses its tail; :meth:`LossTracker.finish` counts th
     >>> t.finish(declared_frames=8)       # the index promised 8 frames: 6 and 7 are missing
     >>> t.lost, t.ranges
     (4, [(2.0, 4.0, 2), (6.0, 8.0, 2)])
+    >>> t.summary("clip.mp4")
+    'clip.mp4 is damaged: 4 of 8 frames could not be decoded (2.00-4.00 s, 6.00-8.00 s; the file is cut short)'
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class LossTracker:
         lost: frames promised by the file but never decoded.
         damaged: frames decoded with errors (concealed, so shown with artefacts).
         ranges: ``(start s, end s, frames)`` of each run of lost frames.
+        cut_short: the file ends before the frames its index (or duration) promises.
         stopped: why reading ended early (``None`` when the file was read to its end).
     """
 
@@ -48,6 +51,7 @@ class LossTracker:
         self.lost = self.damaged = self.decoded_frames = self.packets = 0
         self.ranges: list[tuple[float, float, int]] = []
         self.stopped: Optional[str] = None
+        self.cut_short = False
         self._pending: list[int] = []
         self._last_out: Optional[int] = None
         self._last_promised: Optional[int] = None
@@ -105,7 +109,10 @@ class LossTracker:
             missing = round((duration - t_end) / float(self.step))
         if missing:
             self.lost += missing
+            self.cut_short = True
             end = duration if duration and duration > t_end else t_end + missing * float(self.step or 0)
+            if self.ranges and abs(self.ranges[-1][1] - t_end) < 1e-6:  # the run before the cut joins it
+                t_end, missing = self.ranges[-1][0], missing + self.ranges.pop()[2]
             self.ranges.append((t_end, end, missing))
 
     def summary(self, name: str) -> Optional[str]:
@@ -117,7 +124,8 @@ class LossTracker:
         if self.lost:
             spans = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b, _ in self.ranges[:4])
             more = f" and {len(self.ranges) - 4} more" if len(self.ranges) > 4 else ""
-            parts.append(f"{self.lost} of {total} frames could not be decoded ({spans}{more})")
+            cut = "; the file is cut short" if self.cut_short else ""
+            parts.append(f"{self.lost} of {total} frames could not be decoded ({spans}{more}{cut})")
         if self.damaged:
             parts.append(f"{self.damaged} decoded with visible errors")
         if self.stopped:

@@ -179,13 +179,13 @@ class VideoSource:
     def _report(self) -> None:
         """Close the books on what was lost: one warning, or an error when strict."""
         self.damage.finish(declared_frames=int(self._stream.frames or 0) or None, duration=getattr(self, "duration", None))
-        msg = self.damage.summary(self.path.name)
+        msg = self.damage.summary(str(self.path))
         if msg is None:
             return
         self.errors.append(msg)
         if self.strict:
             raise InputError(msg + " (--strict)")
-        warn(msg + "; the output holds the frame before each gap (--strict: stop instead)")
+        warn(msg + "; the output leaves them out (--strict: stop instead)")
 
     def _to_image(self, frame: av.VideoFrame) -> np.ndarray:
         return to_rgb(frame, rotation=self.rotation, with_alpha=self.with_alpha, size=self.scale, deep=self.deep)
