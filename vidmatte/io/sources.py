@@ -143,6 +143,8 @@ class VideoSource:
                 if packet.size:
                     self.damage.expect(None if packet.is_discard else packet.pts)
                     yield packet
+                elif packet.dts is not None:  # an empty "repeat the last frame" entry (AVI) is in the index too
+                    self.damage.packets += 1
         except av.error.FFmpegError as e:
             self.damage.stopped = f"{e.strerror or e}; the file looks truncated"
 
@@ -180,7 +182,7 @@ class VideoSource:
         """Close the books on what was lost: one warning, or an error when strict."""
         self.damage.finish(declared_frames=int(self._stream.frames or 0) or None, duration=getattr(self, "duration", None))
         msg = self.damage.summary(str(self.path))
-        if msg is None:
+        if msg is None or msg in self.errors:  # a looped background says it once
             return
         self.errors.append(msg)
         if self.strict:
