@@ -166,6 +166,27 @@ def test_intact_input_gives_no_warning(tmp_path, capsys, intact):
     assert code == 0 and lines == []
 
 
+@pytest.mark.parametrize("name, kw", [
+    ("bframes.mp4", dict(options={"preset": "medium", "bf": "3"}, audio=True)),
+    ("vfr.mp4", dict(vfr=True, audio=True)),
+    ("alpha.webm", dict(codec="libvpx-vp9", with_alpha=True)),
+    ("plate.mov", dict(codec="prores_ks", with_alpha=True)),
+    ("stream.ts", dict(options={"preset": "medium"})),
+])
+def test_intact_files_of_every_kind_count_no_loss(tmp_path, name, kw):
+    """No false alarms: B-frame reordering, VFR, libvpx alpha, ProRes and MPEG-TS decode whole."""
+    import warnings
+
+    from vidmatte.io.sources import VideoSource
+
+    clip = make_clip(tmp_path / name, frames=20, size=(64, 48), **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with VideoSource(clip.path, with_alpha=name.endswith(".webm"), strict=True) as src:
+            assert sum(1 for _ in src) == 20
+    assert (src.damage.lost, src.damage.damaged, src.damage.stopped) == (0, 0, None)
+
+
 # -- 4. disk full while writing sequences or stills --------------------------------------------
 @pytest.fixture
 def tiny_disk(tmp_path):
@@ -198,6 +219,19 @@ def test_full_disk_on_vidmatte_image_is_one_line_exit_2(tmp_path, capsys, tiny_d
     write_image(tmp_path / "photo.png", img)
     code, lines = cli(capsys, "image", tmp_path / "photo.png", "-o", tiny_disk / "cut.png", "--model", "chroma")
     one_error(code, lines, "no space left", "cut.png")
+    assert os.listdir(tiny_disk) == []
+
+
+def test_full_disk_on_a_video_names_the_output_and_debug_keeps_the_cause(tmp_path, capsys, tiny_disk):
+    from vidmatte.errors import OutputError
+
+    clip = _noise_clip(tmp_path / "in.mkv", frames=24)
+    args = ["matte", clip.path, "-o", tiny_disk / "plate.mov", "--model", "chroma", "-q"]
+    code, lines = cli(capsys, *args)
+    one_error(code, lines, "plate.mov", "no space left")
+    with pytest.raises(OutputError) as info:  # --debug: the exception itself, with FFmpeg's error as its cause
+        main(["--debug", *map(str, args)])
+    assert isinstance(info.value.__cause__, av.error.FFmpegError)
     assert os.listdir(tiny_disk) == []
 
 

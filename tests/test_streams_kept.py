@@ -67,3 +67,21 @@ def test_matte_plates_keep_audio_and_sequences_say_they_cannot(tmp_path, capsys)
     code, lines = cli(capsys, "matte", clip.path, "-o", tmp_path / "seq", "--model", "chroma", "-q")
     assert code == 0
     assert len(lines) == 1 and "audio" in lines[0] and "image sequences" in lines[0]
+
+
+def test_the_timecode_of_a_mov_plate_is_kept(tmp_path, capsys):
+    clip = make_clip(tmp_path / "src.mov", frames=4, size=(64, 48), audio=True)
+    tagged = tmp_path / "tc.mov"
+    with av.open(str(clip.path)) as i, av.open(str(tagged), "w") as o:  # a camera file: tmcd track
+        out = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        out[0].metadata["timecode"] = "01:00:00:00"
+        for p in i.demux():
+            if p.size:
+                p.stream = out[p.stream.index]
+                o.mux(p)
+    assert "data" in [kind for kind, _ in streams(tagged)]
+    code, lines = cli(capsys, "matte", tagged, "-o", tmp_path / "plate.mov", "--model", "chroma", "-q")
+    assert code == 0 and lines == []  # the tmcd track is not "dropped"
+    with av.open(str(tmp_path / "plate.mov")) as c:
+        assert c.streams.video[0].metadata.get("timecode") == "01:00:00:00"
+        assert c.streams.data and c.streams.audio

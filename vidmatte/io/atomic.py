@@ -41,14 +41,15 @@ def same_file(a: PathLike, b: PathLike) -> bool:
     return a.resolve() == b.resolve()
 
 
-def write_failed(target: PathLike, exc: OSError) -> OutputError:
-    """The one-line :class:`OutputError` for an ``OSError`` while writing ``target``."""
-    reason = exc.strerror or str(exc)
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+def write_failed(target: PathLike, exc: Exception) -> OutputError:
+    """The one-line :class:`OutputError` for an ``OSError`` (or FFmpeg error) while writing ``target``."""
+    reason = getattr(exc, "strerror", None) or str(exc)
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT):
         hint = "free some space or write to another disk"
-    elif exc.errno == errno.EFBIG:
+    elif code == errno.EFBIG:
         hint = "the file system (or a ulimit) caps the file size; write elsewhere"
-    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
         hint = "choose a writable output folder"
     else:
         hint = "check the output disk"

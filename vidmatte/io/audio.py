@@ -3,7 +3,8 @@
 Every audio and subtitle stream is kept when the output container can hold it: a stream copy
 (packets muxed untouched) when it takes the codec, else audio is re-encoded (Opus for WebM,
 AAC for MP4/MOV). Streams that cannot go in (subtitles the container has no format for,
-data tracks, attachments, extra video) are listed so the user is told.
+data tracks, attachments, extra video) are listed so the user is told; a timecode track is
+carried as the output video's timecode.
 :func:`scan_timing` finds packets whose timestamps repeat or run backwards (a loop seam,
 a bad remux) before the long work starts. :mod:`vidmatte.io.passthrough` does the muxing.
 """
@@ -15,7 +16,7 @@ from typing import Optional
 
 import av
 
-__all__ = ["COPYABLE", "SUBTITLES", "REENCODE_TO", "plan_streams", "describe", "scan_timing"]
+__all__ = ["COPYABLE", "SUBTITLES", "REENCODE_TO", "plan_streams", "describe", "scan_timing", "timecode_of"]
 
 #: audio codecs each output container takes as a stream copy (None: anything)
 COPYABLE: dict[str, Optional[frozenset]] = {
@@ -42,7 +43,8 @@ _SUB_HINT = {"mp4": "MP4 holds only mov_text subtitles, write .mkv to keep it",
 
 def describe(stream) -> str:
     """``audio #2 (aac, eng)``: how a stream is named in messages."""
-    codec = stream.codec_context.name if stream.codec_context is not None else "unknown codec"
+    cc = getattr(stream, "codec_context", None)
+    codec = cc.name if cc is not None else "unknown codec"
     lang = stream.metadata.get("language")
     extra = f", {lang}" if lang and lang != "und" else ""
     return f"{stream.type} #{stream.index} ({codec}{extra})"
@@ -59,19 +61,31 @@ def plan_streams(container, muxer: str) -> tuple[list[tuple[object, str]], list[
     for s in container.streams:
         if s is first_video:
             continue
-        name = s.codec_context.name if s.codec_context is not None else None
-        if s.type == "audio":
+        cc = getattr(s, "codec_context", None)
+        name = cc.name if cc is not None else None
+        if s.type == "audio" and name:
             allowed = COPYABLE.get(muxer)
             kept.append((s, "copy" if allowed is None or name in allowed else REENCODE_TO.get(muxer, "aac")))
         elif s.type == "subtitle" and name in SUBTITLES.get(muxer, ()):
             kept.append((s, "copy"))
         elif s.type == "subtitle":
             dropped.append(f"{describe(s)}: {_SUB_HINT.get(muxer, 'write .mkv to keep it')}")
+        elif s.type == "data" and "timecode" in s.metadata:
+            continue  # a tmcd track: carried as the video's timecode (see timecode_of)
         elif s.type == "video":
             dropped.append(f"{describe(s)}: only the first video stream is processed")
         else:
-            dropped.append(f"{describe(s)}: {s.type} streams are not copied")
+            dropped.append(f"{describe(s)}: {s.type} streams of this kind are not copied")
     return kept, dropped
+
+
+def timecode_of(container) -> Optional[str]:
+    """The start timecode (``"01:00:00:00"``) of the video or its tmcd track, if any; writing it
+    as the output video stream's ``timecode`` makes MOV/MP4 write a tmcd track, Matroska a tag."""
+    for s in list(container.streams.video[:1]) + list(container.streams.data):
+        if s.metadata.get("timecode"):
+            return s.metadata["timecode"]
+    return None
 
 
 def scan_timing(path: str, indexes: list[int]) -> dict[int, list[float]]:

@@ -22,7 +22,7 @@ from typing import Iterator, Optional, Union
 import av
 
 from vidmatte.errors import InputError, warn
-from vidmatte.io.audio import describe, plan_streams, scan_timing
+from vidmatte.io.audio import describe, plan_streams, scan_timing, timecode_of
 
 __all__ = ["StreamPassthrough", "AudioPassthrough"]
 
@@ -90,6 +90,9 @@ class StreamPassthrough:
         self._out, self.packets, self.tracks = output, 0, []
         self._announced, self._held = False, None
         kept, self.dropped = plan_streams(self._in, container)
+        self.timecode = timecode_of(self._in)
+        if self.timecode and output.streams.video:
+            output.streams.video[0].metadata["timecode"] = self.timecode
         for ins, mode in kept:
             if mode == "copy":
                 out = output.add_stream_from_template(ins)

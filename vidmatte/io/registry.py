@@ -152,14 +152,17 @@ def _open_still(text: str, **kw):
 def _open_video(text: str, **kw):
     from vidmatte.io.sources import VideoSource
 
-    kw.pop("fps", None)
+    kw.pop("fps", None)  # a video keeps its own timing
     return VideoSource(text, **kw)
 
 
 def _open_live(text: str, **kw):
+    import inspect
+
     from vidmatte.io.capture import LiveSource
 
-    return LiveSource(text, **kw)
+    takes = inspect.signature(LiveSource).parameters  # file-job options (deep, strict, ...) do not apply
+    return LiveSource(text, **{k: v for k, v in kw.items() if k in takes})
 
 
 def _is_live(text: str) -> bool:

@@ -24,7 +24,7 @@ import av
 from vidmatte.defaults import ALPHA_MODES
 from vidmatte.errors import OutputError, warn
 from vidmatte.frame import Frame
-from vidmatte.io.atomic import AtomicSink, AtomicTarget, check_output_path
+from vidmatte.io.atomic import AtomicSink, AtomicTarget, check_output_path, write_failed
 from vidmatte.io.passthrough import StreamPassthrough
 from vidmatte.io.formats import DEFAULT_PRESET, MUXERS, PRESETS, alpha_mode_for, codec_options
 from vidmatte.io.packing import even_size, pack_frame
@@ -143,7 +143,7 @@ class VideoSink(AtomicSink):
             for packet in self.stream.encode(vf):
                 self._container.mux(packet)
         except av.error.FFmpegError as e:
-            raise OutputError(f"writing {self.path} failed: {e.strerror or e}") from e
+            raise write_failed(self.path, e) from e
         self._pump(float(vf.pts * self.time_base))
         self.frames += 1
 
@@ -177,7 +177,7 @@ class VideoSink(AtomicSink):
         except BaseException as e:
             self.abort()
             if isinstance(e, av.error.FFmpegError):
-                raise OutputError(f"finishing {self.path} failed: {e.strerror or e}") from e
+                raise write_failed(self.path, e) from e
             raise
 
     def abort(self) -> None:
