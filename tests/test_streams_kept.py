@@ -17,7 +17,7 @@ def cli(capsys, *args):
 
 def streams(path):
     with av.open(str(path)) as c:
-        return [(s.type, s.codec_context.name) for s in c.streams]
+        return [(s.type, s.codec_context.name if s.codec_context else None) for s in c.streams]
 
 
 def payloads(path, kind, n):
