@@ -28,6 +28,9 @@ def register(sub) -> None:
     add_model_options(p)
     add_smoothing_options(p)
     enc = p.add_argument_group("encoding")
+    enc.add_argument("--format", choices=("h264", "prores", "webm"),
+                     help="video codec (default by extension: .mp4/.mov/.mkv h264, .webm VP9); prores: "
+                          "10-bit ProRes 4444 in .mov/.mkv, keeping a high-bit-depth input's precision")
     enc.add_argument("--crf", type=int, default=18, help="H.264 quality (lower is better, default 18)")
     enc.add_argument("--speed", default="medium", help="x264 preset: ultrafast … veryslow (default medium)")
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     stats = replace(args.input, args.output, matter=matter, background=background, **smoothing,
                     fg_estimation=args.fg_estimation, crf=args.crf, codec_preset=args.speed,
                     batch_size=args.batch, overwrite=args.overwrite, strict=args.strict, fps=args.fps,
-                    progress=None if not args.quiet else False)
+                    format=args.format, progress=None if not args.quiet else False)
     if not args.quiet:
         print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
     return 0

@@ -139,6 +139,19 @@ def test_10bit_ramp_keeps_its_levels_in_the_prores_plate(tmp_path, capsys):
     assert np.abs(per_column - (200 + np.arange(640))).max() < 0.75  # within a 10-bit level
 
 
+def test_10bit_composite_into_prores_keeps_its_levels_and_webm_takes_composites(tmp_path, capsys):
+    src = make_ramp10(tmp_path / "ramp.mkv")  # grey, never green: the composite is the ramp itself
+    code, lines = cli(capsys, "replace", src, "--color", "#2060ff", "-o", tmp_path / "comp.mov", "--format", "prores",
+                      "--model", "chroma", "-q")
+    assert code == 0, lines
+    levels, per_column = ramp_levels(tmp_path / "comp.mov")
+    assert levels > 600 and np.abs(per_column - (200 + np.arange(640))).max() < 0.75
+    code, lines = cli(capsys, "replace", src, "--color", "#2060ff", "-o", tmp_path / "comp.webm", "--model", "chroma",
+                      "-q")
+    assert code == 0, lines
+    assert read_pts(tmp_path / "comp.webm")[1] == 2
+
+
 @pytest.mark.parametrize("ext", ["png", "tif"])
 def test_16bit_frames_stay_16bit_in_png_and_tiff_plates_and_composites(tmp_path, capsys, ext):
     ramp = (np.arange(1024, dtype=np.uint32) * 64).astype(np.uint16)  # 1024 levels

@@ -55,8 +55,9 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "h264": Preset("h264", "libx264", "yuv420p", (".mp4", ".mkv", ".mov", ".m4v"), even=True),
-    "prores": Preset("prores", "prores_ks", "yuva444p10le", (".mov", ".mkv"), alpha=True, accepts=("rgba", "rgba64")),
-    "webm": Preset("webm", "libvpx-vp9", "yuva420p", (".webm", ".mkv"), alpha=True, accepts=("rgba",)),
+    "prores": Preset("prores", "prores_ks", "yuva444p10le", (".mov", ".mkv"), alpha=True,
+                     accepts=("rgba", "rgba64", "rgb24", "rgb48")),
+    "webm": Preset("webm", "libvpx-vp9", "yuva420p", (".webm", ".mkv"), alpha=True, accepts=("rgba", "rgb24")),
     "alpha": Preset("alpha", "libx264", "yuv420p", (".mp4", ".mkv", ".mov", ".m4v"), matte=True, even=True,
                     accepts=("gray", "rgba")),
 }

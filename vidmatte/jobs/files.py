@@ -68,7 +68,8 @@ def _is_sequence_output(output: PathLike, format: Optional[str]) -> bool:
 def replace(input: PathLike, output: PathLike, *, background: Any = None, matter: Any = "auto",
             smoothing: Any = SMOOTHER, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
             crf: int = 18, codec_preset: str = "medium", batch_size: int = 1, overwrite: bool = False,
-            strict: bool = False, fps: Optional[float] = None, progress: Optional[Any] = None) -> PipelineStats:
+            strict: bool = False, fps: Optional[float] = None, format: Optional[str] = None,
+            progress: Optional[Any] = None) -> PipelineStats:
     """Put the people of ``input`` on ``background`` and write ``output`` (audio and timing kept).
 
     Args:
@@ -82,14 +83,16 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
         crf, codec_preset: H.264 quality and x264 speed preset.
         strict: a damaged input (lost or broken frames) is an error instead of a warning.
         fps: frame rate of an image sequence without a timestamps.json.
+        format: video preset (``"h264"``, ``"prores"``: 10-bit ProRes 4444 that keeps a
+            high-bit-depth input's precision, ``"webm"``); ``None``: by extension.
     """
     from vidmatte.io.formats import ALPHA_CONTAINERS
     from vidmatte.io.registry import open_sink
     from vidmatte.runtime.processor import Processor
 
     ext = Path(output).suffix.lower()
-    fmt = None
-    if background is None:
+    fmt = format
+    if background is None and fmt is None:
         fmt = ALPHA_CONTAINERS.get(ext)
         if fmt is None and ext and not _is_sequence_output(output, None):
             raise OutputError(f"transparent output needs .mov (ProRes 4444), .webm (VP9) or a folder, not {ext}")
