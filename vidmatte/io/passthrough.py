@@ -107,7 +107,6 @@ class StreamPassthrough:
         name = os.path.basename(self.source)
         if self.dropped:
             warn(f"{name}: not kept in {target or 'the output'}: " + "; ".join(self.dropped))
-        self._announced = False
         if self.tracks:
             bad = scan_timing(self.source, [t.ins.index for t in self.tracks])
             if bad:
