@@ -119,6 +119,16 @@ def test_folder_of_videos_points_at_the_video(tmp_path, capsys):
     assert code == 0
 
 
+def test_image_takes_a_folder_or_a_quoted_pattern(tmp_path, capsys):
+    folder = write_frames(tmp_path / "stills", [rgb for rgb, _ in DISCS[:2]], "png")
+    for spec, out in ((folder, "cut_a"), (f"{folder}/*.png", "cut_b")):
+        code, lines = cli(capsys, "image", spec, "-o", tmp_path / out, "--model", "chroma", "-q")
+        assert code == 0, lines
+        assert sorted(p.name for p in (tmp_path / out).iterdir()) == ["frame_000001.png", "frame_000002.png"]
+    msg = one_error(*cli(capsys, "image", f"{folder}/*.jpg", "-o", tmp_path / "none", "--model", "chroma"))
+    assert "frame_%06d.png" in msg
+
+
 def test_video_source_on_a_folder_does_not_suggest_a_pattern(tmp_path):
     from vidmatte.errors import InputError
     from vidmatte.io.sources import VideoSource
