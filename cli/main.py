@@ -2,7 +2,8 @@
 
 Each sub-command lives in its own module with ``register(subparsers)``, which adds its
 parser and sets ``func`` to the function that runs it. This module only parses, dispatches
-and turns :class:`vidmatte.errors.VidmatteError` into one line and an exit code.
+and turns :class:`vidmatte.errors.VidmatteError` into one line and an exit code; warnings
+become ``vidmatte: warning: …`` lines, and SIGTERM is handled like Ctrl-C (exit 143).
 """
 
 from __future__ import annotations
@@ -50,6 +51,30 @@ def _version() -> str:
     return f"vidmatte {__version__}"
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, systemd, ``docker stop``), raised where SIGINT raises
+    KeyboardInterrupt, so every sink throws its partial output away the same way."""
+
+
+def _on_sigterm(signum, _frame) -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends at once
+    raise Terminated()
+
+
+def _show_warning(original):
+    def show(message, category, filename, lineno, file=None, line=None):
+        from vidmatte.errors import VidmatteWarning
+
+        if issubclass(category, VidmatteWarning):
+            print(f"vidmatte: warning: {message}", file=sys.stderr, flush=True)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("VIDMATTE_DEBUG") == "1"
@@ -58,6 +83,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    import signal
+    import threading
+    import warnings
+
+    from vidmatte.errors import VidmatteWarning
+
+    on_main = threading.current_thread() is threading.main_thread()
+    saved_term = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", VidmatteWarning)
+            warnings.showwarning = _show_warning(warnings.showwarning)
+            return _run(args, debug)
+    finally:
+        if on_main:
+            signal.signal(signal.SIGTERM, saved_term)
+
+
+def _run(args: argparse.Namespace, debug: bool) -> int:
     from vidmatte.errors import VidmatteError
 
     try:
@@ -67,9 +111,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(f"vidmatte: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if debug:
             raise
+        if isinstance(exc, Terminated):
+            print("vidmatte: terminated (SIGTERM); no partial output was kept", file=sys.stderr)
+            return 143
         print("vidmatte: interrupted; no partial output was kept", file=sys.stderr)
         return 130
     except Exception as exc:  # an internal fault: still one line unless --debug

@@ -8,6 +8,7 @@ import sys
 from vidmatte_cli.options import (
     add_alpha_mode_option,
     add_fg_option,
+    add_input_options,
     add_model_options,
     add_output_options,
     add_smoothing_options,
@@ -17,14 +18,17 @@ from vidmatte_cli.options import (
 
 
 def register(sub) -> None:
-    p = sub.add_parser("matte", help="alpha + foreground outputs for VFX (ProRes 4444, VP9 alpha, PNG/EXR, matte)",
+    p = sub.add_parser("matte", help="alpha + foreground outputs for VFX (ProRes 4444, VP9 alpha, PNG/TIFF/EXR, matte)",
                        description="Pull a matte without a green screen. Formats: prores (.mov, ProRes 4444 "
-                                   "with alpha), webm (VP9 with alpha), png / exr (image sequence in a folder, "
-                                   "with timestamps.json), alpha (greyscale matte video, .mp4).")
-    p.add_argument("input", help="input video file, or a folder / pattern of frames")
+                                   "with alpha), webm (VP9 with alpha), png / tiff / exr (image sequence in a "
+                                   "folder, with timestamps.json), alpha (greyscale matte video, .mp4). "
+                                   "High-bit-depth inputs keep 16 bits in ProRes, EXR, PNG and TIFF.")
+    p.add_argument("input", help="input video file, or a folder / pattern of PNG, TIFF, EXR, DPX or JPEG frames")
     add_output_options(p)
-    p.add_argument("--format", choices=("prores", "webm", "png", "exr", "alpha"),
-                   help="default from the output: .mov prores, .webm webm, .mp4 alpha, folder png")
+    add_input_options(p)
+    p.add_argument("--format", choices=("prores", "webm", "png", "tiff", "exr", "alpha"),
+                   help="default from the output: .mov prores, .webm webm, .mp4 alpha, folder png, "
+                        "frames/f_%%06d.tif tiff, frames/f_%%06d.exr exr")
     add_alpha_mode_option(p)
     add_fg_option(p)
     add_model_options(p)
@@ -40,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     matter = matter_from_args(args)
     stats = matte(args.input, args.output, matter=matter, format=args.format, alpha_mode=args.alpha_mode,
                   **smoothing, fg_estimation=args.fg_estimation, batch_size=args.batch,
-                  overwrite=args.overwrite, progress=None if not args.quiet else False)
+                  overwrite=args.overwrite, strict=args.strict, fps=args.fps,
+                  progress=None if not args.quiet else False)
     if not args.quiet:
         print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
     return 0

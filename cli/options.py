@@ -17,6 +17,7 @@ __all__ = [
     "smoothing_from_args",
     "add_fg_option",
     "add_alpha_mode_option",
+    "add_input_options",
     "background_from_args",
     "background_spec",
     "parse_size",
@@ -94,7 +95,30 @@ def add_fg_option(p: argparse.ArgumentParser) -> None:
 
 def add_alpha_mode_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha-mode", choices=ALPHA_MODES,
-                   help="colour stored straight or premultiplied by alpha (default straight)")
+                   help="colour stored straight or premultiplied by alpha (default: premultiplied for EXR, "
+                        "as OpenEXR, Nuke and Resolve expect; straight for the others)")
+
+
+def _positive_fps(text: str) -> float:
+    from fractions import Fraction
+
+    try:
+        value = float(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"expected a frame rate such as 24, 23.976 or 24000/1001, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"the frame rate must be positive, got {text!r}")
+    return value
+
+
+def add_input_options(p: argparse.ArgumentParser) -> None:
+    """``--fps`` (image sequences without timing) and ``--strict`` (damaged input is an error)."""
+    g = p.add_argument_group("input")
+    g.add_argument("--fps", type=_positive_fps, metavar="RATE",
+                   help="frame rate of an image-sequence input without timestamps.json (default 25)")
+    g.add_argument("--strict", action="store_true",
+                   help="stop with an error (exit 2) when the input is damaged (lost or broken frames) "
+                        "instead of warning and going on")
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ import sys
 
 from vidmatte_cli.options import (
     add_background_options,
+    add_input_options,
     add_model_options,
     add_output_options,
     add_smoothing_options,
@@ -20,12 +21,16 @@ def register(sub) -> None:
     p = sub.add_parser("replace", help="replace the background of a video (audio and timing kept)",
                        description="Replace the background of a video. The output keeps the input's "
                                    "frame timing and audio.")
-    p.add_argument("input", help="input video file, or a folder / pattern of frames")
+    p.add_argument("input", help="input video file, or a folder / pattern of PNG, TIFF, EXR, DPX or JPEG frames")
     add_output_options(p)
+    add_input_options(p)
     add_background_options(p, required=True)
     add_model_options(p)
     add_smoothing_options(p)
     enc = p.add_argument_group("encoding")
+    enc.add_argument("--format", choices=("h264", "prores", "webm"),
+                     help="video codec (default by extension: .mp4/.mov/.mkv h264, .webm VP9); prores: "
+                          "10-bit ProRes 4444 in .mov/.mkv, keeping a high-bit-depth input's precision")
     enc.add_argument("--crf", type=int, default=18, help="H.264 quality (lower is better, default 18)")
     enc.add_argument("--speed", default="medium", help="x264 preset: ultrafast … veryslow (default medium)")
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
@@ -40,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     matter = matter_from_args(args)
     stats = replace(args.input, args.output, matter=matter, background=background, **smoothing,
                     fg_estimation=args.fg_estimation, crf=args.crf, codec_preset=args.speed,
-                    batch_size=args.batch, overwrite=args.overwrite, progress=None if not args.quiet else False)
+                    batch_size=args.batch, overwrite=args.overwrite, strict=args.strict, fps=args.fps,
+                    format=args.format, progress=None if not args.quiet else False)
     if not args.quiet:
         print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
     return 0

@@ -89,7 +89,7 @@ def test_exr_float_is_within_1e6_and_premultiplied_in_linear(tmp_path):
     rng = np.random.default_rng(3)
     floats = [rng.random((H, W, 4), dtype=np.float32) for _ in range(2)]
     floats[0][0, 0] = (4.5, 0.0, 1e-4, 1.0)  # HDR and tiny values survive
-    with ImageSequenceSink(tmp_path / "f", format="exr") as sink:
+    with ImageSequenceSink(tmp_path / "f", format="exr", alpha_mode="straight") as sink:  # EXR default: premultiplied
         for i, f in enumerate(floats):
             sink.write(Frame(f, pts=i, time_base=Fraction(1, 24)))
     for i, f in enumerate(floats):

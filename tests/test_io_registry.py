@@ -37,7 +37,7 @@ def test_builtin_kinds_are_picked_and_fit_the_protocols(tmp_path):
     seq = open_sink(tmp_path / "frames", **kw)
     assert isinstance(video, VideoSink) and isinstance(seq, ImageSequenceSink)
     assert isinstance(video, Sink) and video.accepts == ("rgb24", "yuv420p")
-    assert open_sink(tmp_path / "p.mov", format="prores", **kw).accepts == ("rgba",)
+    assert open_sink(tmp_path / "p.mov", format="prores", **kw).accepts == ("rgba", "rgba64", "rgb24", "rgb48")
     assert seq.accepts[0] == "rgba"
     for s in (video, seq):
         s.abort()

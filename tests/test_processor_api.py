@@ -142,3 +142,71 @@ def test_public_api_names():
     for name in ("Compositor", "parse_background", "make_smoother", "open_source", "open_sink", "webcam",
                  "replace", "matte", "images", "load_matter", "Processor", "Pipeline"):
         assert callable(getattr(vidmatte, name)), name
+
+
+# -- issue 11, item 12: the remaining traps -------------------------------------------------
+@pytest.mark.parametrize("bad, needle", [
+    (np.zeros((16, 20, 3), np.int64), "astype(np.uint8)"),
+    (np.zeros((16, 20, 3), bool), "boolean"),
+])
+def test_integer_and_bool_frames_say_how_to_convert(bad, needle):
+    with pytest.raises(TypeError) as info:
+        Processor(ChromaKeyMatter(), background="#000000")(bad)
+    assert needle in str(info.value)
+
+
+def test_pil_images_get_a_hint():
+    Image = pytest.importorskip("PIL.Image")
+    with pytest.raises(TypeError, match=r"np.asarray\(img\)"):
+        Processor(ChromaKeyMatter(), background="#000000")(Image.new("RGB", (8, 8)))
+
+
+@pytest.mark.parametrize("frames, error, needle", [
+    ([Frame(np.zeros((8, 8, 3), np.float32))], TypeError, "(frame * 255)"),
+    ([Frame(np.zeros((3, 8, 8), np.uint8))], ValueError, "channels-first"),
+    ([Frame(np.zeros((8, 8, 4), np.uint8))], ValueError, "(H,W,3)"),
+    ([Frame(np.zeros((8, 8, 3), np.uint8)), Frame(np.zeros((8, 9, 3), np.uint8), index=1)], ValueError, "one size"),
+    ([Frame(np.zeros((8, 8, 3), np.uint8)), Frame(np.zeros((8, 8, 3), np.uint16), index=1)], ValueError, "dtype"),
+])
+def test_process_checks_frames_before_the_model(frames, error, needle):
+    with pytest.raises(error) as info:
+        Processor(ChromaKeyMatter(), background="#000000").process(frames)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+class BadMatter:
+    """A plugin matter that breaks the contract in one of the usual ways."""
+
+    name, size, device = "bad", 8, torch.device("cpu")
+
+    def __init__(self, mistake):
+        self.mistake = mistake
+
+    def predict(self, images):
+        b, h, w, _ = images.shape
+        if self.mistake == "model-size":
+            return torch.zeros(b, 1, 4, 4)
+        if self.mistake == "no-channel":
+            return torch.zeros(b, h, w)
+        if self.mistake == "0..255":
+            return torch.full((b, 1, h, w), 255.0)
+        if self.mistake == "logits":
+            return torch.full((b, 1, h, w), -4.0)
+        return torch.zeros(b, 1, h, w, dtype=torch.uint8)
+
+
+@pytest.mark.parametrize("mistake, error, needle", [
+    ("model-size", ValueError, "frame size"), ("no-channel", ValueError, "(B,1,H,W)"),
+    ("0..255", ValueError, "divide 0..255"), ("logits", ValueError, "sigmoid"), ("uint8", TypeError, "float"),
+])
+def test_a_plugin_matter_breaking_the_contract_is_named(mistake, error, needle):
+    with pytest.raises(error) as info:
+        Processor(BadMatter(mistake), background="#000000")(green_frame())
+    assert needle in str(info.value) and "bad" in str(info.value)
+
+
+def test_8bit_values_in_uint16_frames_warn():
+    from vidmatte.errors import VidmatteWarning
+
+    with pytest.warns(VidmatteWarning, match="astype"):
+        Processor(ChromaKeyMatter(), background="#000000")(green_frame().astype(np.uint16))

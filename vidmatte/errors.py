@@ -2,6 +2,8 @@
 
 The CLI prints ``vidmatte: error: <message>`` and exits with :attr:`VidmatteError.exit_code`
 (2 for bad input, 1 for internal faults); ``--debug`` shows the traceback instead.
+Problems the job survives (a damaged input, a stream that cannot be kept, retimed audio)
+are :class:`VidmatteWarning` s, which the CLI prints as one ``vidmatte: warning: …`` line.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ __all__ = [
     "OutputError",
     "WeightsError",
     "DeviceError",
+    "VidmatteWarning",
+    "warn",
 ]
 
 
@@ -42,3 +46,15 @@ class WeightsError(VidmatteError):
 
 class DeviceError(VidmatteError):
     """A camera, virtual camera, display or compute device is missing or busy."""
+
+
+class VidmatteWarning(UserWarning):
+    """Something the user should know about a job that still finished (one-line message)."""
+
+
+def warn(message: str) -> None:
+    """Issue a :class:`VidmatteWarning` (shown once per message by Python's default filter;
+    the CLI shows every one as ``vidmatte: warning: <message>``)."""
+    import warnings
+
+    warnings.warn(" ".join(message.split()), VidmatteWarning, stacklevel=2)

@@ -1,116 +1,111 @@
-"""Carry the audio of an input file into an output container.
+"""Which streams of an input go into an output container, and how (tables and checks only).
 
-Stream copy first: packets are muxed untouched (bit-identical), only their timestamps are
-rescaled to the output stream's time base. When the output container cannot hold the
-codec (AAC in WebM, say) the audio is decoded and re-encoded: Opus for WebM, AAC for
-MP4/MOV. Packets are pumped in step with the video (``pump(until=t)``) so the file is
-interleaved as it is written instead of buffering all audio at the end.
+Every audio and subtitle stream is kept when the output container can hold it: a stream copy
+(packets muxed untouched) when it takes the codec, else audio is re-encoded (Opus for WebM,
+AAC for MP4/MOV). Streams that cannot go in (subtitles the container has no format for,
+data tracks, attachments, extra video) are listed so the user is told; a timecode track is
+carried as the output video's timecode.
+:func:`scan_timing` finds packets whose timestamps repeat or run backwards (a loop seam,
+a bad remux) before the long work starts. :mod:`vidmatte.io.passthrough` does the muxing.
 """
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
-from typing import Iterator, Optional, Union
+from typing import Optional
 
 import av
 
-from vidmatte.errors import InputError
+__all__ = ["COPYABLE", "SUBTITLES", "REENCODE_TO", "plan_streams", "describe", "scan_timing", "timecode_of"]
 
-__all__ = ["AudioPassthrough", "COPYABLE", "REENCODE_TO"]
-
-#: audio codecs each output container takes as a stream copy
+#: audio codecs each output container takes as a stream copy (None: anything)
 COPYABLE: dict[str, Optional[frozenset]] = {
     "mp4": frozenset({"aac", "mp3", "opus", "flac", "alac", "ac3", "eac3"}),
     "mov": frozenset({"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_f32le"}),
     "webm": frozenset({"opus", "vorbis"}),
-    "matroska": None,  # anything
+    "matroska": None,
 }
-#: encoder used when a copy is impossible
+#: subtitle codecs each container takes as a stream copy (decoder and codec names both listed)
+SUBTITLES: dict[str, frozenset] = {
+    "mp4": frozenset({"mov_text"}),
+    "mov": frozenset({"mov_text"}),
+    "webm": frozenset({"webvtt"}),
+    "matroska": frozenset({"subrip", "srt", "ass", "ssa", "webvtt", "text", "dvd_subtitle", "dvdsub",
+                           "hdmv_pgs_subtitle", "pgssub", "dvb_subtitle", "dvbsub"}),
+}
+#: encoder used when an audio copy is impossible
 REENCODE_TO = {"mp4": "aac", "mov": "aac", "webm": "libopus", "matroska": "libopus"}
+_SUB_HINT = {"mp4": "MP4 holds only mov_text subtitles, write .mkv to keep it",
+             "mov": "MOV holds only mov_text subtitles, write .mkv to keep it",
+             "webm": "WebM holds only WebVTT subtitles, write .mkv to keep it",
+             "matroska": "Matroska has no place for this subtitle codec"}
 
 
-class AudioPassthrough:
-    """The first audio stream of ``source`` added to ``output`` (copy or re-encode).
+def describe(stream) -> str:
+    """``audio #2 (aac, eng)``: how a stream is named in messages."""
+    cc = getattr(stream, "codec_context", None)
+    codec = cc.name if cc is not None else "unknown codec"
+    lang = stream.metadata.get("language")
+    extra = f", {lang}" if lang and lang != "und" else ""
+    return f"{stream.type} #{stream.index} ({codec}{extra})"
 
-    Args:
-        source: path of the file whose audio is kept.
-        output: an open ``av`` output container; the stream is added at construction, so
-            create this before the first packet is muxed.
-        container: muxer name of ``output`` ("mp4", "mov", "webm", "matroska").
 
-    Attributes:
-        mode: "copy", or the encoder name when re-encoding; ``None`` when ``source`` has no audio.
+def plan_streams(container, muxer: str) -> tuple[list[tuple[object, str]], list[str]]:
+    """``(kept, dropped)`` for the streams of ``container`` besides its first video stream.
+
+    ``kept``: ``(input stream, mode)`` with mode ``"copy"`` or the audio encoder's name;
+    ``dropped``: one description per stream that ``muxer`` cannot hold, with the reason.
     """
-
-    def __init__(self, source: Union[str, os.PathLike], output, container: str):
-        try:
-            self._in = av.open(os.fspath(source), metadata_errors="ignore")
-        except av.error.FFmpegError as e:
-            raise InputError(f"cannot read audio from {source}: {e.strerror or e}") from None
-        self.mode: Optional[str] = None
-        self._out = output
-        self.packets = 0
-        if not self._in.streams.audio:
-            self.close()
-            return
-        ins = self._in.streams.audio[0]
-        allowed = COPYABLE.get(container)
-        name = ins.codec_context.name
-        if allowed is None or name in allowed:
-            self.mode = "copy"
-            self.stream = output.add_stream_from_template(ins)
+    kept, dropped = [], []
+    first_video = container.streams.video[0] if container.streams.video else None
+    for s in container.streams:
+        if s is first_video:
+            continue
+        cc = getattr(s, "codec_context", None)
+        name = cc.name if cc is not None else None
+        if s.type == "audio" and name:
+            allowed = COPYABLE.get(muxer)
+            kept.append((s, "copy" if allowed is None or name in allowed else REENCODE_TO.get(muxer, "aac")))
+        elif s.type == "subtitle" and name in SUBTITLES.get(muxer, ()):
+            kept.append((s, "copy"))
+        elif s.type == "subtitle":
+            dropped.append(f"{describe(s)}: {_SUB_HINT.get(muxer, 'write .mkv to keep it')}")
+        elif s.type == "data" and "timecode" in s.metadata:
+            continue  # a tmcd track: carried as the video's timecode (see timecode_of)
+        elif s.type == "video":
+            dropped.append(f"{describe(s)}: only the first video stream is processed")
         else:
-            enc = REENCODE_TO.get(container, "aac")
-            rate = 48000 if enc == "libopus" else (ins.sample_rate or 48000)
-            layout = ins.layout.name if ins.layout and ins.layout.nb_channels <= 2 else "stereo"
-            self.mode = enc
-            self.stream = output.add_stream(enc, rate=rate, layout=layout)
-        self._in_stream = ins
-        self._queue: Iterator[av.Packet] = self._produce()
-        self._held: Optional[av.Packet] = None
+            dropped.append(f"{describe(s)}: {s.type} streams of this kind are not copied")
+    return kept, dropped
 
-    def _produce(self) -> Iterator[av.Packet]:
-        for packet in self._in.demux(self._in_stream):
-            if not packet.size:
-                continue
-            if self.mode == "copy":
-                yield packet
-                continue
-            for frame in self._in_stream.decode(packet):
-                yield from self.stream.encode(frame)
-        if self.mode != "copy":
-            try:
-                for frame in self._in_stream.decode(None):
-                    yield from self.stream.encode(frame)
-            except av.error.EOFError:
-                pass
-            yield from self.stream.encode(None)
 
-    @staticmethod
-    def _time(packet: av.Packet) -> Optional[Fraction]:
-        ts = packet.pts if packet.pts is not None else packet.dts
-        return None if ts is None or packet.time_base is None else ts * packet.time_base
+def timecode_of(container) -> Optional[str]:
+    """The start timecode (``"01:00:00:00"``) of the video or its tmcd track, if any; writing it
+    as the output video stream's ``timecode`` makes MOV/MP4 write a tmcd track, Matroska a tag."""
+    for s in list(container.streams.video[:1]) + list(container.streams.data):
+        if s.metadata.get("timecode"):
+            return s.metadata["timecode"]
+    return None
 
-    def pump(self, until: Optional[float] = None) -> None:
-        """Mux audio packets that start at or before ``until`` seconds (all when ``None``)."""
-        if self.mode is None:
-            return
-        while True:
-            packet = self._held if self._held is not None else next(self._queue, None)
-            self._held = None
-            if packet is None:
-                return
-            t = self._time(packet)
-            if until is not None and t is not None and t > until:
-                self._held = packet
-                return
-            packet.stream = self.stream
-            self._out.mux(packet)
-            self.packets += 1
 
-    def close(self) -> None:
-        """Release the input file (idempotent); call :meth:`pump` first to finish the audio."""
-        if self._in is not None:
-            self._in.close()
-            self._in = None
+def scan_timing(path: str, indexes: list[int]) -> dict[int, list[float]]:
+    """Times (seconds) where a packet of stream ``i`` does not come after the one before it
+    (dts repeated or running backwards), for each ``i`` of ``indexes`` that has any.
+
+    Reads only packets, no decoding; a damaged tail ends the scan quietly.
+    """
+    found: dict[int, list[float]] = {}
+    last: dict[int, int] = {}
+    with av.open(path, metadata_errors="ignore") as c:
+        streams = [c.streams[i] for i in indexes]
+        try:
+            for p in c.demux(streams):
+                if not p.size or p.dts is None:
+                    continue
+                i = p.stream.index
+                if i in last and p.dts <= last[i]:
+                    found.setdefault(i, []).append(float(p.dts * Fraction(p.time_base)))
+                last[i] = max(p.dts, last.get(i, p.dts))
+        except av.error.FFmpegError:
+            pass
+    return found

@@ -4,7 +4,8 @@
   (inputs, backgrounds, evaluation).
 * :data:`PRESETS`: how each output kind is encoded; :data:`MUXERS` and
   :data:`DEFAULT_PRESET`: container by extension; :data:`ALPHA_CONTAINERS`: the containers
-  that carry alpha and the preset written there; :data:`SEQUENCE_FORMATS`: image sequences.
+  that carry alpha and the preset written there; :data:`SEQUENCE_FORMATS`: image sequences;
+  :data:`DEFAULT_ALPHA_MODE`: straight or premultiplied colour, per output format.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
-    "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "SEQUENCE_FORMATS", "Preset", "PRESETS", "CODEC_SPEEDS",
-    "MUXERS", "DEFAULT_PRESET", "ALPHA_CONTAINERS", "codec_options",
+    "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "SEQUENCE_FORMATS", "SEQUENCE_EXTENSIONS", "Preset", "PRESETS", "CODEC_SPEEDS",
+    "MUXERS", "DEFAULT_PRESET", "ALPHA_CONTAINERS", "codec_options", "DEFAULT_ALPHA_MODE", "alpha_mode_for",
 ]
 
 #: stills FFmpeg's image decoders read (inputs, sequences, backgrounds, ground truth)
@@ -21,7 +22,21 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".exr", ".bmp", ".tif", ".tiff", ".
 #: files opened as video (backgrounds are looped)
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".gif", ".ts")
 #: image-sequence outputs
-SEQUENCE_FORMATS = ("png", "exr")
+SEQUENCE_FORMATS = ("png", "exr", "tiff")
+#: file extension (no dot) → sequence format
+SEQUENCE_EXTENSIONS = {"png": "png", "exr": "exr", "tif": "tiff", "tiff": "tiff"}
+#: colour in RGBA outputs unless asked otherwise: EXR is premultiplied by convention (OpenEXR;
+#: what Nuke and Resolve assume), the others keep straight colour
+DEFAULT_ALPHA_MODE = {"exr": "premultiplied"}
+
+
+def alpha_mode_for(format: str) -> str:
+    """The alpha mode written to ``format`` (``"exr"``, ``"png"``, ``"prores"``, ...) by default.
+
+    >>> alpha_mode_for("exr"), alpha_mode_for("png")
+    ('premultiplied', 'straight')
+    """
+    return DEFAULT_ALPHA_MODE.get(format, "straight")
 
 
 @dataclass(frozen=True)
@@ -40,8 +55,9 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "h264": Preset("h264", "libx264", "yuv420p", (".mp4", ".mkv", ".mov", ".m4v"), even=True),
-    "prores": Preset("prores", "prores_ks", "yuva444p10le", (".mov", ".mkv"), alpha=True, accepts=("rgba",)),
-    "webm": Preset("webm", "libvpx-vp9", "yuva420p", (".webm", ".mkv"), alpha=True, accepts=("rgba",)),
+    "prores": Preset("prores", "prores_ks", "yuva444p10le", (".mov", ".mkv"), alpha=True,
+                     accepts=("rgba", "rgba64", "rgb24", "rgb48")),
+    "webm": Preset("webm", "libvpx-vp9", "yuva420p", (".webm", ".mkv"), alpha=True, accepts=("rgba", "rgb24")),
     "alpha": Preset("alpha", "libx264", "yuv420p", (".mp4", ".mkv", ".mov", ".m4v"), matte=True, even=True,
                     accepts=("gray", "rgba")),
 }

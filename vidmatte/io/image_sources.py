@@ -1,57 +1,33 @@
 """Sources made of stills: one image, or a numbered sequence of images.
 
-A sequence is a folder (every PNG/JPEG/EXR/... inside, natural order), a glob
-(``shots/*.png``) or a printf pattern (``out/frame_%06d.exr``). When the folder holds the
-``timestamps.json`` that :class:`ImageSequenceSink` writes, the original pts and time base
-come back; otherwise ``pts = index`` at ``1/fps``.
+A sequence is a folder (every PNG/TIFF/EXR/DPX/JPEG/... inside, natural order), a glob
+(``shots/*.png``) or a printf pattern (``out/frame_%06d.exr``); see
+:mod:`vidmatte.io.sequence_files`. When the folder holds the ``timestamps.json`` that
+:class:`ImageSequenceSink` writes, the original pts and time base come back; otherwise
+``pts = index`` at ``1/fps`` (``fps`` given, else 25 with a warning). Frames of more than
+8 bits (16-bit PNG/TIFF, 10/12-bit DPX, float EXR) come as ``rgb48`` (uint16) frames.
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
 import numpy as np
 
-from vidmatte.errors import InputError
+from vidmatte.errors import InputError, warn
 from vidmatte.frame import Frame
-from vidmatte.io.formats import IMAGE_EXTENSIONS
-from vidmatte.io.stills import read_image
+from vidmatte.io.sequence_files import is_sequence_spec, list_sequence, no_frames_advice, numbering_gaps
+from vidmatte.io.stills import image_depth, read_image
 
 __all__ = ["ImageSource", "ImageSequenceSource", "is_sequence_spec", "list_sequence"]
 
 PathLike = Union[str, os.PathLike]
-_PRINTF = re.compile(r"%0?(\d*)d")
-
-
-def is_sequence_spec(text: str) -> bool:
-    """True for glob (``*``, ``?``, ``[``) or printf (``%06d``) patterns."""
-    return bool(_PRINTF.search(text)) or any(ch in Path(text).name for ch in "*?[")
-
-
-def _natural_key(p: Path):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
-
-
-def list_sequence(spec: PathLike) -> list[Path]:
-    """The files of a sequence spec in order (may be empty)."""
-    text = os.fspath(spec)
-    if Path(text).is_dir():
-        files = [p for p in Path(text).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")]
-        return sorted(files, key=_natural_key)
-    m = _PRINTF.search(Path(text).name)
-    if m:
-        folder = Path(text).parent
-        name = Path(text).name
-        rx = re.compile(re.escape(name[: m.start()]) + r"(\d+)" + re.escape(name[m.end():]) + r"$")
-        found = [(int(mm.group(1)), folder / f) for f in os.listdir(folder or ".") if (mm := rx.match(f))] if folder.is_dir() else []
-        return [p for _, p in sorted(found)]
-    return sorted((Path(p) for p in glob.glob(text)), key=_natural_key)
+#: frame rate of a sequence that says nothing about its timing
+DEFAULT_SEQUENCE_FPS = 25
 
 
 class ImageSource:
@@ -82,45 +58,78 @@ class ImageSource:
         self.close()
 
 
+def _gap_text(gaps: list[tuple[int, int]]) -> str:
+    runs = [str(a) if a == b else f"{a}-{b}" for a, b in gaps[:4]]
+    more = f" and {len(gaps) - 4} more gaps" if len(gaps) > 4 else ""
+    return ", ".join(runs) + more
+
+
 class ImageSequenceSource:
     """Numbered stills as a video: ``pts = index`` at ``1/fps`` unless a timestamps.json says more.
 
     Args:
         spec: folder, glob or printf pattern.
-        fps: frame rate when no sidecar gives the timing.
+        fps: frame rate; overrides a timestamps.json. ``None``: the sidecar's timing, else
+            25 fps with a warning.
         with_alpha: yield RGBA (``(H, W, 4)``); images without alpha give 255.
+        deep: yield uint16 ``rgb48``/``rgba64`` frames; ``None``: when the first image has
+            more than 8 bits per channel (16-bit PNG/TIFF, 10-bit DPX, EXR).
+        strict: frame numbers missing from the run are an error instead of a warning.
     """
 
-    def __init__(self, spec: PathLike, *, fps: Union[int, float, Fraction] = 25, with_alpha: bool = False, **_ignored):
+    def __init__(self, spec: PathLike, *, fps: Union[int, float, Fraction, None] = None, with_alpha: bool = False,
+                 deep: Optional[bool] = None, strict: bool = False, **_ignored):
         self.path = Path(os.fspath(spec))
         self.files = list_sequence(spec)
         if not self.files:
-            raise InputError(f"no images found for {spec}; give a folder of PNG/JPEG/EXR files or a pattern like frame_%06d.png")
+            raise InputError(no_frames_advice(spec))
         self.with_alpha = with_alpha
-        self.fps = Fraction(fps).limit_denominator(100000)
+        self.fps = Fraction(fps if fps is not None else DEFAULT_SEQUENCE_FPS).limit_denominator(100000)
+        if self.fps <= 0:
+            raise InputError(f"--fps must be positive, got {fps}")
         self.time_base = 1 / self.fps
         self._pts = list(range(len(self.files)))
-        self._load_sidecar()
-        first = read_image(self.files[0], with_alpha=with_alpha)
+        if not self._load_sidecar(override=fps is not None) and fps is None:
+            warn(f"{self.path} has no timing (no timestamps.json): {DEFAULT_SEQUENCE_FPS} fps assumed; give --fps")
+        self.deep = image_depth(self.files[0]) > 8 if deep is None else bool(deep)
+        self.format = ("rgba64" if with_alpha else "rgb48") if self.deep else ("rgba" if with_alpha else "rgb24")
+        first = self._read(self.files[0])
         self.height, self.width = first.shape[:2]
         self.rotation, self.has_audio = 0, False
         self.errors: list[str] = []
+        gaps = numbering_gaps(self.files)
+        if gaps:
+            msg = f"{self.path}: frame numbers {_gap_text(gaps)} are missing; the frames around them are played back to back"
+            if strict:
+                raise InputError(msg.split(";")[0] + " (--strict)")
+            self.errors.append(msg)
+            warn(msg)
 
-    def _load_sidecar(self) -> None:
+    def _read(self, path: Path) -> np.ndarray:
+        mode = ("rgba64" if self.with_alpha else "rgb48") if self.deep else ("rgba" if self.with_alpha else "rgb")
+        return read_image(path, mode=mode)
+
+    def _load_sidecar(self, override: bool) -> bool:
+        """Read timestamps.json; True when there is one that fits (``override``: keep ``fps``)."""
         folder = self.path if self.path.is_dir() else self.path.parent
         side = folder / "timestamps.json"
         if not side.is_file():
-            return
+            return False
         try:
             info = json.loads(side.read_text())
             entries = {e["file"]: e for e in info["frames"]}
             pts = [int(entries[f.name]["pts"]) for f in self.files]
             tb = Fraction(info["time_base"])
         except (ValueError, KeyError, TypeError):
-            return  # a foreign or partial sidecar: keep index timing
-        self._pts, self.time_base = pts, tb
-        if info.get("fps"):
-            self.fps = Fraction(info["fps"])
+            return False  # a foreign or partial sidecar: keep index timing
+        if not override:
+            self._pts, self.time_base = pts, tb
+            span = (pts[-1] - pts[0]) * tb if len(pts) > 1 else 0
+            if info.get("fps"):
+                self.fps = Fraction(info["fps"])
+            elif span > 0:  # the average rate of the recorded timing
+                self.fps = (Fraction(len(pts) - 1) / span).limit_denominator(1001)
+        return True
 
     @property
     def frame_count(self) -> int:
@@ -135,10 +144,11 @@ class ImageSequenceSource:
 
     def __iter__(self) -> Iterator[Frame]:
         for i, (f, pts) in enumerate(zip(self.files, self._pts)):
-            img = read_image(f, with_alpha=self.with_alpha)
+            img = self._read(f)
             if img.shape[:2] != (self.height, self.width):
                 raise InputError(f"{f} is {img.shape[1]}x{img.shape[0]}, the sequence is {self.width}x{self.height}; all frames must match")
-            yield Frame(image=np.ascontiguousarray(img), pts=pts, time_base=self.time_base, index=i, meta={"source": str(f)})
+            yield Frame(image=np.ascontiguousarray(img), pts=pts, time_base=self.time_base, index=i,
+                        meta={"source": str(f)}, format=self.format)
 
     def close(self) -> None:
         """Nothing to release; present for the Source interface."""

@@ -7,6 +7,9 @@ alpha is copied; 10-bit alpha is ``round(a * 1023 / 255)``, which reads back exa
 H.264 4:2:0 cannot code odd sizes (even its crop field counts in 2-pixel units), so odd
 frames are padded to even by repeating the last row/column: nothing is lost, and the
 output is at most one pixel larger (``VideoSink.coded_size`` says by how much).
+
+16-bit RGBA (``rgba64``) goes into 10-bit ProRes 4444 without an 8-bit step: colour through
+swscale from ``rgb48``, alpha ``round(a * 1023 / 65535)``, premultiplication in 16 bits.
 """
 
 from __future__ import annotations
@@ -26,18 +29,36 @@ def even_size(width: int, height: int) -> tuple[int, int]:
     return width + width % 2, height + height % 2
 
 
-def as_uint8_image(img: Any) -> np.ndarray:
-    """numpy/torch, ``(H,W,C)`` or ``(C,H,W)``, uint8 or float [0,1] → ``(H,W,C)`` uint8 numpy."""
+def _hwc(img: Any) -> np.ndarray:
     if hasattr(img, "detach"):
         img = img.detach().cpu().numpy()
     a = np.asarray(img)
     if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[-1] not in (1, 3, 4):
         a = a.transpose(1, 2, 0)
-    if a.ndim == 2:
-        a = a[..., None]
+    return a[..., None] if a.ndim == 2 else a
+
+
+def as_uint8_image(img: Any) -> np.ndarray:
+    """numpy/torch, ``(H,W,C)`` or ``(C,H,W)``, uint8, uint16 or float [0,1] → ``(H,W,C)`` uint8 numpy."""
+    a = _hwc(img)
+    if a.dtype == np.uint16:
+        return ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
     if a.dtype != np.uint8:
         a = np.floor(np.clip(a.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     return a
+
+
+def _pack_deep(img: np.ndarray, preset: Preset, alpha_mode: str) -> av.VideoFrame:
+    """``(H,W,3|4)`` uint16 RGB(A) → a 10-bit ``preset.pix_fmt`` frame (ProRes 4444)."""
+    rgb = img[..., :3]
+    a16 = img[..., 3] if img.shape[2] == 4 else None
+    if a16 is not None and alpha_mode == "premultiplied":
+        rgb = ((rgb.astype(np.uint32) * a16[..., None] + 32767) // 65535).astype(np.uint16)
+    src = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le")
+    frame = src.reformat(format=preset.pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG")
+    a = a16 if a16 is not None else np.full(rgb.shape[:2], 65535, np.uint16)
+    _plane(frame, 3, np.uint16)[...] = (a.astype(np.uint32) * 1023 + 32767) // 65535
+    return _tag(frame)
 
 
 def _plane(frame: av.VideoFrame, i: int, dtype=np.uint8) -> np.ndarray:
@@ -72,8 +93,8 @@ def pack_frame(image: Any, preset: Preset, *, alpha_mode: str = "straight", alph
     """One picture → an ``av.VideoFrame`` in ``preset.pix_fmt``, tagged BT.709 limited.
 
     Args:
-        image: ``(H,W,3)`` RGB or ``(H,W,4)`` straight RGBA (uint8 or float, numpy or torch),
-            or a :class:`Yuv420` (opaque presets only).
+        image: ``(H,W,3)`` RGB or ``(H,W,4)`` straight RGBA (uint8, uint16 or float, numpy or
+            torch), or a :class:`Yuv420` (opaque presets only). uint16 keeps 10 bits in ProRes.
         alpha: optional ``(1,H,W)``/``(H,W)`` alpha used when ``image`` is RGB.
         alpha_mode: "straight" stores colour as given; "premultiplied" stores ``rgb * a``.
     Opaque presets flatten RGBA over black; the matte preset codes alpha as luma.
@@ -83,6 +104,10 @@ def pack_frame(image: Any, preset: Preset, *, alpha_mode: str = "straight", alph
             raise ValueError(f"preset {preset.name} needs RGBA frames, got Yuv420 planes")
         yuv = image.numpy()
         return _tag(_yuv420_frame(yuv.y, yuv.u, yuv.v))
+    deep = _hwc(image)
+    if deep.dtype == np.uint16 and preset.alpha and preset.pix_fmt.endswith("10le") and deep.shape[2] in (3, 4) \
+            and alpha is None:
+        return _pack_deep(deep, preset, alpha_mode)
     img = as_uint8_image(image)
     if img.shape[2] == 1:
         img = np.repeat(img, 3, axis=2) if not preset.matte else img

@@ -152,14 +152,17 @@ def _open_still(text: str, **kw):
 def _open_video(text: str, **kw):
     from vidmatte.io.sources import VideoSource
 
-    kw.pop("fps", None)
+    kw.pop("fps", None)  # a video keeps its own timing
     return VideoSource(text, **kw)
 
 
 def _open_live(text: str, **kw):
+    import inspect
+
     from vidmatte.io.capture import LiveSource
 
-    return LiveSource(text, **kw)
+    takes = inspect.signature(LiveSource).parameters  # file-job options (deep, strict, ...) do not apply
+    return LiveSource(text, **{k: v for k, v in kw.items() if k in takes})
 
 
 def _is_live(text: str) -> bool:
@@ -176,12 +179,12 @@ register_source("video", _open_video, lambda t: not _is_sequence(t) and not _ima
 
 
 def _sequence_sink_spec(text: str, format: Optional[str]) -> bool:
-    from vidmatte.io.formats import SEQUENCE_FORMATS
+    from vidmatte.io.formats import SEQUENCE_EXTENSIONS
 
     p = Path(text)
     ext = p.suffix.lower().lstrip(".")
-    return (format in SEQUENCE_FORMATS or p.is_dir() or text.endswith(("/", os.sep)) or "%" in p.name
-            or ext in SEQUENCE_FORMATS or not ext)
+    return (format in SEQUENCE_EXTENSIONS or p.is_dir() or text.endswith(("/", os.sep)) or "%" in p.name
+            or ext in SEQUENCE_EXTENSIONS or not ext)
 
 
 def _open_sequence_sink(text: str, format: Optional[str] = None, **kw):

@@ -1,11 +1,14 @@
-"""Image-sequence sink: numbered PNG (8-bit RGBA) or EXR (float32 RGBA) + ``timestamps.json``.
+"""Image-sequence sink: numbered PNG / TIFF (8 or 16-bit RGBA) or EXR (float32 RGBA) + ``timestamps.json``.
 
 Frames go to a hidden temporary folder renamed to the target on :meth:`close`, so a folder
 that exists is always complete. The sidecar keeps each frame's original index, pts and
 time base (``ImageSequenceSource`` reads it back, so VFR timing survives a round trip).
 
-EXR is linear light: uint8 (sRGB) colour is linearised; premultiplication, when asked,
-happens in linear light. Float input is taken as linear and written as is (float32).
+EXR is linear light: uint8/uint16 (sRGB) colour is linearised; premultiplication happens in
+linear light, and is EXR's default (the OpenEXR convention Nuke and Resolve assume); PNG and
+TIFF default to straight colour (:data:`vidmatte.io.formats.DEFAULT_ALPHA_MODE`). Float input
+is taken as linear and written as is (float32). uint16 frames (``rgb48``/``rgba64``) keep 16
+bits in PNG and TIFF. A write that fails (disk full) is an :class:`OutputError`.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ import numpy as np
 from vidmatte.defaults import ALPHA_MODES
 from vidmatte.errors import OutputError
 from vidmatte.frame import Frame
-from vidmatte.io.atomic import AtomicSink, AtomicTarget, check_output_path
-from vidmatte.io.formats import SEQUENCE_FORMATS
+from vidmatte.io.atomic import AtomicSink, AtomicTarget, check_output_path, write_failed
+from vidmatte.io.formats import SEQUENCE_EXTENSIONS, SEQUENCE_FORMATS, alpha_mode_for
 from vidmatte.io.packing import as_uint8_image
 from vidmatte.io.stills import write_image
 from vidmatte.ops.color import srgb_to_linear
@@ -36,11 +39,11 @@ def sequence_target(spec: str, fmt: str) -> tuple[Path, str, str]:
     """``spec`` (folder or ``folder/name_%06d.ext``) → ``(folder, name pattern, format)``."""
     p = Path(spec)
     if "%" in p.name:
-        fmt = p.suffix.lower().lstrip(".") or fmt
+        fmt = SEQUENCE_EXTENSIONS.get(p.suffix.lower().lstrip("."), p.suffix.lower().lstrip(".")) or fmt
         if p.parent in (Path("."), Path("")) or not p.parent.name:
             raise OutputError(f"put image sequences in their own folder, e.g. frames/{p.name}")
         return p.parent, p.stem if p.suffix else p.name, fmt
-    if p.suffix.lower().lstrip(".") in SEQUENCE_FORMATS:
+    if p.suffix.lower().lstrip(".") in SEQUENCE_EXTENSIONS:
         raise OutputError(f"{spec} names one image; for frame sequences give a folder or a pattern such as frames/frame_%06d{p.suffix}")
     return p, "frame_%06d", fmt
 
@@ -54,8 +57,8 @@ def _float_image(image: Any, alpha: Any) -> np.ndarray:
         a = a.transpose(1, 2, 0)
     if a.ndim == 2:
         a = a[..., None]
-    if a.dtype == np.uint8:
-        f = a.astype(np.float32) / 255.0
+    if a.dtype in (np.uint8, np.uint16):
+        f = a.astype(np.float32) / (255.0 if a.dtype == np.uint8 else 65535.0)
         if f.shape[2] >= 3:  # colour is sRGB-encoded; a one-channel matte is linear already
             f[..., :3] = srgb_to_linear(f[..., :3])
     else:
@@ -71,15 +74,18 @@ class ImageSequenceSink(AtomicSink):
     Args:
         folder: target folder (created; replaced with ``overwrite`` only if it holds a
             previous sequence or nothing).
-        format: "png" (8-bit) or "exr" (float32, ZIP).
-        alpha_mode: "straight" or "premultiplied" colour.
+        format: "png" / "tiff" (8-bit, 16-bit for uint16 frames) or "exr" (float32, ZIP).
+        alpha_mode: "straight" or "premultiplied" colour; ``None``: the format's convention
+            (premultiplied for EXR, straight otherwise).
         pattern: file name pattern without extension.
     """
 
-    def __init__(self, folder: PathLike, *, format: str = "png", alpha_mode: str = "straight",
+    def __init__(self, folder: PathLike, *, format: str = "png", alpha_mode: Optional[str] = None,
                  pattern: str = "frame_%06d", overwrite: bool = False, input_path=None):
+        format = SEQUENCE_EXTENSIONS.get(format, format)
         if format not in SEQUENCE_FORMATS:
-            raise OutputError(f"image sequences are written as png or exr, not {format!r}")
+            raise OutputError(f"image sequences are written as {', '.join(SEQUENCE_FORMATS)}, not {format!r}")
+        alpha_mode = alpha_mode or alpha_mode_for(format)
         if alpha_mode not in ALPHA_MODES:
             raise OutputError(f"alpha mode must be 'straight' or 'premultiplied', not {alpha_mode!r}")
         self.folder, self.format, self.alpha_mode, self.pattern = Path(folder), format, alpha_mode, pattern
@@ -92,8 +98,11 @@ class ImageSequenceSink(AtomicSink):
 
     @property
     def accepts(self) -> tuple[str, ...]:
-        """Frame pixel formats taken: float linear RGBA first for EXR, 8-bit for PNG."""
-        return ("rgbaf32", "rgba", "rgb24", "gray") if self.format == "exr" else ("rgba", "rgb24", "gray")
+        """Frame pixel formats taken: float linear RGBA first for EXR; 8-bit first for PNG/TIFF
+        (16-bit ``rgba64``/``rgb48`` are picked for high-bit-depth sources)."""
+        if self.format == "exr":
+            return ("rgbaf32", "rgba64", "rgba", "rgb24", "rgb48", "gray")
+        return ("rgba", "rgba64", "rgb24", "rgb48", "gray")
 
     def write(self, frame: Frame) -> None:
         if self._target.done:
@@ -104,14 +113,22 @@ class ImageSequenceSink(AtomicSink):
             if premultiply and img.shape[2] == 4:
                 img[..., :3] *= img[..., 3:]
         else:
-            img = as_uint8_image(frame.image)
+            img = np.asarray(frame.numpy())
+            deep = img.dtype == np.uint16
+            img = (img if img.ndim == 3 else img[..., None]) if deep else as_uint8_image(img)
             if img.shape[2] == 3 and frame.alpha is not None:
-                img = np.dstack([img, as_uint8_image(frame.alpha)[..., :1]])
+                a = as_uint8_image(frame.alpha)[..., :1]
+                img = np.dstack([img, a.astype(np.uint16) * np.uint16(257) if deep else a])
             if premultiply and img.shape[2] == 4:
-                rgb = (img[..., :3].astype(np.uint16) * img[..., 3:] + 127) // 255
-                img = np.dstack([rgb.astype(np.uint8), img[..., 3:]])
-        name = f"{self.pattern % len(self.entries)}.{self.format}"
-        write_image(self._target.tmp / name, img)
+                top = 65535 if deep else 255
+                rgb = (img[..., :3].astype(np.uint32) * img[..., 3:] + top // 2) // top
+                img = np.dstack([rgb.astype(img.dtype), img[..., 3:]])
+        ext = "tif" if self.format == "tiff" else self.format
+        name = f"{self.pattern % len(self.entries)}.{ext}"
+        try:
+            write_image(self._target.tmp / name, img)
+        except OSError as e:
+            raise write_failed(self.folder, e) from e
         tb = Fraction(frame.time_base) if frame.time_base is not None else None
         self.time_base = self.time_base or tb
         self.entries.append({"file": name, "index": frame.index, "pts": frame.pts,
@@ -124,7 +141,10 @@ class ImageSequenceSink(AtomicSink):
         try:
             side = {"time_base": str(self.time_base) if self.time_base else None, "alpha_mode": self.alpha_mode,
                     "format": self.format, "frames": self.entries}
-            (self._target.tmp / "timestamps.json").write_text(json.dumps(side, indent=1))
+            try:
+                (self._target.tmp / "timestamps.json").write_text(json.dumps(side, indent=1))
+            except OSError as e:
+                raise write_failed(self.folder, e) from e
             return self._target.commit()
         except BaseException:
             self.abort()

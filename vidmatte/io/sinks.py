@@ -6,6 +6,10 @@ frames are never renumbered. A non-increasing pts is bumped by one tick (counted
 ``pts_adjusted``). Output goes to a hidden temporary file beside the target and is renamed
 into place by :meth:`VideoSink.close`; :meth:`abort`, or any exception (Ctrl-C included)
 inside ``with VideoSink(...)``, deletes it.
+
+The input's audio and subtitle streams travel along (:mod:`vidmatte.io.passthrough`); a
+fault in them is a warning and ends only them, never the video. H.264 (4:2:0) cannot code
+odd sizes: such frames are padded by one row/column, and a warning says so.
 """
 
 from __future__ import annotations
@@ -18,11 +22,11 @@ from typing import Optional, Union
 import av
 
 from vidmatte.defaults import ALPHA_MODES
-from vidmatte.errors import OutputError
+from vidmatte.errors import OutputError, warn
 from vidmatte.frame import Frame
-from vidmatte.io.atomic import AtomicSink, AtomicTarget, check_output_path
-from vidmatte.io.audio import AudioPassthrough
-from vidmatte.io.formats import DEFAULT_PRESET, MUXERS, PRESETS, codec_options
+from vidmatte.io.atomic import AtomicSink, AtomicTarget, check_output_path, write_failed
+from vidmatte.io.passthrough import StreamPassthrough
+from vidmatte.io.formats import DEFAULT_PRESET, MUXERS, PRESETS, alpha_mode_for, codec_options
 from vidmatte.io.packing import even_size, pack_frame
 
 __all__ = ["VideoSink"]
@@ -46,15 +50,15 @@ class VideoSink(AtomicSink):
         fps: nominal (average) rate, used by rate control; defaults to ``1/time_base``.
         preset: "h264", "prores" (4444 + alpha), "webm" (VP9 + alpha) or "alpha" (matte);
             ``None`` picks by extension (.webm → webm, others → h264).
-        alpha_mode: "straight" or "premultiplied" colour in alpha formats.
-        audio_from: path (or source with ``.path``) whose first audio stream is kept.
+        alpha_mode: "straight" or "premultiplied" colour in alpha formats (``None``: straight).
+        audio_from: path (or source with ``.path``) whose audio and subtitle streams are kept.
         crf, codec_preset: quality and speed (x264 names; mapped for VP9, ignored by ProRes).
         overwrite: replace an existing target.
         input_path: the video being processed, refused as the target.
     """
 
     def __init__(self, path: PathLike, *, width: int, height: int, time_base=None, fps=None,
-                 preset: Optional[str] = None, alpha_mode: str = "straight", audio_from=None, crf: int = 18,
+                 preset: Optional[str] = None, alpha_mode: Optional[str] = None, audio_from=None, crf: int = 18,
                  codec_preset: str = "medium", overwrite: bool = False, threads: int = 0, input_path=None):
         self.path = Path(path)
         ext = self.path.suffix.lower()
@@ -63,6 +67,7 @@ class VideoSink(AtomicSink):
         preset = preset or DEFAULT_PRESET[ext]
         if preset not in PRESETS:
             raise OutputError(f"unknown video format {preset!r}; choose one of {', '.join(PRESETS)}")
+        alpha_mode = alpha_mode or alpha_mode_for(preset)
         if alpha_mode not in ALPHA_MODES:
             raise OutputError(f"alpha mode must be 'straight' or 'premultiplied', not {alpha_mode!r}")
         self.preset = PRESETS[preset]
@@ -74,6 +79,9 @@ class VideoSink(AtomicSink):
         self.time_base = Fraction(time_base) if time_base is not None else 1 / self.fps
         self.width, self.height, self.alpha_mode = int(width), int(height), alpha_mode
         self.coded_size = even_size(self.width, self.height) if self.preset.even else (self.width, self.height)
+        if self.coded_size != (self.width, self.height):
+            warn(f"{self.path.name}: {self.width}x{self.height} is written as {self.coded_size[0]}x{self.coded_size[1]}: "
+                 "H.264 4:2:0 needs even sizes, so the last column/row is repeated")
         audio_path = _source_path(audio_from)
         check_output_path(self.path, overwrite=overwrite, inputs=(audio_path, _source_path(input_path)))
         self._target = AtomicTarget(self.path, overwrite=overwrite)
@@ -101,7 +109,7 @@ class VideoSink(AtomicSink):
         cc.thread_count = threads
         self.stream = vs
         if audio_path is not None:
-            self.audio = AudioPassthrough(audio_path, self._container, muxer)
+            self.audio = StreamPassthrough(audio_path, self._container, muxer, target=self.path.name)
 
     @property
     def accepts(self) -> tuple[str, ...]:
@@ -134,11 +142,22 @@ class VideoSink(AtomicSink):
         try:
             for packet in self.stream.encode(vf):
                 self._container.mux(packet)
-            if self.audio is not None:
-                self.audio.pump(until=float(vf.pts * self.time_base))
         except av.error.FFmpegError as e:
-            raise OutputError(f"writing {self.path} failed: {e.strerror or e}") from None
+            raise write_failed(self.path, e) from e
+        self._pump(float(vf.pts * self.time_base))
         self.frames += 1
+
+    def _pump(self, until: Optional[float]) -> None:
+        """Mux the other streams up to ``until``; a fault there ends them, not the video."""
+        if self.audio is None:
+            return
+        try:
+            self.audio.pump(until=until)
+        except av.error.FFmpegError as e:
+            warn(f"{self.path.name}: the audio/subtitles of {Path(self.audio.source).name} stop at "
+                 f"{until or 0:.2f} s: muxing them failed ({e.strerror or e}); the video is complete")
+            self.audio.close()
+            self.audio = None
 
     def close(self) -> Path:
         """Flush, mux the rest of the audio, finish the file and move it into place."""
@@ -147,8 +166,8 @@ class VideoSink(AtomicSink):
         try:
             for packet in self.stream.encode(None):
                 self._container.mux(packet)
+            self._pump(None)
             if self.audio is not None:
-                self.audio.pump(None)
                 self.audio.close()
             self._container.close()
             self._container = None
@@ -158,7 +177,7 @@ class VideoSink(AtomicSink):
         except BaseException as e:
             self.abort()
             if isinstance(e, av.error.FFmpegError):
-                raise OutputError(f"finishing {self.path} failed: {e.strerror or e}") from None
+                raise write_failed(self.path, e) from e
             raise
 
     def abort(self) -> None:

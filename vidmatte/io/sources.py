@@ -1,18 +1,22 @@
-"""The video-file source (PyAV) and the one frame conversion every decoder path shares.
+"""The video-file source (PyAV); frames go through :func:`vidmatte.io.convert.to_rgb`.
 
 ``VideoSource`` decodes the first frame when it opens, so a file that yields no picture
 fails before any output is created, and the rotation (display matrix) is known up front.
 
-Damaged files: packets the decoder rejects are skipped and counted in ``source.errors``;
-if the demuxer fails mid-file (cut download) iteration stops there with a warning, keeping
-every frame decoded so far. A file that yields no frame at all is an :class:`InputError`.
+Damaged files: packets the decoder rejects are skipped; if the demuxer fails mid-file (cut
+download) iteration stops there, keeping every frame decoded so far. What was lost (frames,
+time ranges; :mod:`vidmatte.io.damage`) is said in one warning at the end, and kept in
+``source.damage``; ``strict=True`` makes the first loss an :class:`InputError` instead. A file
+that yields no frame at all is an :class:`InputError`.
+
+Sources of more than 8 bits (10-bit HEVC, ProRes, DPX in MOV, ...) can be decoded to uint16
+``rgb48`` frames (``deep=True``, or ``deep=None``: when the stream has more than 8 bits).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import warnings
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, Optional, Union
@@ -20,10 +24,12 @@ from typing import Iterator, Optional, Union
 import av
 import numpy as np
 
-from vidmatte.errors import InputError
+from vidmatte.errors import InputError, warn
 from vidmatte.frame import Frame
+from vidmatte.io.convert import bit_depth, rotation_of, to_rgb
+from vidmatte.io.damage import LossTracker
 
-__all__ = ["VideoSource", "to_rgb", "rotation_of"]
+__all__ = ["VideoSource", "to_rgb", "rotation_of", "bit_depth"]
 
 PathLike = Union[str, os.PathLike]
 _THREADING = {"frame": "FRAME", "slice": "SLICE", "auto": "AUTO", "none": "NONE"}
@@ -35,7 +41,8 @@ def _open_container(path: Path):
     if not path.exists():
         raise InputError(f"input file not found: {path}")
     if path.is_dir():
-        raise InputError(f"{path} is a folder; give a video file, or frames as {path}/%06d.png")
+        raise InputError(f"{path} is a folder; open it with open_source (folders of frames are image sequences) "
+                         "or give a video file")
     if path.stat().st_size == 0:
         raise InputError(f"input file {path} is empty (0 bytes); re-export or re-download it")
     try:
@@ -47,60 +54,6 @@ def _open_container(path: Path):
         raise InputError(f"cannot open {path}: {e.strerror or e}") from None
 
 
-def _alpha_plane(frame: av.VideoFrame) -> np.ndarray:
-    """The frame's alpha as ``(H, W)`` uint8 (higher bit depths rounded), 255 when it has none."""
-    name = frame.format.name
-    if not name.startswith(("yuva", "gbrap")):
-        if name in ("rgba", "bgra", "argb", "abgr"):
-            return frame.to_ndarray(format="rgba")[..., 3]
-        return np.full((frame.height, frame.width), 255, np.uint8)
-    plane = frame.planes[3]
-    digits = "".join(c for c in name.rsplit("p", 1)[-1] if c.isdigit())
-    if not digits:
-        return np.frombuffer(plane, np.uint8).reshape(plane.height, -1)[:, : frame.width]
-    bits = int(digits)
-    a = np.frombuffer(plane, np.uint16).reshape(plane.height, -1)[:, : frame.width].astype(np.uint32)
-    return ((a * 255 + ((1 << bits) - 1) // 2) // ((1 << bits) - 1)).astype(np.uint8)
-
-
-def rotation_of(frame: av.VideoFrame, stream=None) -> int:
-    """Clockwise quarter turns to show ``frame`` upright, in degrees (0, 90, 180, 270).
-
-    The display matrix gives degrees counter-clockwise; the legacy ``rotate`` tag counts clockwise.
-    """
-    tag = stream.metadata.get("rotate", 0) if stream is not None else 0
-    deg = frame.rotation or -int(float(tag or 0))
-    return int(round(deg / 90.0)) * 90 % 360
-
-
-def to_rgb(frame: av.VideoFrame, *, rotation: int = 0, with_alpha: bool = False,
-           size: Optional[tuple[int, int]] = None) -> np.ndarray:
-    """A decoded frame → upright ``(H, W, 3)`` (or ``(H, W, 4)``) uint8 RGB(A).
-
-    The one conversion every decoder path uses (inputs, live capture, background videos,
-    evaluation): untagged colour is BT.601 below 720 lines and BT.709 from there, the range
-    is the frame's; ``size=(W, H)`` scales with swscale's area filter on the way (before the
-    rotation); ``rotation`` as from :func:`rotation_of`.
-    """
-    kw: dict = {}
-    if frame.colorspace in (0, 2) or frame.colorspace is None:  # untagged: SD → 601, HD → 709
-        kw["src_colorspace"] = "ITU709" if frame.height >= 720 or frame.width >= 1280 else "ITU601"
-    kw["src_color_range"] = "JPEG" if frame.color_range == 2 else "MPEG"
-    if size is not None and tuple(size) != (frame.width, frame.height):
-        kw.update(width=int(size[0]), height=int(size[1]), interpolation="AREA")
-    img = frame.to_ndarray(format="rgb24", **kw)
-    if with_alpha:
-        alpha = _alpha_plane(frame)
-        if alpha.shape != img.shape[:2]:
-            import cv2
-
-            alpha = cv2.resize(alpha, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_AREA)
-        img = np.dstack([img, alpha])
-    if rotation:
-        img = np.rot90(img, k=rotation // 90)
-    return np.ascontiguousarray(img)
-
-
 class VideoSource:
     """Frames of a video file, upright and in RGB.
 
@@ -110,18 +63,23 @@ class VideoSource:
         with_alpha: yield ``(H, W, 4)`` RGBA; VP9/VP8 are decoded with libvpx, the only FFmpeg
             decoders that keep WebM's alpha (files without alpha give 255).
         scale: ``(W, H)`` to scale each picture to while converting (before rotation).
+        deep: yield uint16 ``rgb48`` (``rgba64``) frames; ``None``: when the stream has more
+            than 8 bits per component.
+        strict: a lost or damaged frame is an :class:`InputError` (default: one warning at the end).
 
-    Yields :class:`Frame` with ``image`` ``(H, W, 3)`` uint8, ``pts`` in ``time_base`` units.
+    Yields :class:`Frame` with ``image`` ``(H, W, 3)`` uint8 (uint16 when deep), ``pts`` in
+    ``time_base`` units.
     """
 
     def __init__(self, path: PathLike, *, threading: str = "frame", with_alpha: bool = False,
-                 scale: Optional[tuple[int, int]] = None):
+                 scale: Optional[tuple[int, int]] = None, deep: Optional[bool] = False, strict: bool = False):
         if threading not in _THREADING:
             raise ValueError(f"threading must be one of {sorted(_THREADING)}")
         self.path = Path(path)
         self.threading = threading
         self.with_alpha = with_alpha
         self.scale = scale
+        self.strict = strict
         self.errors: list[str] = []
         self._container = None
         self._iterated = False
@@ -136,6 +94,7 @@ class VideoSource:
             self.close()
             raise InputError(f"{self.path} has a video stream but no decodable frame; the file is damaged")
         self.rotation = self._rotation_of(self._first)
+        self.deep = bit_depth(self._first) > 8 if deep is None else bool(deep)
         self._describe()
 
     # ---- opening -------------------------------------------------------------------
@@ -152,6 +111,9 @@ class VideoSource:
         self._decoder = self._stream.codec_context
         if self.with_alpha and name in ("vp9", "vp8"):
             self._decoder = av.CodecContext.create("libvpx-vp9" if name == "vp9" else "libvpx", "r")
+        st = self._stream
+        rate = st.average_rate or st.guessed_rate
+        self.damage = LossTracker(st.time_base, rate, st.start_time or 0)
 
     def _rotation_of(self, frame: av.VideoFrame) -> int:
         return rotation_of(frame, self._stream)
@@ -169,6 +131,7 @@ class VideoSource:
         self.frame_count: Optional[int] = int(st.frames) if st.frames else (
             int(round(self.duration * self.fps)) if self.duration and self.fps else None)
         self.has_audio = bool(c.streams.audio)
+        self.extra_streams = len(c.streams) - 1  # audio, subtitles, data, ... beside the video
         w, h = self._first.width, self._first.height
         self.width, self.height = (h, w) if self.rotation in (90, 270) else (w, h)
         self.has_alpha = self._first.format.name.startswith(("yuva", "gbrap", "rgba", "bgra", "argb", "abgr"))
@@ -178,11 +141,18 @@ class VideoSource:
         try:
             for packet in self._container.demux(self._stream):
                 if packet.size:
+                    self.damage.expect(None if packet.is_discard else packet.pts)
                     yield packet
+                elif packet.dts is not None:  # an empty "repeat the last frame" entry (AVI) is in the index too
+                    self.damage.packets += 1
         except av.error.FFmpegError as e:
-            msg = f"{self.path}: reading stopped early ({e.strerror or e}); the file looks truncated"
-            self.errors.append(msg)
-            warnings.warn(msg, stacklevel=3)
+            self.damage.stopped = f"{e.strerror or e}; the file looks truncated"
+
+    def _check(self, lost: int, frame: av.VideoFrame) -> None:
+        if self.strict and (lost or frame.is_corrupt):
+            what = f"{lost} frame(s) before {frame.time or 0:.2f} s could not be decoded" if lost else \
+                f"the frame at {frame.time or 0:.2f} s has decoding errors"
+            raise InputError(f"{self.path} is damaged: {what} (--strict)")
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         bad = 0
@@ -194,17 +164,33 @@ class VideoSource:
                 self.errors.append(f"undecodable packet at pts {packet.pts}: {e.strerror or e}")
                 bad += 1
                 if bad > MAX_CONSECUTIVE_ERRORS:
-                    warnings.warn(f"{self.path}: giving up after {bad} undecodable packets", stacklevel=3)
-                    return
+                    self.damage.stopped = f"gave up after {bad} undecodable packets"
+                    break
                 continue
-            yield from frames
+            for f in frames:
+                self._check(self.damage.decoded(f.pts, f.is_corrupt), f)
+                yield f
         try:
-            yield from self._decoder.decode(None)
+            for f in self._decoder.decode(None):
+                self._check(self.damage.decoded(f.pts, f.is_corrupt), f)
+                yield f
         except av.error.FFmpegError as e:  # flushing a damaged stream
             self.errors.append(f"decoder flush failed: {e.strerror or e}")
+        self._report()
+
+    def _report(self) -> None:
+        """Close the books on what was lost: one warning, or an error when strict."""
+        self.damage.finish(declared_frames=int(self._stream.frames or 0) or None, duration=getattr(self, "duration", None))
+        msg = self.damage.summary(str(self.path))
+        if msg is None or msg in self.errors:  # a looped background says it once
+            return
+        self.errors.append(msg)
+        if self.strict:
+            raise InputError(msg + " (--strict)")
+        warn(msg + "; the output leaves them out (--strict: stop instead)")
 
     def _to_image(self, frame: av.VideoFrame) -> np.ndarray:
-        return to_rgb(frame, rotation=self.rotation, with_alpha=self.with_alpha, size=self.scale)
+        return to_rgb(frame, rotation=self.rotation, with_alpha=self.with_alpha, size=self.scale, deep=self.deep)
 
     def __iter__(self) -> Iterator[Frame]:
         if self._iterated:  # a second pass starts again from the top
@@ -216,11 +202,14 @@ class VideoSource:
         self._iterated = True
         step = max(1, round(1 / (self.fps * self.time_base))) if self.fps else 1
         index, last = 0, None
+        fmt = {(False, False): "rgb24", (True, False): "rgb48", (False, True): "rgba", (True, True): "rgba64"}[
+            (self.deep, self.with_alpha)]
         for f in frames:
             pts = f.pts if f.pts is not None else (last + step if last is not None else 0)
             last = pts
             meta = {"rotation": self.rotation, "source": str(self.path)}
-            yield Frame(image=self._to_image(f), pts=pts, time_base=self.time_base, index=index, meta=meta)
+            yield Frame(image=self._to_image(f), pts=pts, time_base=self.time_base, index=index, meta=meta,
+                        format=fmt)
             index += 1
         if index == 0:
             raise InputError(f"{self.path} yielded no decodable frame; the file is damaged")

@@ -1,9 +1,13 @@
-"""Still images through PyAV's own codecs: read/write PNG, JPEG, EXR (and what FFmpeg reads).
+"""Still images through PyAV's own codecs: read/write PNG, TIFF, JPEG, EXR (and what FFmpeg reads).
 
 EXR holds linear light by convention, so 8-bit (sRGB-encoded) colour is linearised on the
 way out and encoded back on the way in; alpha is never transfer-encoded. Float input to
 :func:`write_image` is taken as already linear and written untouched (float32, lossless
-ZIP), so EXR values read back exactly.
+ZIP), so EXR values read back exactly. PNG and TIFF take 8 or 16 bits per channel.
+
+A damaged file is refused, never half-shown: FFmpeg's JPEG decoder fills a cut-off picture
+with grey without an error, so a JPEG whose last scan has no end marker (EOI) is an
+:class:`InputError` here (other image decoders fail on their own).
 """
 
 from __future__ import annotations
@@ -19,10 +23,18 @@ import numpy as np
 from vidmatte.errors import InputError
 from vidmatte.ops.color import linear_to_srgb, srgb_to_linear, to_uint8
 
-__all__ = ["read_image", "read_exr", "write_image", "pixel_kind"]
+__all__ = ["read_image", "read_exr", "write_image", "pixel_kind", "jpeg_is_complete", "image_depth"]
 
 
 PathLike = Union[str, os.PathLike]
+
+
+def jpeg_is_complete(data: bytes) -> bool:
+    """True when the JPEG's last scan (SOS, ``FF DA``) is followed by its end marker
+    (EOI, ``FF D9``). Scan data stuffs every ``FF`` byte, so an EOI cannot hide inside it;
+    an embedded EXIF thumbnail ends before the main image's scans begin."""
+    sos = data.rfind(b"\xff\xda")
+    return sos >= 0 and data.rfind(b"\xff\xd9") > sos
 
 
 def _decode_first(path: Path) -> av.VideoFrame:
@@ -34,6 +46,8 @@ def _decode_first(path: Path) -> av.VideoFrame:
         with av.open(str(path)) as c:
             if not c.streams.video:
                 raise InputError(f"{path} is not an image; use PNG, JPEG or EXR")
+            if c.streams.video[0].codec_context.name == "mjpeg" and not jpeg_is_complete(path.read_bytes()):
+                raise InputError(f"image {path} is truncated (the JPEG has no end marker); re-export or re-download it")
             for frame in c.decode(video=0):
                 return frame
     except av.error.FFmpegError as e:
@@ -70,28 +84,41 @@ def read_image(path: PathLike, *, with_alpha: bool = False, mode: Optional[str] 
     Args:
         with_alpha: shorthand for ``mode="rgba"``.
         mode: ``"rgb"`` (default): ``(H, W, 3)`` uint8 sRGB; ``"rgba"``: ``(H, W, 4)`` uint8
-            (255 where the file has no alpha); ``"native"``: the stored layout and depth,
-            grey ``(H, W)`` or colour ``(H, W, 3|4)`` as uint8, uint16 or float32 (EXR).
+            (255 where the file has no alpha); ``"rgb48"`` / ``"rgba64"``: the same as uint16
+            (16-bit, 10-bit DPX, EXR keep their precision; 8-bit files are scaled by 257);
+            ``"native"``: the stored layout and depth, grey ``(H, W)`` or colour
+            ``(H, W, 3|4)`` as uint8, uint16 or float32 (EXR).
 
-    EXR (float, linear) is encoded to sRGB and rounded for the 8-bit modes.
+    EXR (float, linear) is encoded to sRGB and rounded for the integer modes.
     """
     mode = mode or ("rgba" if with_alpha else "rgb")
-    if mode not in ("rgb", "rgba", "native"):
-        raise ValueError(f"read_image mode must be rgb, rgba or native, got {mode!r}")
+    if mode not in ("rgb", "rgba", "rgb48", "rgba64", "native"):
+        raise ValueError(f"read_image mode must be rgb, rgba, rgb48, rgba64 or native, got {mode!r}")
     frame = _decode_first(Path(path))
     if mode == "native":
         return np.ascontiguousarray(_native(frame))
     _, has_alpha, is_float, _ = pixel_kind(frame.format)
+    deep, rgba = mode in ("rgb48", "rgba64"), mode in ("rgba", "rgba64")
     if is_float:
         data = _float_rgba(frame)
-        rgb = to_uint8(linear_to_srgb(data[..., :3]))
-        return np.ascontiguousarray(np.dstack([rgb, to_uint8(data[..., 3])]) if mode == "rgba" else rgb)
-    if mode == "rgb":
-        return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
-    rgba = frame.to_ndarray(format="rgba")
-    if not has_alpha:
-        rgba[..., 3] = 255
-    return np.ascontiguousarray(rgba)
+        data = np.dstack([linear_to_srgb(data[..., :3]), data[..., 3]])[..., : 4 if rgba else 3]
+        if deep:
+            return np.ascontiguousarray(np.round(np.clip(data, 0.0, 1.0) * 65535.0).astype(np.uint16))
+        return np.ascontiguousarray(to_uint8(data))
+    if deep and pixel_kind(frame.format)[3] > 8:
+        out = frame.to_ndarray(format="rgba64le" if rgba else "rgb48le")
+    else:  # 8-bit: swscale's rgb24 → rgb48 is off by up to one 8-bit level; x * 257 is exact
+        out = frame.to_ndarray(format="rgba" if rgba else "rgb24")
+        out = out.astype(np.uint16) * np.uint16(257) if deep else out
+    if rgba and not has_alpha:
+        out[..., 3] = 65535 if deep else 255
+    return np.ascontiguousarray(out)
+
+
+def image_depth(path: PathLike) -> int:
+    """Bits per component of an image file (32 for float EXR), read from its first frame."""
+    _, _, is_float, bits = pixel_kind(_decode_first(Path(path)).format)
+    return 32 if is_float else bits
 
 
 def read_exr(path: PathLike) -> np.ndarray:
@@ -123,13 +150,23 @@ def _encode(codec: str, pix_fmt: str, frame: av.VideoFrame, options: dict) -> by
     return b"".join(bytes(p) for p in list(ctx.encode(frame)) + list(ctx.encode(None)))
 
 
+_FORMATS = {  # (extension group, dtype, channels) -> pixel format handed to the encoder
+    ("png", "uint8"): {1: "gray", 3: "rgb24", 4: "rgba"},
+    ("png", "uint16"): {1: "gray16be", 3: "rgb48be", 4: "rgba64be"},
+    ("tiff", "uint8"): {1: "gray", 3: "rgb24", 4: "rgba"},
+    ("tiff", "uint16"): {1: "gray16le", 3: "rgb48le", 4: "rgba64le"},
+}
+_NDARRAY = {"gray16be": "gray16le", "rgb48be": "rgb48le", "rgba64be": "rgba64le"}
+
+
 def write_image(path: PathLike, image: np.ndarray) -> None:
-    """Encode ``image`` to ``path`` by extension (.png lossless 8-bit, .exr float32, .jpg 4:4:4).
+    """Encode ``image`` to ``path`` by extension (.png/.tif lossless, .exr float32, .jpg 4:4:4).
 
     Args:
-        image: ``(H, W, 3|4)`` uint8 RGB(A) (sRGB), or float32 ``(H, W, 3|4)``; float goes to
-            EXR as is (linear), uint8 colour is linearised for EXR; PNG/JPEG need uint8.
-            ``(H, W)`` / ``(H, W, 1)`` is a greyscale matte (PNG gray, EXR single channel).
+        image: ``(H, W, 3|4)`` RGB(A): uint8 or uint16 (sRGB; PNG and TIFF keep 16 bits), or
+            float32 (linear, EXR only). uint8/uint16 colour is linearised for EXR.
+            ``(H, W)`` / ``(H, W, 1)`` is a greyscale matte (gray PNG/TIFF, EXR single channel).
+    Raises ``OSError`` when the file cannot be written (callers name their target).
     """
     path = Path(path)
     ext = path.suffix.lower()
@@ -140,24 +177,29 @@ def write_image(path: PathLike, image: np.ndarray) -> None:
         raise ValueError(f"expected (H,W), (H,W,1), (H,W,3) or (H,W,4) image, got {image.shape}")
     channels = image.shape[2]
     if ext == ".exr":
-        if image.dtype == np.uint8:
-            f = image / np.float32(255)
+        if image.dtype in (np.uint8, np.uint16):
+            f = image / np.float32(255 if image.dtype == np.uint8 else 65535)
             if channels >= 3:  # colour is sRGB-encoded; alpha and greyscale mattes are linear
                 f[..., :3] = srgb_to_linear(f[..., :3])
             image = f
         fmt = {1: "grayf32le", 3: "gbrpf32le", 4: "gbrapf32le"}[channels]
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[..., 0] if channels == 1 else image, np.float32), format=fmt)
         data = _encode("exr", fmt, frame, {"format": "float", "compression": "zip16"})
-    elif ext in (".png", ".jpg", ".jpeg"):
-        if image.dtype != np.uint8:
-            raise ValueError(f"{ext} needs uint8 pixels, got {image.dtype}")
-        fmt = {1: "gray", 3: "rgb24", 4: "rgba"}[channels]
-        frame = av.VideoFrame.from_ndarray(image[..., 0] if channels == 1 else image, format=fmt)
-        if ext == ".png":
+    elif ext in (".png", ".tif", ".tiff", ".jpg", ".jpeg"):
+        kind = {".png": "png", ".tif": "tiff", ".tiff": "tiff"}.get(ext, "jpeg")
+        if image.dtype != np.uint8 and not (image.dtype == np.uint16 and kind != "jpeg"):
+            raise ValueError(f"{ext} needs uint8{'' if kind == 'jpeg' else ' or uint16'} pixels, got {image.dtype}")
+        fmt = _FORMATS.get((kind, image.dtype.name), _FORMATS[("png", "uint8")])[channels]
+        frame = av.VideoFrame.from_ndarray(image[..., 0] if channels == 1 else image, format=_NDARRAY.get(fmt, fmt))
+        if fmt in _NDARRAY:
+            frame = frame.reformat(format=fmt)
+        if kind == "png":
             data = _encode("png", fmt, frame, {})
+        elif kind == "tiff":
+            data = _encode("tiff", fmt, frame, {"compression_algo": "deflate"})
         else:
             frame = frame.reformat(format="yuvj444p", dst_colorspace="ITU601", dst_color_range="JPEG")
             data = _encode("mjpeg", "yuvj444p", frame, {})
     else:
-        raise ValueError(f"cannot write {ext} images; use .png, .exr or .jpg")
+        raise ValueError(f"cannot write {ext} images; use .png, .tif, .exr or .jpg")
     path.write_bytes(data)

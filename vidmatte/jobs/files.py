@@ -1,9 +1,13 @@
 """File jobs: :func:`replace` (new background) and :func:`matte` (VFX plates).
 
 Each opens the input (:func:`vidmatte.io.registry.open_source`: a video file or an image
-sequence), opens the output sink, picks the pixel format the sink accepts, builds a
-:class:`~vidmatte.runtime.processor.Processor` and runs the overlapped
-:class:`~vidmatte.runtime.pipeline.Pipeline`.
+sequence of PNG/TIFF/EXR/DPX/JPEG frames), opens the output sink, picks the pixel format the
+sink accepts, builds a :class:`~vidmatte.runtime.processor.Processor` and runs the
+overlapped :class:`~vidmatte.runtime.pipeline.Pipeline`.
+
+High-bit-depth inputs (10-bit video, 16-bit PNG/TIFF, DPX, EXR) stay 16-bit up to outputs
+that can hold it (ProRes 4444, EXR, 16-bit PNG/TIFF); the model sees 8 bits. A damaged input
+is a warning saying what was lost (``strict=True``: an error, nothing written).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from vidmatte.defaults import FG_ESTIMATION, SMOOTHER
-from vidmatte.errors import OutputError
+from vidmatte.errors import OutputError, warn
 from vidmatte.compose.backgrounds.spec import as_background
 from vidmatte.jobs.common import as_matter, output_format, run_pipeline
 from vidmatte.runtime.stats import PipelineStats
@@ -28,28 +32,48 @@ MATTE_FORMATS = {
     "webm": ("webm", "rgba"),
     "png": ("png", "rgba"),
     "exr": ("exr", "rgba"),
+    "tiff": ("tiff", "rgba"),
     "alpha": ("alpha", "alpha"),
 }
 
 
-def _open_input(input: PathLike):
+def _open_input(input: PathLike, *, strict: bool = False, fps: Optional[float] = None):
+    """The source: deep (uint16) when the input has more than 8 bits; ``fps`` for sequences."""
     from vidmatte.io.registry import open_source
 
-    return open_source(input, threading="frame")
+    src = open_source(input, threading="frame", deep=None, strict=strict, fps=fps)
+    if fps is not None and not hasattr(src, "files"):
+        warn(f"--fps applies to image sequences only; {input} keeps its own timing")
+    return src
 
 
-def _audio(src) -> Optional[Path]:
-    """The file whose audio the output keeps (``None`` for image sequences)."""
-    return Path(src.path) if getattr(src, "has_audio", False) else None
+def _streams(src, to_sequence: bool) -> Optional[Path]:
+    """The file whose audio and subtitles the output keeps; ``None`` when there are none, or
+    when the output is an image sequence (which holds pictures only: a warning says so)."""
+    if not (getattr(src, "has_audio", False) or getattr(src, "extra_streams", 0)):
+        return None
+    if to_sequence:
+        warn(f"the audio and other streams of {Path(src.path).name} are not kept: image sequences hold pictures only")
+        return None
+    return Path(src.path)
+
+
+def _is_sequence_output(output: PathLike, format: Optional[str]) -> bool:
+    from vidmatte.io.formats import SEQUENCE_EXTENSIONS
+    from vidmatte.io.registry import SINKS
+
+    return format in SEQUENCE_EXTENSIONS or SINKS["sequence"].matches(os.fspath(output))
 
 
 def replace(input: PathLike, output: PathLike, *, background: Any = None, matter: Any = "auto",
             smoothing: Any = SMOOTHER, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
             crf: int = 18, codec_preset: str = "medium", batch_size: int = 1, overwrite: bool = False,
+            strict: bool = False, fps: Optional[float] = None, format: Optional[str] = None,
             progress: Optional[Any] = None) -> PipelineStats:
     """Put the people of ``input`` on ``background`` and write ``output`` (audio and timing kept).
 
     Args:
+        input: a video file, or an image sequence (folder, ``frames/f_%06d.exr``, ``*.png``).
         background: a spec (``"beach.jpg"``, ``"loop.mp4"``, ``"#2060ff"``, ``"blur"``,
             ``"green"``), a Background, or ``None`` for transparent output (then ``output``
             must carry alpha: ``.mov`` ProRes 4444, ``.webm`` VP9, or a folder of PNGs).
@@ -57,23 +81,27 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
             weights are here, else the bundled MODNet).
         smoothing, strength, fg_estimation: as :class:`~vidmatte.runtime.processor.Processor`.
         crf, codec_preset: H.264 quality and x264 speed preset.
+        strict: a damaged input (lost or broken frames) is an error instead of a warning.
+        fps: frame rate of an image sequence without a timestamps.json.
+        format: video preset (``"h264"``, ``"prores"``: 10-bit ProRes 4444 that keeps a
+            high-bit-depth input's precision, ``"webm"``); ``None``: by extension.
     """
     from vidmatte.io.formats import ALPHA_CONTAINERS
     from vidmatte.io.registry import open_sink
     from vidmatte.runtime.processor import Processor
 
     ext = Path(output).suffix.lower()
-    fmt = None
-    if background is None:
+    fmt = format
+    if background is None and fmt is None:
         fmt = ALPHA_CONTAINERS.get(ext)
-        if fmt is None and ext:
+        if fmt is None and ext and not _is_sequence_output(output, None):
             raise OutputError(f"transparent output needs .mov (ProRes 4444), .webm (VP9) or a folder, not {ext}")
     background = as_background(background)
-    with _open_input(input) as src:
+    with _open_input(input, strict=strict, fps=fps) as src:
         matter = as_matter(matter)
         sink = open_sink(output, format=fmt, width=src.width, height=src.height, time_base=src.time_base,
-                         fps=src.fps, audio_from=_audio(src), crf=crf, codec_preset=codec_preset,
-                         overwrite=overwrite, input_path=src.path)
+                         fps=src.fps, audio_from=_streams(src, _is_sequence_output(output, fmt)), crf=crf,
+                         codec_preset=codec_preset, overwrite=overwrite, input_path=src.path)
         product = "composite" if background is not None else "rgba"
         pixel_format = output_format(sink, product, matter, deep=getattr(src, "deep", False))
         try:
@@ -88,14 +116,16 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
 def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Optional[str] = None,
           alpha_mode: Optional[str] = None, smoothing: Any = SMOOTHER, strength: Optional[float] = None,
           fg_estimation: str = FG_ESTIMATION, batch_size: int = 1, overwrite: bool = False,
-          progress: Optional[Any] = None) -> PipelineStats:
-    """Alpha and foreground of ``input`` for VFX: ProRes 4444 / VP9-alpha / PNG / EXR / matte video.
+          strict: bool = False, fps: Optional[float] = None, progress: Optional[Any] = None) -> PipelineStats:
+    """Alpha and foreground of ``input`` for VFX: ProRes 4444 / VP9-alpha / PNG / TIFF / EXR / matte video.
 
     ``format`` defaults from the output: .mov → prores, .webm → webm, .mp4 → alpha matte,
-    a folder (or ``frame_%06d.png``) → png, ``.exr`` pattern → exr. ``alpha_mode``:
-    ``straight`` or ``premultiplied`` colour (default straight).
+    a folder (or ``frame_%06d.png``) → png, ``.tif``/``.exr`` pattern → tiff/exr.
+    ``alpha_mode``: ``straight`` or ``premultiplied`` colour; ``None``: the format's
+    convention (premultiplied for EXR, straight otherwise; see
+    :data:`vidmatte.io.formats.DEFAULT_ALPHA_MODE`). ``strict`` and ``fps`` as :func:`replace`.
     """
-    from vidmatte.io.formats import ALPHA_CONTAINERS
+    from vidmatte.io.formats import ALPHA_CONTAINERS, SEQUENCE_EXTENSIONS
     from vidmatte.io.registry import open_sink
     from vidmatte.runtime.processor import Processor
 
@@ -103,17 +133,17 @@ def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Op
     if format is None:
         ext = out.suffix.lower()
         format = {**ALPHA_CONTAINERS, ".mp4": "alpha"}.get(ext) or (
-            "exr" if ext == ".exr" else "png" if ext in ("", ".png") else None)
+            SEQUENCE_EXTENSIONS.get(ext.lstrip(".")) if ext else "png")
         if format is None:
             raise OutputError(f"cannot write a matte to {ext}; use .mov, .webm, .mp4 (alpha matte) or a folder")
     if format not in MATTE_FORMATS:
         raise OutputError(f"unknown matte format {format!r}; choose one of {', '.join(MATTE_FORMATS)}")
     sink_format, product = MATTE_FORMATS[format]
-    with _open_input(input) as src:
+    with _open_input(input, strict=strict, fps=fps) as src:
         matter = as_matter(matter)
         sink = open_sink(out, format=sink_format, width=src.width, height=src.height, time_base=src.time_base,
-                         fps=src.fps, audio_from=_audio(src) if format in ("prores", "webm") else None,
-                         alpha_mode=alpha_mode or "straight", overwrite=overwrite, input_path=src.path)
+                         fps=src.fps, audio_from=_streams(src, sink_format in SEQUENCE_EXTENSIONS),
+                         alpha_mode=alpha_mode, overwrite=overwrite, input_path=src.path)
         pixel_format = output_format(sink, product, matter, deep=getattr(src, "deep", False))
         try:
             processor = Processor(matter, None, smoothing=smoothing, strength=strength,

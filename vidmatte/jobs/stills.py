@@ -33,12 +33,29 @@ def _targets(inputs: Sequence[PathLike], output: PathLike, composite: bool, over
     return targets
 
 
+def _expand(inputs: Sequence[PathLike]) -> list:
+    """Folders and patterns (``shots/``, ``'shots/*.png'``) become the images they hold."""
+    from vidmatte.io.sequence_files import is_sequence_spec, list_sequence, no_frames_advice
+
+    out: list = []
+    for p in inputs:
+        if Path(p).is_dir() or (is_sequence_spec(os.fspath(p)) and not Path(p).exists()):
+            files = list_sequence(p)
+            if not files:
+                raise InputError(no_frames_advice(p))
+            out += files
+        else:
+            out.append(p)
+    return out
+
+
 def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto", background: Any = None,
            fg_estimation: str = FG_ESTIMATION, overwrite: bool = False) -> list[Path]:
     """Still images → RGBA PNG cut-outs (``background=None``) or composites.
 
     One input: ``output`` is a file (``.png``; ``.jpg`` for composites). Several inputs:
-    ``output`` is a folder, and each result is named after its input (``.png``). Each image
+    ``output`` is a folder, and each result is named after its input (``.png``); a folder or a
+    pattern (``'shots/*.jpg'``) stands for the images it holds. Each image
     goes through the same :class:`~vidmatte.runtime.processor.Processor` (no smoothing:
     stills are not a sequence). Returns the written paths.
     """
@@ -49,6 +66,7 @@ def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto"
 
     if not inputs:
         raise InputError("no input images given")
+    inputs = _expand(inputs)
     background = as_background(background)
     targets = _targets(inputs, output, background is not None, overwrite)
     written = []

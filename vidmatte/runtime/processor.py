@@ -29,6 +29,7 @@ import torch
 
 from vidmatte.defaults import FG_ESTIMATION, SMOOTHER
 from vidmatte.frame import PIXEL_FORMATS, Frame, product_of
+from vidmatte.runtime.frame_checks import check_alpha, check_array, check_frames
 from vidmatte.runtime.stats import StageTimes
 
 __all__ = ["Processor"]
@@ -100,6 +101,7 @@ class Processor:
         self.timed = True
         self.alpha: Optional[np.ndarray] = None
         self._next_index = 0
+        self._alpha_checked = False
 
     # -- the array API -----------------------------------------------------------------
     def __call__(self, image: Any) -> Any:
@@ -109,7 +111,7 @@ class Processor:
         :attr:`format` (BGR(A) order with ``bgr=True``); :attr:`alpha` holds the matte
         ``(H,W)`` (or ``(B,H,W)``) float32 in [0, 1].
         """
-        batch, single, fmt = self._check(image)
+        batch, single, fmt = check_array(image, self.bgr)
         frames = [Frame(img, index=self._next_index + i, format=fmt) for i, img in enumerate(batch)]
         out = self.process(frames)
         result = [f.image for f in out]
@@ -121,36 +123,11 @@ class Processor:
             self.alpha = self.alpha[0]
         return result[0] if single else result
 
-    def _check(self, image: Any) -> tuple[list, bool, str]:
-        if isinstance(image, Frame) or (isinstance(image, (list, tuple)) and image and isinstance(image[0], Frame)):
-            raise TypeError("proc(image) takes arrays; use proc.process([frames]) for Frame objects")
-        if isinstance(image, torch.Tensor):
-            image = image.detach().cpu().numpy()
-        if not isinstance(image, np.ndarray):
-            raise TypeError(f"expected a numpy array or torch tensor, got {type(image).__name__}")
-        if image.dtype not in (np.uint8, np.uint16):
-            hint = " (a float frame in 0..1: pass (frame * 255).round().astype(np.uint8))" if image.dtype.kind == "f" else ""
-            raise TypeError(f"frames must be uint8 (or uint16) {'BGR' if self.bgr else 'RGB'}, got {image.dtype}{hint}")
-        if image.ndim == 2 or (image.ndim == 3 and image.shape[-1] == 1 and image.shape[0] != 1):
-            image = np.repeat(image.reshape(image.shape[:2] + (1,)), 3, axis=-1)  # grey → RGB
-        single = image.ndim == 3
-        batch = image[None] if single else image
-        if batch.ndim != 4 or batch.shape[-1] != 3:
-            from vidmatte.matting import check_images
-
-            check_images(batch.astype(np.uint8, copy=False))  # raises with the shape hint
-            raise ValueError(f"frames must be (H,W,3) or (B,H,W,3), got shape {image.shape}")
-        if self.bgr:
-            batch = batch[..., ::-1]
-        return list(np.ascontiguousarray(batch)), single, "rgb48" if batch.dtype == np.uint16 else "rgb24"
-
     # -- the frame API -----------------------------------------------------------------
     def process(self, frames: Sequence[Frame]) -> list[Frame]:
         """Frames (``rgb24`` or ``rgb48``) → output frames in :attr:`format`, same timing."""
         if not frames:
             return []
-        if not all(isinstance(f, Frame) for f in frames):
-            raise TypeError("process() takes a list of Frame objects; call proc(image) for arrays")
         return self.finish(frames, *self.infer(frames))
 
     def _tick(self, stage: str, t0: float) -> float:
@@ -163,6 +140,7 @@ class Processor:
     @torch.inference_mode()
     def infer(self, frames: Sequence[Frame]) -> tuple[torch.Tensor, torch.Tensor]:
         """First half: frames → ``(x (B,3,H,W) float in [0,1], raw alpha (B,1,H,W))``."""
+        check_frames(frames)
         t = time.perf_counter()
         batch = torch.from_numpy(np.stack([np.asarray(f.image) for f in frames]))
         if self.device.type == "cuda":
@@ -174,15 +152,17 @@ class Processor:
     def infer_tensor(self, images: torch.Tensor, first_index: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B,H,W,3)`` uint8/uint16 (any device) → ``(x, raw alpha)``; the model sees 8 bits."""
         t = time.perf_counter()
-        images = images.to(self.device, non_blocking=True)
-        if images.dtype == torch.uint16:
+        if images.dtype == torch.uint16:  # travels as int16 bits: uint16 has few kernels on CUDA
+            images = images.view(torch.int16).to(self.device, non_blocking=True).to(torch.int32).bitwise_and_(0xFFFF)
             x = images.permute(0, 3, 1, 2).float().div_(65535.0)
             u8 = x.permute(0, 2, 3, 1).mul(255.0).round_().to(torch.uint8)
         else:
-            u8 = images
+            u8 = images = images.to(self.device, non_blocking=True)
             x = images.permute(0, 3, 1, 2).float().div_(255.0)
         t = self._tick("to_tensor", t)
         alpha = self.matter.predict(u8)
+        check_alpha(alpha, *u8.shape[:3], self.matter, values=not self._alpha_checked)
+        self._alpha_checked = True  # values once (a sync on CUDA), shapes every time
         self._tick("model", t)
         self._next_index = first_index + images.shape[0]
         return x, alpha
@@ -229,7 +209,8 @@ class Processor:
             out = out.float()
             return torch.cat([srgb_to_linear(out[..., :3]), out[..., 3:]], dim=-1).contiguous()
         if dtype == "uint16":
-            return out.float().mul(65535.0).round_().clamp_(0, 65535).to(torch.int32).to(torch.uint16).contiguous()
+            # int32 → int16 keeps the low 16 bits; viewed as uint16 they are the value (no uint16 kernel needed)
+            return out.float().mul(65535.0).round_().clamp_(0, 65535).to(torch.int32).to(torch.int16).view(torch.uint16)
         from vidmatte.ops.color import to_uint8
 
         return to_uint8(out).contiguous()
