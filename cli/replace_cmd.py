@@ -7,6 +7,7 @@ import sys
 
 from vidmatte_cli.options import (
     add_background_options,
+    add_encoding_options,
     add_model_options,
     add_output_options,
     add_smoothing_options,
@@ -25,9 +26,7 @@ def register(sub) -> None:
     add_background_options(p, required=True)
     add_model_options(p)
     add_smoothing_options(p)
-    enc = p.add_argument_group("encoding")
-    enc.add_argument("--crf", type=int, default=18, help="H.264 quality (lower is better, default 18)")
-    enc.add_argument("--speed", default="medium", help="x264 preset: ultrafast … veryslow (default medium)")
+    add_encoding_options(p)
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
     p.set_defaults(func=run)
 

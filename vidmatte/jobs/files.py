@@ -1,14 +1,18 @@
 """File jobs: :func:`replace` (new background) and :func:`matte` (VFX plates).
 
-Each opens the input (:func:`vidmatte.io.registry.open_source`: a video file or an image
-sequence), opens the output sink, picks the pixel format the sink accepts, builds a
-:class:`~vidmatte.runtime.processor.Processor` and runs the overlapped
-:class:`~vidmatte.runtime.pipeline.Pipeline`.
+Each job is an :class:`OutputPlan` (what the output holds and how it is written, decided
+from the options and the output name before any frame flows) run by :func:`run_file`: open
+the input (:func:`vidmatte.io.registry.open_source`: a video file or an image sequence),
+open the output (:func:`open_output`), build the :class:`~vidmatte.runtime.processor.Processor`
+for it (:func:`make_processor`) and run the overlapped
+:class:`~vidmatte.runtime.pipeline.Pipeline`. ``vidmatte batch`` uses the same pieces for
+whole files and for the segments it cuts long files into.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -18,7 +22,8 @@ from vidmatte.compose.backgrounds.spec import as_background
 from vidmatte.jobs.common import as_matter, output_format, run_pipeline
 from vidmatte.runtime.stats import PipelineStats
 
-__all__ = ["replace", "matte", "MATTE_FORMATS"]
+__all__ = ["replace", "matte", "MATTE_FORMATS", "OutputPlan", "replace_plan", "matte_plan", "open_input",
+           "open_output", "make_processor", "run_file"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -32,15 +37,99 @@ MATTE_FORMATS = {
 }
 
 
-def _open_input(input: PathLike):
+@dataclass(frozen=True)
+class OutputPlan:
+    """What a file job writes, decided before any frame flows.
+
+    Attributes:
+        format: sink format (a video preset or ``png``/``exr``); ``None``: by extension.
+        product: ``composite``, ``rgba`` or ``alpha`` (see :mod:`vidmatte.frame`).
+        audio: the output keeps the input's audio.
+        sink_options: encoder options for :func:`~vidmatte.io.registry.open_sink`.
+    """
+
+    format: Optional[str]
+    product: str
+    audio: bool = True
+    sink_options: dict = field(default_factory=dict)
+
+
+def replace_plan(output: PathLike, *, transparent: bool, crf: int = 18, codec_preset: str = "medium") -> OutputPlan:
+    """The plan of :func:`replace`: a composite, or RGBA (``transparent``) in an alpha container."""
+    from vidmatte.io.formats import ALPHA_CONTAINERS
+
+    ext = Path(output).suffix.lower()
+    fmt = None
+    if transparent:
+        fmt = ALPHA_CONTAINERS.get(ext)
+        if fmt is None and ext:
+            raise OutputError(f"transparent output needs .mov (ProRes 4444), .webm (VP9) or a folder, not {ext}")
+    return OutputPlan(fmt, "rgba" if transparent else "composite", True,
+                      {"crf": crf, "codec_preset": codec_preset})
+
+
+def matte_plan(output: PathLike, format: Optional[str] = None, alpha_mode: Optional[str] = None) -> OutputPlan:
+    """The plan of :func:`matte`; ``format`` defaults from the output name (see :func:`matte`)."""
+    from vidmatte.io.formats import ALPHA_CONTAINERS
+
+    if format is None:
+        ext = Path(output).suffix.lower()
+        format = {**ALPHA_CONTAINERS, ".mp4": "alpha"}.get(ext) or (
+            "exr" if ext == ".exr" else "png" if ext in ("", ".png") else None)
+        if format is None:
+            raise OutputError(f"cannot write a matte to {ext}; use .mov, .webm, .mp4 (alpha matte) or a folder")
+    if format not in MATTE_FORMATS:
+        raise OutputError(f"unknown matte format {format!r}; choose one of {', '.join(MATTE_FORMATS)}")
+    sink_format, product = MATTE_FORMATS[format]
+    return OutputPlan(sink_format, product, format in ("prores", "webm"), {"alpha_mode": alpha_mode or "straight"})
+
+
+def open_input(input: PathLike):
+    """The source of a file job (frame-threaded decoding)."""
     from vidmatte.io.registry import open_source
 
     return open_source(input, threading="frame")
 
 
-def _audio(src) -> Optional[Path]:
-    """The file whose audio the output keeps (``None`` for image sequences)."""
-    return Path(src.path) if getattr(src, "has_audio", False) else None
+def open_output(plan: OutputPlan, src, output: PathLike, *, overwrite: bool = False, audio: Optional[bool] = None):
+    """The sink ``plan`` writes to ``output`` for frames of ``src`` (``audio=False``: no audio)."""
+    from vidmatte.io.registry import open_sink
+
+    keep_audio = plan.audio if audio is None else audio
+    audio_from = Path(src.path) if keep_audio and getattr(src, "has_audio", False) else None
+    return open_sink(output, format=plan.format, width=src.width, height=src.height, time_base=src.time_base,
+                     fps=src.fps, audio_from=audio_from, overwrite=overwrite, input_path=src.path,
+                     **plan.sink_options)
+
+
+def make_processor(plan: OutputPlan, matter, background, sink, src, **options):
+    """The processor for ``plan`` and ``sink`` (the sink is aborted when this fails).
+
+    ``options``: ``smoothing``, ``strength``, ``fg_estimation`` as
+    :class:`~vidmatte.runtime.processor.Processor` takes them.
+    """
+    from vidmatte.runtime.processor import Processor
+
+    pixel_format = output_format(sink, plan.product, matter, deep=getattr(src, "deep", False))
+    try:
+        return Processor(matter, background if plan.product == "composite" else None, format=pixel_format,
+                         **options)
+    except BaseException:
+        sink.abort()
+        raise
+
+
+def run_file(plan: OutputPlan, input: PathLike, output: PathLike, *, matter: Any = "auto", background: Any = None,
+             smoothing: Any = SMOOTHER, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
+             batch_size: int = 1, overwrite: bool = False, progress: Optional[Any] = None) -> PipelineStats:
+    """Run one file job: ``input`` through a processor into ``output`` as ``plan`` says."""
+    background = as_background(background)
+    with open_input(input) as src:
+        matter = as_matter(matter)
+        sink = open_output(plan, src, output, overwrite=overwrite)
+        processor = make_processor(plan, matter, background, sink, src, smoothing=smoothing, strength=strength,
+                                   fg_estimation=fg_estimation)
+        return run_pipeline(src, processor, sink, batch_size=batch_size, progress=progress)
 
 
 def replace(input: PathLike, output: PathLike, *, background: Any = None, matter: Any = "auto",
@@ -58,31 +147,10 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
         smoothing, strength, fg_estimation: as :class:`~vidmatte.runtime.processor.Processor`.
         crf, codec_preset: H.264 quality and x264 speed preset.
     """
-    from vidmatte.io.formats import ALPHA_CONTAINERS
-    from vidmatte.io.registry import open_sink
-    from vidmatte.runtime.processor import Processor
-
-    ext = Path(output).suffix.lower()
-    fmt = None
-    if background is None:
-        fmt = ALPHA_CONTAINERS.get(ext)
-        if fmt is None and ext:
-            raise OutputError(f"transparent output needs .mov (ProRes 4444), .webm (VP9) or a folder, not {ext}")
-    background = as_background(background)
-    with _open_input(input) as src:
-        matter = as_matter(matter)
-        sink = open_sink(output, format=fmt, width=src.width, height=src.height, time_base=src.time_base,
-                         fps=src.fps, audio_from=_audio(src), crf=crf, codec_preset=codec_preset,
-                         overwrite=overwrite, input_path=src.path)
-        product = "composite" if background is not None else "rgba"
-        pixel_format = output_format(sink, product, matter, deep=getattr(src, "deep", False))
-        try:
-            processor = Processor(matter, background, smoothing=smoothing, strength=strength,
-                                  fg_estimation=fg_estimation, format=pixel_format)
-        except BaseException:
-            sink.abort()
-            raise
-        return run_pipeline(src, processor, sink, batch_size=batch_size, progress=progress)
+    plan = replace_plan(output, transparent=background is None, crf=crf, codec_preset=codec_preset)
+    return run_file(plan, input, output, matter=matter, background=background, smoothing=smoothing,
+                    strength=strength, fg_estimation=fg_estimation, batch_size=batch_size, overwrite=overwrite,
+                    progress=progress)
 
 
 def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Optional[str] = None,
@@ -95,30 +163,6 @@ def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Op
     a folder (or ``frame_%06d.png``) → png, ``.exr`` pattern → exr. ``alpha_mode``:
     ``straight`` or ``premultiplied`` colour (default straight).
     """
-    from vidmatte.io.formats import ALPHA_CONTAINERS
-    from vidmatte.io.registry import open_sink
-    from vidmatte.runtime.processor import Processor
-
-    out = Path(output)
-    if format is None:
-        ext = out.suffix.lower()
-        format = {**ALPHA_CONTAINERS, ".mp4": "alpha"}.get(ext) or (
-            "exr" if ext == ".exr" else "png" if ext in ("", ".png") else None)
-        if format is None:
-            raise OutputError(f"cannot write a matte to {ext}; use .mov, .webm, .mp4 (alpha matte) or a folder")
-    if format not in MATTE_FORMATS:
-        raise OutputError(f"unknown matte format {format!r}; choose one of {', '.join(MATTE_FORMATS)}")
-    sink_format, product = MATTE_FORMATS[format]
-    with _open_input(input) as src:
-        matter = as_matter(matter)
-        sink = open_sink(out, format=sink_format, width=src.width, height=src.height, time_base=src.time_base,
-                         fps=src.fps, audio_from=_audio(src) if format in ("prores", "webm") else None,
-                         alpha_mode=alpha_mode or "straight", overwrite=overwrite, input_path=src.path)
-        pixel_format = output_format(sink, product, matter, deep=getattr(src, "deep", False))
-        try:
-            processor = Processor(matter, None, smoothing=smoothing, strength=strength,
-                                  fg_estimation=fg_estimation, format=pixel_format)
-        except BaseException:
-            sink.abort()
-            raise
-        return run_pipeline(src, processor, sink, batch_size=batch_size, progress=progress)
+    plan = matte_plan(output, format, alpha_mode)
+    return run_file(plan, input, output, matter=matter, smoothing=smoothing, strength=strength,
+                    fg_estimation=fg_estimation, batch_size=batch_size, overwrite=overwrite, progress=progress)
