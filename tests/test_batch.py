@@ -57,6 +57,8 @@ def test_rerun_skips_finished_and_redoes_what_changed(tmp_path):
     again = batch([a, b], out, **CHROMA)
     assert not again.done and [why for _, why in again.skipped] == [f"{out / 'a.mp4'} is done (same input and options)",
                                                                    f"{out / 'b.mov'} is done (same input and options)"]
+    threads = batch([a, b], out, model_options={"onnx_options": {"threads": 1}}, **CHROMA)
+    assert len(threads.skipped) == 2  # threads change the speed, not the pixels
     os.utime(a, ns=(os.stat(a).st_atime_ns, os.stat(a).st_mtime_ns + 10**9))  # the input changed
     assert [inp for inp, _ in batch([a, b], out, **CHROMA).done] == [str(a)]
     other = batch([a, b], out, **{**CHROMA, "background": "#ff0000"})  # other options: new outputs
@@ -113,7 +115,8 @@ def test_inputs_and_output_names(tmp_path):
     for name in ("x.mp4", "y.webm", "notes.txt"):
         (tmp_path / "d" / name).write_bytes(b"")
     files, problems = expand_inputs([tmp_path / "d", str(tmp_path / "d" / "*.mp4"), tmp_path / "nope"])
-    assert [f.name for f in files] == ["x.mp4", "y.webm"] and problems == [(str(tmp_path / "nope"), "no such file or folder")]
+    assert [f.name for f in files] == ["x.mp4", "y.webm"]
+    assert problems == [(str(tmp_path / "nope"), "no such file or folder")]
     assert output_name("a.mp4", mode="replace") == "a.mp4"
     assert output_name("a.webm", mode="replace") == "a.mp4"
     assert output_name("a.mp4", mode="replace", transparent=True) == "a.mov"

@@ -70,7 +70,8 @@ def test_a_killed_worker_is_restarted_and_a_corrupt_input_fails_alone(tmp_path, 
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
-    report = batch([tmp_path / "in"], tmp_path / "out", engine="ray", segment=1, **{**CHROMA, "progress": kill_a_worker})
+    options = {**CHROMA, "progress": kill_a_worker}
+    report = batch([tmp_path / "in"], tmp_path / "out", engine="ray", segment=1, **options)
     assert killed and report.restarts >= 1, report.summary()
     assert sorted(os.path.basename(o) for _, o in report.done) == ["long.mp4", "short.mov", "vfr.mp4"]
     assert [(os.path.basename(i), "not a media file" in why) for i, why in report.failed] == [("broken.mp4", True)]

@@ -109,12 +109,14 @@ def _tasks(item: Item, n: int, spec: JobSpec, segment: Optional[float]) -> None:
         sc = scan(item.input)
         if sc is not None:
             smoother = _smoother(spec)
-            segs = plan_segments(sc, segment, context=warmup_frames(smoother), after=int(getattr(smoother, "delay", 0) or 0),
+            after = int(getattr(smoother, "delay", 0) or 0)
+            segs = plan_segments(sc, segment, context=warmup_frames(smoother), after=after,
                                  shift=muxer in ("mp4", "mov"))
             if len(segs) > 1:
                 item.pieces = item.output.parent / PIECES_FOLDER / item.output.name
-                item.tasks = [Task(f"{n}:{j}", str(item.input), str(item.pieces / f"piece-{j:05d}{item.output.suffix}"),
-                                   s, s.frames) for j, s in enumerate(segs)]
+                ext = item.output.suffix
+                item.tasks = [Task(f"{n}:{j}", str(item.input), str(item.pieces / f"piece-{j:05d}{ext}"), s, s.frames)
+                              for j, s in enumerate(segs)]
                 item.shifts = [s.shift * sc.time_base for s in segs]
                 item.left = len(item.tasks)
                 return

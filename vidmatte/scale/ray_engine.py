@@ -72,6 +72,15 @@ class _Report:
         self._actor.set.remote(key, frames)
 
 
+def _with_threads(spec: JobSpec, threads: int) -> JobSpec:
+    """``spec`` with torch and ONNX Runtime limited to ``threads`` threads per worker."""
+    from dataclasses import replace
+
+    options = dict(spec.model_options)
+    options["onnx_options"] = {"threads": threads, **(options.get("onnx_options") or {})}
+    return replace(spec, threads=threads, model_options=options)
+
+
 class RayEngine:
     """Runs tasks on Ray actors (see the module docstring).
 
@@ -102,17 +111,29 @@ class RayEngine:
         fit = gpus if gpus else max(1, int(cpus // worker_cpus))
         self.workers = max(1, min(workers or fit, fit))
         self.gpu = gpus > 0
+        if not gpus and spec.threads is None:  # CPU actors: the model's threads fit the CPUs each reserves
+            spec = _with_threads(spec, max(1, int(worker_cpus)))
         actor, tag = ray.remote(Worker), uuid.uuid4().hex[:8]
-        self._progress = ray.remote(_Progress).options(num_cpus=0, name=f"vidmatte-progress-{tag}").remote()
+        report_to = _Report(f"vidmatte-progress-{tag}")
+        self._progress = ray.remote(_Progress).options(num_cpus=0, name=report_to.name).remote()
         opts = dict(num_cpus=worker_cpus, num_gpus=1 if gpus else 0, max_restarts=retries, max_task_retries=retries,
                     max_concurrency=2)  # a second thread answers pid() while a task runs
-        self.actors = [actor.options(name=f"{WORKER_PREFIX}{i}-{tag}", **opts).remote(spec, _Report(f"vidmatte-progress-{tag}"))
+        self.actors = [actor.options(name=f"{WORKER_PREFIX}{i}-{tag}", **opts).remote(spec, report_to)
                        for i in range(self.workers)]
         try:
-            self.pids = ray.get([a.ready.remote() for a in self.actors])  # the model loads once per actor
+            ready = ray.get([a.ready.remote() for a in self.actors])  # the model loads once per actor
         except ray.exceptions.RayTaskError as e:
             self.close()
             raise (e.cause or e) from None
+        except ray.exceptions.RayActorError as e:
+            self.close()
+            raise DeviceError(f"a Ray worker could not start: {str(e).splitlines()[0]}") from None
+        self.pids = [pid for pid, _ in ready]
+        self.model = ready[0][1]
+        if len({model for _, model in ready}) > 1:
+            self.close()
+            raise DeviceError(f"the Ray workers loaded different models ({', '.join(sorted({m for _, m in ready}))}); "
+                              "name the model (--model) and put its weights on every node")
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, Outcome]]:
         ray = self._ray
@@ -145,6 +166,9 @@ class RayEngine:
             free.append(i)
             return task_error(e.cause or e)
         free.append(i)
+        if result.model != self.model:
+            return DeviceError(f"a restarted Ray worker loaded {result.model}, the others {self.model}; name the "
+                               "model (--model) and put its weights on every node")
         if result.pid != self.pids[i]:  # a new process: the actor was restarted, this task redone
             self.restarts += 1
             self.pids[i] = result.pid

@@ -62,7 +62,11 @@ class JobSpec:
         names = ("mode", "matter", "background", "smoothing", "strength", "fg_estimation", "crf", "codec_preset",
                  "format", "alpha_mode")
         out = {k: plain(getattr(self, k)) for k in names}
-        out["model_options"] = {k: plain(v) for k, v in sorted(self.model_options.items())}
+        model = {k: plain(v) for k, v in sorted(self.model_options.items()) if k != "download"}
+        if isinstance(self.model_options.get("onnx_options"), dict):  # threads change the speed, not the result
+            model["onnx_options"] = {k: plain(v) for k, v in sorted(self.model_options["onnx_options"].items())
+                                     if k != "threads"}
+        out["model_options"] = model
         bg = self.background
         if isinstance(bg, str) and os.path.isfile(bg):  # a background file that changed makes new outputs
             st = os.stat(bg)
@@ -90,6 +94,7 @@ class TaskResult:
     frames: int
     seconds: float
     pid: int
+    model: str = ""
 
 
 class Worker:
@@ -105,8 +110,8 @@ class Worker:
         self.report = report
         self.matter: Any = None
 
-    def ready(self) -> int:
-        """Load the model (once); returns the process id. Model errors are raised here."""
+    def ready(self) -> tuple[int, str]:
+        """Load the model (once); returns ``(process id, model name)``. Model errors are raised here."""
         if self.matter is None:
             from vidmatte.jobs.common import as_matter
 
@@ -121,7 +126,12 @@ class Worker:
 
                 matter = load_matter(os.fspath(matter), **spec.model_options)
             self.matter = as_matter(matter)
-        return os.getpid()
+        return os.getpid(), self.model_name
+
+    @property
+    def model_name(self) -> str:
+        m = self.matter
+        return str(getattr(m, "name", type(m).__name__)) + (f" {tuple(m.size)}" if getattr(m, "size", None) else "")
 
     def pid(self) -> int:
         """The worker's process id (a restarted Ray actor has a new one)."""
@@ -132,7 +142,7 @@ class Worker:
         t0 = time.perf_counter()
         self.ready()
         frames = self._segment(task) if task.segment is not None else self._whole(task)
-        return TaskResult(task.key, frames, time.perf_counter() - t0, os.getpid())
+        return TaskResult(task.key, frames, time.perf_counter() - t0, os.getpid(), self.model_name)
 
     def _progress(self, key: str, every: float = 0.25) -> Optional[Callable[[int], None]]:
         """``progress(frames_done)`` for one task, passed on to ``report`` at most every
