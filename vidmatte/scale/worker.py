@@ -62,10 +62,12 @@ class JobSpec:
         names = ("mode", "matter", "background", "smoothing", "strength", "fg_estimation", "crf", "codec_preset",
                  "format", "alpha_mode")
         out = {k: plain(getattr(self, k)) for k in names}
-        model = {k: plain(v) for k, v in sorted(self.model_options.items()) if k != "download"}
-        if isinstance(self.model_options.get("onnx_options"), dict):  # threads change the speed, not the result
-            model["onnx_options"] = {k: plain(v) for k, v in sorted(self.model_options["onnx_options"].items())
-                                     if k != "threads"}
+        model = {k: plain(v) for k, v in sorted(self.model_options.items())
+                 if k not in ("download", "onnx_options") and v is not None}
+        onnx = {k: plain(v) for k, v in sorted((self.model_options.get("onnx_options") or {}).items())
+                if k != "threads"}  # threads change the speed, not the result
+        if onnx:
+            model["onnx_options"] = onnx
         out["model_options"] = model
         bg = self.background
         if isinstance(bg, str) and os.path.isfile(bg):  # a background file that changed makes new outputs
