@@ -56,7 +56,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vidmatte.errors import InputError
-    from vidmatte.jobs.batch import batch
+    from vidmatte.jobs.batches import batch
 
     background = background_spec(args)
     if args.matte and (background is not None or args.transparent):

@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from media import compare_videos, make_clip, read_alpha, read_audio_packets  # noqa: E402
-from vidmatte.jobs.batch import batch  # noqa: E402
+from vidmatte.jobs.batches import batch  # noqa: E402
 from vidmatte.jobs.files import matte, replace  # noqa: E402
 
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from media import compare_videos, make_clip, make_corrupt, make_truncated, read_alpha, read_audio_packets
-from vidmatte.jobs.batch import batch
+from vidmatte.jobs.batches import batch
 from vidmatte.jobs.files import replace
 from vidmatte.scale.inputs import expand_inputs, output_name
 from vidmatte.scale.manifest import MANIFEST_NAME

@@ -13,7 +13,7 @@ import pytest
 
 from media import make_clip, make_corrupt
 from test_batch import CHROMA, assert_same_as_replace, only_outputs
-from vidmatte.jobs.batch import batch
+from vidmatte.jobs.batches import batch
 from vidmatte.jobs.files import replace
 
 ray = pytest.importorskip("ray")

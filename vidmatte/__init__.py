@@ -23,7 +23,7 @@ _NAMES = {
     "make_smoother": "temporal", "open_source": "io.registry", "open_sink": "io.registry",
     # jobs
     "replace": "jobs.files", "matte": "jobs.files", "images": "jobs.stills", "webcam": "jobs.live",
-    "batch": "jobs.batch",
+    "batch": "jobs.batches",
     # errors
     "VidmatteError": "errors", "InputError": "errors", "OutputError": "errors", "WeightsError": "errors",
     "DeviceError": "errors",

@@ -59,7 +59,7 @@ def bench_batch(clips: Optional[Sequence[str]] = None, *, count: int = 4, frames
                 segment: Optional[float] = None, ray: bool = True) -> BatchBench:
     """Time the runs listed in the module docstring; ``clips`` default to ``count`` generated ones."""
     from vidmatte.bench.pipeline import make_bench_clip
-    from vidmatte.jobs.batch import batch
+    from vidmatte.jobs.batches import batch
     from vidmatte.jobs.files import replace
     from vidmatte.io.sources import VideoSource
 

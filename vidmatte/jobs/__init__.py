@@ -10,6 +10,6 @@
 from vidmatte._lazy import attach
 
 _NAMES = {"replace": "files", "matte": "files", "MATTE_FORMATS": "files", "images": "stills", "webcam": "live",
-          "batch": "batch", "BatchReport": "batch"}
+          "batch": "batches", "BatchReport": "batches"}
 __all__ = list(_NAMES)
 __getattr__, __dir__ = attach(__name__, globals(), _NAMES)
