@@ -153,3 +153,12 @@ def test_engine_ray_without_ray_says_what_to_install(tmp_path):
     assert res.returncode == 2, res.stderr
     assert res.stderr.strip() == ("vidmatte: error: --engine ray needs Ray: pip install 'vidmatte[ray]' "
                                   "(or use --engine local)")
+
+
+def test_bench_batch_times_the_engines_against_one_by_one():
+    from vidmatte.bench.batch import bench_batch
+
+    res = bench_batch(count=2, frames=6, width=64, height=48, ray=False)
+    assert list(res.seconds) == ["one by one", "batch local"] and res.frames == 12
+    assert all(s > 0 for s in res.seconds.values()) and res.ratio("one by one") == 1.0
+    assert "of one by one" in res.summary() and set(res.as_dict()["ratios"]) == set(res.seconds)
