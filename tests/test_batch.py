@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from media import compare_videos, make_clip, make_corrupt, make_truncated, read_alpha, read_audio_packets
+from media import compare_videos, make_clip, make_corrupt, make_truncated, read_alpha, read_audio_packets, read_pts
 from vidmatte.jobs.batches import batch
 from vidmatte.jobs.files import replace
 from vidmatte.scale.inputs import expand_inputs, output_name
@@ -162,3 +162,20 @@ def test_bench_batch_times_the_engines_against_one_by_one():
     assert list(res.seconds) == ["one by one", "batch local"] and res.frames == 12
     assert all(s > 0 for s in res.seconds.values()) and res.ratio("one by one") == 1.0
     assert "of one by one" in res.summary() and set(res.as_dict()["ratios"]) == set(res.seconds)
+
+
+def test_transparent_webm_segments_keep_alpha_times_and_audio(tmp_path):
+    """VP9 pieces carry their alpha as Matroska side data: it must survive the remux."""
+    clip = make_clip(tmp_path / "in.webm", frames=40, size=(96, 64), codec="libvpx-vp9", audio=True,
+                     options={"g": "10"})
+    from vidmatte.scale.segments import plan_segments, scan
+
+    assert len(plan_segments(scan(clip.path), 0.5)) >= 2
+    whole = tmp_path / "whole.webm"
+    replace(clip.path, whole, matter="chroma", background=None, progress=False)
+    report = batch([clip.path], tmp_path / "out", background=None, matter="chroma", segment=0.5, progress=False)
+    out = tmp_path / "out" / "in.webm"
+    assert report.done and read_pts(out) == read_pts(whole)
+    assert read_audio_packets(out) == read_audio_packets(whole)
+    ref, got = read_alpha(whole), read_alpha(out)
+    assert len(got) == 40 and max(abs(a.astype(int) - b).mean() for a, b in zip(ref, got)) <= 3
