@@ -179,3 +179,11 @@ def test_transparent_webm_segments_keep_alpha_times_and_audio(tmp_path):
     assert read_audio_packets(out) == read_audio_packets(whole)
     ref, got = read_alpha(whole), read_alpha(out)
     assert len(got) == 40 and max(abs(a.astype(int) - b).mean() for a, b in zip(ref, got)) <= 3
+
+
+def test_a_matter_object_is_recorded_by_its_kind_so_reruns_skip(tmp_path):
+    from vidmatte import ChromaKeyMatter
+
+    clip = make_clip(tmp_path / "in.mp4", frames=4).path
+    assert batch([clip], tmp_path / "out", matter=ChromaKeyMatter(), background="#fff", progress=False).done
+    assert batch([clip], tmp_path / "out", matter=ChromaKeyMatter(), background="#fff", progress=False).skipped

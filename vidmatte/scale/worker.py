@@ -56,8 +56,13 @@ class JobSpec:
 
     def options(self) -> dict:
         """What decides the pixels of an output, as JSON-able data (the manifest compares it)."""
-        def plain(v: Any) -> Any:
-            return v if v is None or isinstance(v, (str, int, float, bool)) else repr(v)
+        def plain(v: Any) -> Any:  # objects by their class (and name): a repr can hold an address
+            if v is None or isinstance(v, (str, int, float, bool)):
+                return v
+            if isinstance(v, (tuple, list)):
+                return [plain(x) for x in v]
+            kind = f"{type(v).__module__}.{type(v).__qualname__}"
+            return f"{kind}:{v.name}" if isinstance(getattr(v, "name", None), str) else kind
 
         names = ("mode", "matter", "background", "smoothing", "strength", "fg_estimation", "crf", "codec_preset",
                  "format", "alpha_mode")
