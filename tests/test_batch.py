@@ -9,31 +9,11 @@ import sys
 
 import pytest
 
-from media import compare_videos, make_clip, make_corrupt, make_truncated, read_alpha, read_audio_packets, read_pts
+from batchcheck import CHROMA, assert_same_as_replace, only_outputs
+from media import make_clip, make_corrupt, make_truncated, read_alpha, read_audio_packets, read_pts
 from vidmatte.jobs.batches import batch
 from vidmatte.jobs.files import replace
 from vidmatte.scale.inputs import expand_inputs, output_name
-from vidmatte.scale.manifest import MANIFEST_NAME
-
-CHROMA = {"matter": "chroma", "background": "#2060ff", "progress": False}
-
-
-def assert_same_as_replace(ref, out):
-    """The acceptance bar: frames and times, audio packets, pixels (3 levels on average, 8 per frame)."""
-    d = compare_videos(ref, out)
-    assert d["frames"][0] == d["frames"][1], d
-    assert d["time_error"] <= 0.002, d
-    assert d["mean"] <= 3 and d["worst_frame"] <= 8, d
-    try:
-        assert read_audio_packets(out) == read_audio_packets(ref)
-    except IndexError:  # no audio stream: then neither has one
-        with pytest.raises(IndexError):
-            read_audio_packets(out)
-
-
-def only_outputs(folder):
-    """Everything in ``folder`` except the manifest: no pieces, no partial files."""
-    return sorted(p for p in os.listdir(folder) if p != MANIFEST_NAME)
 
 
 def test_local_segments_give_what_replace_gives(tmp_path):

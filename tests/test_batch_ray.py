@@ -11,8 +11,8 @@ import signal
 
 import pytest
 
+from batchcheck import CHROMA, assert_same_as_replace, only_outputs
 from media import make_clip, make_corrupt
-from test_batch import CHROMA, assert_same_as_replace, only_outputs
 from vidmatte.jobs.batches import batch
 from vidmatte.jobs.files import replace
 
