@@ -89,11 +89,36 @@ def _pipeline_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("clips", nargs="*", metavar="CLIP", help="videos to process (default: generated clips)")
+    p.add_argument("--count", type=int, default=4, help="generated clips (default 4)")
+    p.add_argument("--frames", type=int, default=96, help="frames per generated clip (default 96)")
+    p.add_argument("--resolution", type=parse_size, default=(360, 640), metavar="HxW",
+                   help="size of the generated clips (default 360x640)")
+    p.add_argument("--model", default="chroma", help="model name or file (default chroma: the engine, not the model)")
+    p.add_argument("--workers", type=int, metavar="N", help="Ray workers (default: one per CPU)")
+    p.add_argument("--segment", type=float, metavar="SECONDS", help="also time Ray with segments of this length")
+    p.add_argument("--no-ray", action="store_true", help="only the local runs")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _batch_run(args: argparse.Namespace) -> int:
+    from vidmatte.bench.batch import bench_batch
+
+    h, w = args.resolution if isinstance(args.resolution, tuple) else (args.resolution, args.resolution)
+    res = bench_batch(args.clips, count=args.count, frames=args.frames, width=w, height=h, model=args.model,
+                      workers=args.workers, segment=args.segment, ray=not args.no_ray)
+    print(json.dumps(res.as_dict()) if args.json else res.summary())
+    return 0
+
+
 # mode → (help, add_arguments, run)
 MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "model": ("time the BiRefNet network alone (random weights): ms per frame, peak memory", _model_args, _model_run),
     "pipeline": ("per-stage times, model-only, naive-loop and overlapped-pipeline fps on one clip",
                  _pipeline_args, _pipeline_run),
+    "batch": ("the batch engines (local, Ray, Ray with segments) against running the files one by one",
+              _batch_args, _batch_run),
 }
 
 

@@ -20,6 +20,7 @@ COMMANDS = (
     "matte_cmd",  # vidmatte matte: alpha / foreground outputs for VFX
     "image_cmd",  # vidmatte image: still images
     "webcam_cmd",  # vidmatte webcam: live capture -> virtual camera / preview / recording
+    "batch_cmd",  # vidmatte batch: many inputs into a folder, locally or on a Ray cluster
     "models_cmd",  # vidmatte models list|download|info
     "eval_cmd",  # vidmatte eval: matting metrics against ground truth
     "bench_cmd",  # vidmatte bench: speed per stage

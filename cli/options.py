@@ -13,7 +13,9 @@ __all__ = [
     "add_smoothing_options",
     "add_background_options",
     "add_output_options",
+    "add_encoding_options",
     "matter_from_args",
+    "matter_options",
     "smoothing_from_args",
     "add_fg_option",
     "add_alpha_mode_option",
@@ -127,29 +129,31 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
 
 
+def add_encoding_options(p: argparse.ArgumentParser) -> None:
+    enc = p.add_argument_group("encoding")
+    enc.add_argument("--crf", type=int, default=18, help="H.264 quality (lower is better, default 18)")
+    enc.add_argument("--speed", default="medium", help="x264 preset: ultrafast … veryslow (default medium)")
+
+
+def matter_options(args) -> dict:
+    """The model options as keywords for :func:`vidmatte.load_matter` (all but the name)."""
+    onnx = {k: getattr(args, k, None) for k in ("mean", "std", "output_index", "sigmoid", "threads")}
+    return {"weights": args.weights, "size": args.model_size, "device": args.device, "dtype": args.dtype,
+            "patch_order": args.patch_order, "preset": args.preset, "download": not args.offline,
+            "onnx_options": {k: v for k, v in onnx.items() if v is not None}}
+
+
 def matter_from_args(args, *, live: bool = False):
     """The model the options name; ``auto``'s choice is said in one stderr line."""
     import sys
 
     from vidmatte.models.factory import load_matter
 
-    onnx = {k: getattr(args, k, None) for k in ("mean", "std", "output_index", "sigmoid", "threads")}
     if getattr(args, "threads", None):
         import torch
 
         torch.set_num_threads(args.threads)
-    matter = load_matter(
-        args.model,
-        weights=args.weights,
-        size=args.model_size,
-        device=args.device,
-        dtype=args.dtype,
-        patch_order=args.patch_order,
-        preset=args.preset,
-        download=not args.offline,
-        onnx_options={k: v for k, v in onnx.items() if v is not None},
-        live=live,
-    )
+    matter = load_matter(args.model, **matter_options(args), live=live)
     if getattr(matter, "notice", None) and not getattr(args, "quiet", False):
         print(f"vidmatte: {matter.notice}", file=sys.stderr)
     return matter

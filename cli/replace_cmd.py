@@ -7,6 +7,7 @@ import sys
 
 from vidmatte_cli.options import (
     add_background_options,
+    add_encoding_options,
     add_input_options,
     add_model_options,
     add_output_options,
@@ -27,12 +28,10 @@ def register(sub) -> None:
     add_background_options(p, required=True)
     add_model_options(p)
     add_smoothing_options(p)
-    enc = p.add_argument_group("encoding")
-    enc.add_argument("--format", choices=("h264", "prores", "webm"),
-                     help="video codec (default by extension: .mp4/.mov/.mkv h264, .webm VP9); prores: "
-                          "10-bit ProRes 4444 in .mov/.mkv, keeping a high-bit-depth input's precision")
-    enc.add_argument("--crf", type=int, default=18, help="H.264 quality (lower is better, default 18)")
-    enc.add_argument("--speed", default="medium", help="x264 preset: ultrafast … veryslow (default medium)")
+    add_encoding_options(p)
+    p.add_argument("--format", choices=("h264", "prores", "webm"),
+                   help="video codec (default by extension: .mp4/.mov/.mkv h264, .webm VP9); prores: "
+                        "10-bit ProRes 4444 in .mov/.mkv, keeping a high-bit-depth input's precision")
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
     p.set_defaults(func=run)
 

@@ -39,6 +39,7 @@ __all__ = [
     "read_audio_packets",
     "audio_duration",
     "file_count",
+    "compare_videos",
     "VFR_STEPS_MS",
 ]
 
@@ -345,3 +346,13 @@ def audio_duration(path) -> float:
 def file_count(folder) -> int:
     """Files (hidden temp files included) in ``folder``."""
     return len(os.listdir(folder))
+
+
+def compare_videos(ref, out) -> dict:
+    """How far ``out`` is from ``ref``: ``frames`` (both counts), ``time_error`` (largest
+    frame-time difference, seconds), ``mean`` and ``worst_frame`` (mean absolute 8-bit RGB
+    difference over all frames, and of the worst frame)."""
+    (ta, na), (tb, nb) = read_pts(ref), read_pts(out)
+    diffs = [float(np.abs(a.astype(np.int16) - b).mean()) for a, b in zip(read_frames(ref), read_frames(out))]
+    return {"frames": (na, nb), "time_error": max((abs(float(x - y)) for x, y in zip(ta, tb)), default=0.0),
+            "mean": float(np.mean(diffs)) if diffs else 0.0, "worst_frame": max(diffs, default=0.0)}

@@ -7,7 +7,7 @@ The four-line plugin API::
     for frame in frames:            # (H, W, 3) uint8 RGB (bgr=True for OpenCV/OBS frames)
         out = proc(frame)           # (H, W, 3) uint8; RGBA (H, W, 4) without a background
 
-Jobs: :func:`replace`, :func:`matte`, :func:`images`, :func:`webcam`. Names are imported on
+Jobs: :func:`replace`, :func:`matte`, :func:`images`, :func:`webcam`, :func:`batch`. Names are imported on
 first use, so ``import vidmatte`` is cheap.
 """
 
@@ -23,6 +23,7 @@ _NAMES = {
     "make_smoother": "temporal", "open_source": "io.registry", "open_sink": "io.registry",
     # jobs
     "replace": "jobs.files", "matte": "jobs.files", "images": "jobs.stills", "webcam": "jobs.live",
+    "batch": "jobs.batches",
     # errors
     "VidmatteError": "errors", "InputError": "errors", "OutputError": "errors", "WeightsError": "errors",
     "DeviceError": "errors",

@@ -72,14 +72,16 @@ class PipelineBench:
         )
 
 
-def make_bench_clip(path: Path, width: int, height: int, frames: int, fps: int = 30) -> Path:
-    """A textured moving pattern as H.264 (ultrafast), so decoding costs what real video costs."""
+def make_bench_clip(path: Path, width: int, height: int, frames: int, fps: int = 30, gop: Optional[int] = None) -> Path:
+    """A textured moving pattern as H.264 (ultrafast), so decoding costs what real video costs
+    (``gop``: frames between keyframes, default x264's)."""
     rng = np.random.default_rng(0)
     texture = rng.integers(0, 255, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
     texture = np.kron(texture, np.ones((8, 8, 1), np.uint8))[:height, :width]
     yy, xx = np.mgrid[0:height, 0:width]
     with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "23"})
+        options = {"preset": "ultrafast", "crf": "23", **({"g": str(gop)} if gop else {})}
+        s = c.add_stream("libx264", rate=fps, options=options)
         s.width, s.height, s.pix_fmt = width, height, "yuv420p"
         for i in range(frames):
             cx = width * (0.3 + 0.4 * i / max(frames - 1, 1))

@@ -214,6 +214,31 @@ class VideoSource:
         if index == 0:
             raise InputError(f"{self.path} yielded no decodable frame; the file is damaged")
 
+    def read_from(self, pts: int) -> Iterator[Frame]:
+        """Frames whose ``pts`` is at or after ``pts`` (in :attr:`time_base`), in order.
+
+        Seeks to the keyframe at or before ``pts`` and decodes from there; a demuxer that
+        lands after ``pts`` (B-frames: seeking goes by decode time) is asked again further
+        back, down to the start of the file. ``index`` counts from 0 at the first frame yielded.
+        """
+        for back in (0, int(1 / self.time_base), int(10 / self.time_base), None):
+            self.close()
+            self._open()
+            self._iterated = True
+            if back is not None and pts - back > 0:
+                self._container.seek(pts - back, stream=self._stream, backward=True, any_frame=False)
+            frames = self._decode()
+            first = next(frames, None)
+            if first is None or first.pts is None or first.pts <= pts or back is None:
+                break
+        index = 0
+        for f in itertools.chain([first] if first is not None else [], frames):
+            if f.pts is None or f.pts < pts:
+                continue
+            meta = {"rotation": self.rotation, "source": str(self.path)}
+            yield Frame(image=self._to_image(f), pts=f.pts, time_base=self.time_base, index=index, meta=meta)
+            index += 1
+
     def __len__(self) -> int:
         n = self.frame_count
         if n is None:

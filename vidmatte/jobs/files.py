@@ -1,9 +1,12 @@
 """File jobs: :func:`replace` (new background) and :func:`matte` (VFX plates).
 
-Each opens the input (:func:`vidmatte.io.registry.open_source`: a video file or an image
-sequence of PNG/TIFF/EXR/DPX/JPEG frames), opens the output sink, picks the pixel format the
-sink accepts, builds a :class:`~vidmatte.runtime.processor.Processor` and runs the
-overlapped :class:`~vidmatte.runtime.pipeline.Pipeline`.
+Each job is an :class:`OutputPlan` (what the output holds and how it is written, decided
+from the options and the output name before any frame flows) run by :func:`run_file`: open
+the input (:func:`open_input`: a video file or an image sequence of PNG/TIFF/EXR/DPX/JPEG
+frames), open the output (:func:`open_output`), build the
+:class:`~vidmatte.runtime.processor.Processor` for it (:func:`make_processor`) and run the
+overlapped :class:`~vidmatte.runtime.pipeline.Pipeline`. ``vidmatte batch`` uses the same
+pieces for whole files and for the segments it cuts long files into.
 
 High-bit-depth inputs (10-bit video, 16-bit PNG/TIFF, DPX, EXR) stay 16-bit up to outputs
 that can hold it (ProRes 4444, EXR, 16-bit PNG/TIFF); the model sees 8 bits. A damaged input
@@ -13,6 +16,7 @@ is a warning saying what was lost (``strict=True``: an error, nothing written).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -22,7 +26,8 @@ from vidmatte.compose.backgrounds.spec import as_background
 from vidmatte.jobs.common import as_matter, output_format, run_pipeline
 from vidmatte.runtime.stats import PipelineStats
 
-__all__ = ["replace", "matte", "MATTE_FORMATS"]
+__all__ = ["replace", "matte", "MATTE_FORMATS", "OutputPlan", "replace_plan", "matte_plan", "open_input",
+           "open_output", "make_processor", "run_file"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -37,8 +42,63 @@ MATTE_FORMATS = {
 }
 
 
-def _open_input(input: PathLike, *, strict: bool = False, fps: Optional[float] = None):
-    """The source: deep (uint16) when the input has more than 8 bits; ``fps`` for sequences."""
+@dataclass(frozen=True)
+class OutputPlan:
+    """What a file job writes, decided before any frame flows.
+
+    Attributes:
+        format: sink format (a video preset or ``png``/``tiff``/``exr``); ``None``: by extension.
+        product: ``composite``, ``rgba`` or ``alpha`` (see :mod:`vidmatte.frame`).
+        audio: the output keeps the input's audio and other streams (video outputs only).
+        sink_options: encoder options for :func:`~vidmatte.io.registry.open_sink`.
+    """
+
+    format: Optional[str]
+    product: str
+    audio: bool = True
+    sink_options: dict = field(default_factory=dict)
+
+
+def _is_sequence_output(output: PathLike, format: Optional[str]) -> bool:
+    from vidmatte.io.formats import SEQUENCE_EXTENSIONS
+    from vidmatte.io.registry import SINKS
+
+    return format in SEQUENCE_EXTENSIONS or SINKS["sequence"].matches(os.fspath(output))
+
+
+def replace_plan(output: PathLike, *, transparent: bool, crf: int = 18, codec_preset: str = "medium",
+                 format: Optional[str] = None) -> OutputPlan:
+    """The plan of :func:`replace`: a composite, or RGBA (``transparent``) in an alpha container."""
+    from vidmatte.io.formats import ALPHA_CONTAINERS
+
+    ext = Path(output).suffix.lower()
+    fmt = format
+    if transparent and fmt is None:
+        fmt = ALPHA_CONTAINERS.get(ext)
+        if fmt is None and ext and not _is_sequence_output(output, None):
+            raise OutputError(f"transparent output needs .mov (ProRes 4444), .webm (VP9) or a folder, not {ext}")
+    return OutputPlan(fmt, "rgba" if transparent else "composite", True, {"crf": crf, "codec_preset": codec_preset})
+
+
+def matte_plan(output: PathLike, format: Optional[str] = None, alpha_mode: Optional[str] = None) -> OutputPlan:
+    """The plan of :func:`matte`; ``format`` defaults from the output name (see :func:`matte`)."""
+    from vidmatte.io.formats import ALPHA_CONTAINERS, SEQUENCE_EXTENSIONS
+
+    if format is None:
+        ext = Path(output).suffix.lower()
+        format = {**ALPHA_CONTAINERS, ".mp4": "alpha"}.get(ext) or (
+            SEQUENCE_EXTENSIONS.get(ext.lstrip(".")) if ext else "png")
+        if format is None:
+            raise OutputError(f"cannot write a matte to {ext}; use .mov, .webm, .mp4 (alpha matte) or a folder")
+    if format not in MATTE_FORMATS:
+        raise OutputError(f"unknown matte format {format!r}; choose one of {', '.join(MATTE_FORMATS)}")
+    sink_format, product = MATTE_FORMATS[format]
+    return OutputPlan(sink_format, product, True, {"alpha_mode": alpha_mode})
+
+
+def open_input(input: PathLike, *, strict: bool = False, fps: Optional[float] = None):
+    """The source of a file job (frame-threaded decoding): deep (uint16) when the input has
+    more than 8 bits; ``fps`` for image sequences without timing."""
     from vidmatte.io.registry import open_source
 
     src = open_source(input, threading="frame", deep=None, strict=strict, fps=fps)
@@ -58,11 +118,46 @@ def _streams(src, to_sequence: bool) -> Optional[Path]:
     return Path(src.path)
 
 
-def _is_sequence_output(output: PathLike, format: Optional[str]) -> bool:
-    from vidmatte.io.formats import SEQUENCE_EXTENSIONS
-    from vidmatte.io.registry import SINKS
+def open_output(plan: OutputPlan, src, output: PathLike, *, overwrite: bool = False, audio: Optional[bool] = None):
+    """The sink ``plan`` writes to ``output`` for frames of ``src`` (``audio=False``: no audio)."""
+    from vidmatte.io.registry import open_sink
 
-    return format in SEQUENCE_EXTENSIONS or SINKS["sequence"].matches(os.fspath(output))
+    keep = plan.audio if audio is None else audio
+    audio_from = _streams(src, _is_sequence_output(output, plan.format)) if keep else None
+    return open_sink(output, format=plan.format, width=src.width, height=src.height, time_base=src.time_base,
+                     fps=src.fps, audio_from=audio_from, overwrite=overwrite, input_path=src.path,
+                     **plan.sink_options)
+
+
+def make_processor(plan: OutputPlan, matter, background, sink, src, **options):
+    """The processor for ``plan`` and ``sink`` (the sink is aborted when this fails).
+
+    ``options``: ``smoothing``, ``strength``, ``fg_estimation`` as
+    :class:`~vidmatte.runtime.processor.Processor` takes them.
+    """
+    from vidmatte.runtime.processor import Processor
+
+    pixel_format = output_format(sink, plan.product, matter, deep=getattr(src, "deep", False))
+    try:
+        return Processor(matter, background if plan.product == "composite" else None, format=pixel_format,
+                         **options)
+    except BaseException:
+        sink.abort()
+        raise
+
+
+def run_file(plan: OutputPlan, input: PathLike, output: PathLike, *, matter: Any = "auto", background: Any = None,
+             smoothing: Any = SMOOTHER, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
+             batch_size: int = 1, overwrite: bool = False, strict: bool = False, fps: Optional[float] = None,
+             progress: Optional[Any] = None) -> PipelineStats:
+    """Run one file job: ``input`` through a processor into ``output`` as ``plan`` says."""
+    background = as_background(background)
+    with open_input(input, strict=strict, fps=fps) as src:
+        matter = as_matter(matter)
+        sink = open_output(plan, src, output, overwrite=overwrite)
+        processor = make_processor(plan, matter, background, sink, src, smoothing=smoothing, strength=strength,
+                                   fg_estimation=fg_estimation)
+        return run_pipeline(src, processor, sink, batch_size=batch_size, progress=progress)
 
 
 def replace(input: PathLike, output: PathLike, *, background: Any = None, matter: Any = "auto",
@@ -86,31 +181,10 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
         format: video preset (``"h264"``, ``"prores"``: 10-bit ProRes 4444 that keeps a
             high-bit-depth input's precision, ``"webm"``); ``None``: by extension.
     """
-    from vidmatte.io.formats import ALPHA_CONTAINERS
-    from vidmatte.io.registry import open_sink
-    from vidmatte.runtime.processor import Processor
-
-    ext = Path(output).suffix.lower()
-    fmt = format
-    if background is None and fmt is None:
-        fmt = ALPHA_CONTAINERS.get(ext)
-        if fmt is None and ext and not _is_sequence_output(output, None):
-            raise OutputError(f"transparent output needs .mov (ProRes 4444), .webm (VP9) or a folder, not {ext}")
-    background = as_background(background)
-    with _open_input(input, strict=strict, fps=fps) as src:
-        matter = as_matter(matter)
-        sink = open_sink(output, format=fmt, width=src.width, height=src.height, time_base=src.time_base,
-                         fps=src.fps, audio_from=_streams(src, _is_sequence_output(output, fmt)), crf=crf,
-                         codec_preset=codec_preset, overwrite=overwrite, input_path=src.path)
-        product = "composite" if background is not None else "rgba"
-        pixel_format = output_format(sink, product, matter, deep=getattr(src, "deep", False))
-        try:
-            processor = Processor(matter, background, smoothing=smoothing, strength=strength,
-                                  fg_estimation=fg_estimation, format=pixel_format)
-        except BaseException:
-            sink.abort()
-            raise
-        return run_pipeline(src, processor, sink, batch_size=batch_size, progress=progress)
+    plan = replace_plan(output, transparent=background is None, crf=crf, codec_preset=codec_preset, format=format)
+    return run_file(plan, input, output, matter=matter, background=background, smoothing=smoothing,
+                    strength=strength, fg_estimation=fg_estimation, batch_size=batch_size, overwrite=overwrite,
+                    strict=strict, fps=fps, progress=progress)
 
 
 def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Optional[str] = None,
@@ -125,30 +199,7 @@ def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Op
     convention (premultiplied for EXR, straight otherwise; see
     :data:`vidmatte.io.formats.DEFAULT_ALPHA_MODE`). ``strict`` and ``fps`` as :func:`replace`.
     """
-    from vidmatte.io.formats import ALPHA_CONTAINERS, SEQUENCE_EXTENSIONS
-    from vidmatte.io.registry import open_sink
-    from vidmatte.runtime.processor import Processor
-
-    out = Path(output)
-    if format is None:
-        ext = out.suffix.lower()
-        format = {**ALPHA_CONTAINERS, ".mp4": "alpha"}.get(ext) or (
-            SEQUENCE_EXTENSIONS.get(ext.lstrip(".")) if ext else "png")
-        if format is None:
-            raise OutputError(f"cannot write a matte to {ext}; use .mov, .webm, .mp4 (alpha matte) or a folder")
-    if format not in MATTE_FORMATS:
-        raise OutputError(f"unknown matte format {format!r}; choose one of {', '.join(MATTE_FORMATS)}")
-    sink_format, product = MATTE_FORMATS[format]
-    with _open_input(input, strict=strict, fps=fps) as src:
-        matter = as_matter(matter)
-        sink = open_sink(out, format=sink_format, width=src.width, height=src.height, time_base=src.time_base,
-                         fps=src.fps, audio_from=_streams(src, sink_format in SEQUENCE_EXTENSIONS),
-                         alpha_mode=alpha_mode, overwrite=overwrite, input_path=src.path)
-        pixel_format = output_format(sink, product, matter, deep=getattr(src, "deep", False))
-        try:
-            processor = Processor(matter, None, smoothing=smoothing, strength=strength,
-                                  fg_estimation=fg_estimation, format=pixel_format)
-        except BaseException:
-            sink.abort()
-            raise
-        return run_pipeline(src, processor, sink, batch_size=batch_size, progress=progress)
+    plan = matte_plan(output, format, alpha_mode)
+    return run_file(plan, input, output, matter=matter, smoothing=smoothing, strength=strength,
+                    fg_estimation=fg_estimation, batch_size=batch_size, overwrite=overwrite, strict=strict, fps=fps,
+                    progress=progress)
