@@ -8,7 +8,7 @@ the pieces' own plus the shift each was written with (:class:`~vidmatte.scale.se
 so VFR timing is kept exactly. Decode times only need to rise: where two independently
 encoded pieces meet, a decode time that would not is raised by one tick (never past its
 presentation time). The audio is copied from the original file once, interleaved as the
-video goes (:class:`~vidmatte.io.audio.AudioPassthrough`). The output appears only when
+video goes (:class:`~vidmatte.io.passthrough.StreamPassthrough`, as ``replace`` does). The output appears only when
 complete (:class:`~vidmatte.io.atomic.AtomicTarget`).
 """
 
@@ -33,13 +33,13 @@ def join_pieces(pieces: Sequence[tuple[PathLike, Fraction]], output: PathLike, *
 
     Args:
         muxer: the output's container (``mp4``, ``mov``, ``matroska``, ``webm``).
-        audio_from: the file whose first audio stream is copied (``None``: no audio).
+        audio_from: the file whose audio and subtitle streams are copied (``None``: none).
         overwrite: replace an existing ``output``.
     """
     import av
 
     from vidmatte.io.atomic import AtomicTarget
-    from vidmatte.io.audio import AudioPassthrough
+    from vidmatte.io.passthrough import StreamPassthrough
 
     if not pieces:
         raise OutputError(f"no pieces to join into {output}")
@@ -53,7 +53,7 @@ def join_pieces(pieces: Sequence[tuple[PathLike, Fraction]], output: PathLike, *
             tick = template.time_base
             stream = out.add_stream_from_template(template)
         if audio_from is not None:
-            audio = AudioPassthrough(audio_from, out, muxer)
+            audio = StreamPassthrough(audio_from, out, muxer, target=Path(output).name)
         last: Optional[int] = None
         for path, shift in pieces:
             with av.open(os.fspath(path)) as c:
