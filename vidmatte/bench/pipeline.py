@@ -44,6 +44,7 @@ class PipelineBench:
     pipeline_fps: float = 0.0
     decode_fps: float = 0.0
     encode_fps: float = 0.0
+    encoder: str = ""
 
     @property
     def ratio_vs_model(self) -> float:
@@ -178,7 +179,8 @@ def bench_pipeline(
                 av.VideoFrame.from_ndarray(f.image, format="rgb24").reformat(format="yuv420p")
             stage["to_yuv"] = 1000 * (time.perf_counter() - t0) / n
         t0 = time.perf_counter()
-        with VideoSink(root / "enc.mp4", width=w, height=h, time_base=tb, fps=fps) as sink:
+        with VideoSink(root / "enc.mp4", width=w, height=h, time_base=tb, fps=fps, hw_encode=yuv) as sink:
+            encoder = sink.encoder
             for f in outs:
                 sink.write(f)
         encode_s = time.perf_counter() - t0
@@ -203,7 +205,8 @@ def bench_pipeline(
         proc = processor()
         proc.timed = False
         with VideoSource(clip, threading="frame") as src, VideoSink(
-            root / "pipe.mp4", width=src.width, height=src.height, time_base=src.time_base, fps=src.fps
+            root / "pipe.mp4", width=src.width, height=src.height, time_base=src.time_base, fps=src.fps,
+            hw_encode=yuv,
         ) as sink:
             stats = Pipeline(src, proc, sink, batch_size=batch_size, progress=False).run()
 
@@ -211,7 +214,7 @@ def bench_pipeline(
             clip=str(clip), width=w, height=h, frames=n, model=getattr(matter, "name", type(matter).__name__),
             model_size=tuple(getattr(matter, "size", (0, 0))), device=str(dev), stage_ms=stage_ms,
             model_only_fps=model_fps, naive_fps=naive_fps, pipeline_fps=stats.fps,
-            decode_fps=n / decode_s, encode_fps=n / encode_s,
+            decode_fps=n / decode_s, encode_fps=n / encode_s, encoder=encoder,
         )
     finally:
         tmp.cleanup()

@@ -55,11 +55,14 @@ class VideoSink(AtomicSink):
         crf, codec_preset: quality and speed (x264 names; mapped for VP9, ignored by ProRes).
         overwrite: replace an existing target.
         input_path: the video being processed, refused as the target.
+        hw_encode: for the H.264 presets, use NVENC when it opens here (see
+            :mod:`vidmatte.io.encoders`); ``encoder`` then names what is used.
     """
 
     def __init__(self, path: PathLike, *, width: int, height: int, time_base=None, fps=None,
                  preset: Optional[str] = None, alpha_mode: Optional[str] = None, audio_from=None, crf: int = 18,
-                 codec_preset: str = "medium", overwrite: bool = False, threads: int = 0, input_path=None):
+                 codec_preset: str = "medium", overwrite: bool = False, threads: int = 0, input_path=None,
+                 hw_encode: bool = False):
         self.path = Path(path)
         ext = self.path.suffix.lower()
         if ext not in MUXERS:
@@ -88,6 +91,7 @@ class VideoSink(AtomicSink):
         self._container, self.audio, self.frames, self.pts_adjusted = None, None, 0, 0
         self._last_pts: Optional[int] = None
         self._step = max(1, round(1 / (self.fps * self.time_base)))
+        self._hw_encode = hw_encode
         try:
             self._open(MUXERS[ext], crf, codec_preset, threads, audio_path)
         except BaseException as e:
@@ -98,7 +102,15 @@ class VideoSink(AtomicSink):
 
     def _open(self, muxer: str, crf: int, speed: str, threads: int, audio_path: Optional[Path]) -> None:
         self._container = av.open(str(self._target.tmp), "w", format=muxer)
-        vs = self._container.add_stream(self.preset.codec, rate=self.fps, options=codec_options(self.preset, crf, speed))
+        codec, options = self.preset.codec, codec_options(self.preset, crf, speed)
+        if self._hw_encode:
+            from vidmatte.io.encoders import hardware_encoder, nvenc_options
+
+            hw = hardware_encoder(codec)
+            if hw is not None:
+                codec, options = hw, nvenc_options(crf, speed)
+        self.encoder = codec
+        vs = self._container.add_stream(codec, rate=self.fps, options=options)
         vs.width, vs.height = self.coded_size
         vs.pix_fmt = self.preset.pix_fmt
         vs.time_base = self.time_base

@@ -118,15 +118,17 @@ def _streams(src, to_sequence: bool) -> Optional[Path]:
     return Path(src.path)
 
 
-def open_output(plan: OutputPlan, src, output: PathLike, *, overwrite: bool = False, audio: Optional[bool] = None):
-    """The sink ``plan`` writes to ``output`` for frames of ``src`` (``audio=False``: no audio)."""
+def open_output(plan: OutputPlan, src, output: PathLike, *, overwrite: bool = False, audio: Optional[bool] = None,
+                hw_encode: bool = False):
+    """The sink ``plan`` writes to ``output`` for frames of ``src`` (``audio=False``: no audio;
+    ``hw_encode``: NVENC for H.264 when it opens, as CUDA runs ask)."""
     from vidmatte.io.registry import open_sink
 
     keep = plan.audio if audio is None else audio
     audio_from = _streams(src, _is_sequence_output(output, plan.format)) if keep else None
     return open_sink(output, format=plan.format, width=src.width, height=src.height, time_base=src.time_base,
                      fps=src.fps, audio_from=audio_from, overwrite=overwrite, input_path=src.path,
-                     **plan.sink_options)
+                     **({"hw_encode": True} if hw_encode else {}), **plan.sink_options)
 
 
 def make_processor(plan: OutputPlan, matter, background, sink, src, **options):
@@ -154,7 +156,8 @@ def run_file(plan: OutputPlan, input: PathLike, output: PathLike, *, matter: Any
     background = as_background(background)
     with open_input(input, strict=strict, fps=fps) as src:
         matter = as_matter(matter)
-        sink = open_output(plan, src, output, overwrite=overwrite)
+        on_cuda = str(getattr(getattr(matter, "device", None), "type", "cpu")) == "cuda"
+        sink = open_output(plan, src, output, overwrite=overwrite, hw_encode=on_cuda)
         processor = make_processor(plan, matter, background, sink, src, smoothing=smoothing, strength=strength,
                                    fg_estimation=fg_estimation)
         return run_pipeline(src, processor, sink, batch_size=batch_size, progress=progress)
