@@ -112,11 +112,35 @@ def _batch_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gpu_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="cuda", help="default cuda (cpu: a quick functional run)")
+    p.add_argument("--official", metavar="DIR", help="a checkout of ZhengPeng7/BiRefNet to time beside ours")
+    p.add_argument("--quick", action="store_true", help="tiny sizes (checks the steps run, not their speed)")
+    p.add_argument("--out", metavar="FILE", help="also write the JSON here")
+
+
+def _gpu_run(args: argparse.Namespace) -> int:
+    import sys
+
+    from vidmatte.bench.gpu import bench_gpu
+
+    res = bench_gpu(device=args.device, official=args.official, quick=args.quick,
+                    log=lambda line: print(line, file=sys.stderr, flush=True))
+    text = json.dumps(res, indent=1, default=str)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text)
+    print(text)
+    return 1 if any(isinstance(v, dict) and "error" in v for v in res.values()) else 0
+
+
 # mode → (help, add_arguments, run)
 MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "model": ("time the BiRefNet network alone (random weights): ms per frame, peak memory", _model_args, _model_run),
     "pipeline": ("per-stage times, model-only, naive-loop and overlapped-pipeline fps on one clip",
                  _pipeline_args, _pipeline_run),
+    "gpu": ("the CUDA path in one run, as JSON: model vs official, end to end, memory, two pipelines, live",
+            _gpu_args, _gpu_run),
     "batch": ("the batch engines (local, Ray, Ray with segments) against running the files one by one",
               _batch_args, _batch_run),
 }

@@ -12,6 +12,7 @@ from vidmatte.models.birefnet.matter import BiRefNetMatter
 from vidmatte.runtime.processor import Processor
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+pytestmark = pytest.mark.cuda
 
 
 def _frames(n=4, h=72, w=96):
