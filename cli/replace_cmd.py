@@ -9,9 +9,11 @@ from vidmatte_cli.options import (
     add_background_options,
     add_model_options,
     add_output_options,
+    add_refine_options,
     add_smoothing_options,
     background_from_args,
     matter_from_args,
+    refine_from_args,
     smoothing_from_args,
 )
 
@@ -24,6 +26,7 @@ def register(sub) -> None:
     add_output_options(p)
     add_background_options(p, required=True)
     add_model_options(p)
+    add_refine_options(p, vitmatte=False)
     add_smoothing_options(p)
     enc = p.add_argument_group("encoding")
     enc.add_argument("--crf", type=int, default=18, help="H.264 quality (lower is better, default 18)")
@@ -40,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     matter = matter_from_args(args)
     stats = replace(args.input, args.output, matter=matter, background=background, **smoothing,
                     fg_estimation=args.fg_estimation, crf=args.crf, codec_preset=args.speed,
-                    batch_size=args.batch, overwrite=args.overwrite, progress=None if not args.quiet else False)
+                    batch_size=args.batch, overwrite=args.overwrite, progress=None if not args.quiet else False,
+                    refine=refine_from_args(args, matter))
     if not args.quiet:
         print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
     return 0

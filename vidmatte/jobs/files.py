@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from vidmatte.defaults import FG_ESTIMATION, SMOOTHER
+from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER
 from vidmatte.errors import OutputError
 from vidmatte.compose.backgrounds.spec import as_background
 from vidmatte.jobs.common import as_matter, output_format, run_pipeline
@@ -46,7 +46,7 @@ def _audio(src) -> Optional[Path]:
 def replace(input: PathLike, output: PathLike, *, background: Any = None, matter: Any = "auto",
             smoothing: Any = SMOOTHER, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
             crf: int = 18, codec_preset: str = "medium", batch_size: int = 1, overwrite: bool = False,
-            progress: Optional[Any] = None) -> PipelineStats:
+            progress: Optional[Any] = None, refine: Any = REFINE) -> PipelineStats:
     """Put the people of ``input`` on ``background`` and write ``output`` (audio and timing kept).
 
     Args:
@@ -55,7 +55,7 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
             must carry alpha: ``.mov`` ProRes 4444, ``.webm`` VP9, or a folder of PNGs).
         matter: a Matter, or a model name / file (``"auto"``: BiRefNet-lite when its
             weights are here, else the bundled MODNet).
-        smoothing, strength, fg_estimation: as :class:`~vidmatte.runtime.processor.Processor`.
+        smoothing, strength, fg_estimation, refine: as :class:`~vidmatte.runtime.processor.Processor`.
         crf, codec_preset: H.264 quality and x264 speed preset.
     """
     from vidmatte.io.formats import ALPHA_CONTAINERS
@@ -78,7 +78,7 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
         pixel_format = output_format(sink, product, matter, deep=getattr(src, "deep", False))
         try:
             processor = Processor(matter, background, smoothing=smoothing, strength=strength,
-                                  fg_estimation=fg_estimation, format=pixel_format)
+                                  fg_estimation=fg_estimation, format=pixel_format, refine=refine)
         except BaseException:
             sink.abort()
             raise
@@ -88,12 +88,14 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
 def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Optional[str] = None,
           alpha_mode: Optional[str] = None, smoothing: Any = SMOOTHER, strength: Optional[float] = None,
           fg_estimation: str = FG_ESTIMATION, batch_size: int = 1, overwrite: bool = False,
-          progress: Optional[Any] = None) -> PipelineStats:
+          progress: Optional[Any] = None, refine: Any = REFINE) -> PipelineStats:
     """Alpha and foreground of ``input`` for VFX: ProRes 4444 / VP9-alpha / PNG / EXR / matte video.
 
     ``format`` defaults from the output: .mov → prores, .webm → webm, .mp4 → alpha matte,
     a folder (or ``frame_%06d.png``) → png, ``.exr`` pattern → exr. ``alpha_mode``:
-    ``straight`` or ``premultiplied`` colour (default straight).
+    ``straight`` or ``premultiplied`` colour (default straight). ``refine``: as
+    :class:`~vidmatte.runtime.processor.Processor` (``"vitmatte"`` or a loaded
+    :class:`~vidmatte.refine.vitmatte.VitMatteRefiner` for the offline quality tier).
     """
     from vidmatte.io.formats import ALPHA_CONTAINERS
     from vidmatte.io.registry import open_sink
@@ -117,7 +119,7 @@ def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Op
         pixel_format = output_format(sink, product, matter, deep=getattr(src, "deep", False))
         try:
             processor = Processor(matter, None, smoothing=smoothing, strength=strength,
-                                  fg_estimation=fg_estimation, format=pixel_format)
+                                  fg_estimation=fg_estimation, format=pixel_format, refine=refine)
         except BaseException:
             sink.abort()
             raise
