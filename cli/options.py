@@ -100,7 +100,7 @@ def refine_from_args(args, matter=None):
         raise InputError("--refine-weights is for --refine vitmatte")
     if choice != "vitmatte":
         return choice
-    from vidmatte.refine.select import make_refiner
+    from vidmatte.refine.refiners import make_refiner
 
     return make_refiner("vitmatte", matter, weights=args.refine_weights, download=not getattr(args, "offline", False))
 

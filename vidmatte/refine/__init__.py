@@ -4,7 +4,7 @@
   (kornia's guided filter; ``--refine guided``, and ``auto`` at large upsampling factors);
 * :mod:`~vidmatte.refine.trimap`, :mod:`~vidmatte.refine.tiles`,
   :mod:`~vidmatte.refine.vitmatte`: automatic trimap + ViTMatte in tiles (``--refine vitmatte``);
-* :func:`~vidmatte.refine.select.make_refiner`: a ``--refine`` choice → the callable.
+* :func:`~vidmatte.refine.refiners.make_refiner`: a ``--refine`` choice → the callable.
 """
 
 from vidmatte._lazy import attach
@@ -15,7 +15,7 @@ _NAMES = {
     "make_trimap": "trimap", "Trimap": "trimap", "band_radius": "trimap", "UNKNOWN": "trimap",
     "run_tiled": "tiles", "tile_starts": "tiles",
     "VitMatteRefiner": "vitmatte", "load_vitmatte": "vitmatte_load",
-    "make_refiner": "select",
+    "make_refiner": "refiners",
 }
 __all__ = list(_NAMES)
 __getattr__, __dir__ = attach(__name__, globals(), _NAMES)

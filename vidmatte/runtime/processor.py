@@ -93,7 +93,7 @@ class Processor:
                 "give a background" if background is None else "drop the background (it makes a composite)"))
         self.format, self.bgr = fmt, bool(bgr)
         self.smoother = _as_smoother(smoothing, strength)
-        from vidmatte.refine.select import make_refiner
+        from vidmatte.refine.refiners import make_refiner
 
         self.refiner = make_refiner(refine, matter, device=self.device)
         self.compositor = compositor
