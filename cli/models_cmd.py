@@ -81,11 +81,18 @@ def _vitmatte_info(ckpt, as_json: bool) -> int:
     from vidmatte.errors import WeightsError
     from vidmatte.models.weights.hub import resolve_folder
 
-    folder = resolve_folder(ckpt.name, download=False)
+    try:
+        folder = resolve_folder(ckpt.name, download=False)
+    except WeightsError:
+        from vidmatte.models.weights.hub import hub_cache_dir
+
+        raise WeightsError(f"{ckpt.name!r} is not downloaded (looked in {hub_cache_dir()}); "
+                           f"run `vidmatte models download {ckpt.name}`") from None
     path = folder / ckpt.filename
     try:
         with safe_open(str(path), "pt") as f:
-            params = sum(int(math.prod(f.get_slice(k).get_shape())) for k in f.keys())
+            params = sum(int(math.prod(f.get_slice(k).get_shape())) for k in f.keys()
+                         if ".running_" not in k and "num_batches_tracked" not in k)  # as BiRefNet's info
         config = json.loads((folder / "config.json").read_text())
     except Exception as exc:
         raise WeightsError(f"{path}: unreadable ({type(exc).__name__}); run `vidmatte models download {ckpt.name}` "

@@ -235,8 +235,9 @@ def _cli(*args, env=None):
                           env=full, timeout=300)
 
 
-def test_models_download_and_cli_offline_by_name(tiny_dir, tmp_path):
+def test_models_download_and_cli_offline_by_name(tiny_dir, tmp_path, monkeypatch, capsys):
     from vidmatte.io.stills import read_image, write_image
+    from vidmatte_cli.main import main
 
     env = {"HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
     (tmp_path / "hub").mkdir()
@@ -247,6 +248,11 @@ def test_models_download_and_cli_offline_by_name(tiny_dir, tmp_path):
     snap = _hub_cache(tmp_path / "hub", tiny_dir)
     res = _cli("models", "download", "vitmatte-small", env=env)
     assert res.returncode == 0 and res.stdout.strip() == str(snap), res.stderr
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert main(["models", "info", "vitmatte-small", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["folder"] == str(snap) and info["model_type"] == "vitmatte" and info["hidden_size"] == 16
+    assert info["parameters"] == sum(p.numel() for p in tiny_vitmatte().parameters())
     src = tmp_path / "in.png"
     frame = np.zeros((48, 64, 3), np.uint8)
     frame[..., 1] = 255
