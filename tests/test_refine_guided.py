@@ -253,3 +253,14 @@ def test_quality_gate_modnet_192_on_alphamatting(capsys):
     assert guided["SAD"] <= 1.01 * base["SAD"], (guided, base)
     assert guided["MSE"] < base["MSE"]
     assert scores["auto"] == guided  # factor 800/192 = 4.2: auto turns it on
+
+
+def test_bench_refine_runs_and_reports(capsys):
+    from vidmatte_cli.main import main
+
+    assert main(["bench", "refine", "--model", "modnet", "--model-size", "64", "--frames", "96x128,48x64",
+                 "--runs", "1", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["frame"] for r in rows] == ["128x96", "64x48"] and rows[0]["factor"] == 2.0
+    assert rows[0]["radius"] == 6 and rows[0]["subsample"] == 2
+    assert all(r["model_ms"] > 0 and r["refine_ms"] > 0 and r["ratio"] > 0 for r in rows)

@@ -330,3 +330,12 @@ def test_vitmatte_small_improves_modnet_on_alphamatting(capsys):
         scores[refine] = json.loads(capsys.readouterr().out)["mean"]
     assert scores["vitmatte"]["Grad"] < scores["none"]["Grad"], scores
     assert scores["vitmatte"]["SAD"] < scores["none"]["SAD"], scores
+
+
+def test_bench_refine_vitmatte_runs(tiny_dir, capsys):
+    from vidmatte_cli.main import main
+
+    assert main(["bench", "refine", "--method", "vitmatte", "--weights", str(tiny_dir), "--frames", "96x128",
+                 "--tile", "64", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
+    assert row["frame"] == "128x96" and row["tiles"] >= 2 and row["seconds"] > 0 and row["memory_mb"] > 0

@@ -13,9 +13,9 @@ so a 4K frame fits in memory; the result replaces the coarse alpha only inside t
 (``unknown``), so certain foreground and background stay exactly as the model gave them.
 The refined matte then goes on to temporal smoothing like any other.
 
-Cost (ViTMatte-S, 25.8 M parameters, fp32, random weights, 2 busy CPU cores): ~10 s for a
-512x512 tile, ~25 s for 1024x1024 at 2.6 GB peak; ``vidmatte bench refine --method
-vitmatte`` measures it on your machine.
+Cost (ViTMatte-S, 25.8 M parameters, fp32, random weights, this project's 2 shared CPU cores):
+10 s for a 512x512 tile, 25-60 s for 1024x1024 (load 4-13), 1080p = 4 tiles in 241 s at
+2.4 GB peak RSS; ``vidmatte bench refine --method vitmatte`` measures it on your machine.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ class VitMatteRefiner:
         processor: its ``VitMatteImageProcessor`` (default: transformers' defaults).
         band: half-width of the unknown band beyond the soft edge, as a fraction of the
             short side (:func:`~vidmatte.refine.trimap.band_radius`).
-        tile, overlap: tile side and overlap in pixels; frames not larger than ``tile`` run
-            in one piece.
+        tile, overlap: tile side and overlap in pixels (default ``tile // 8``); frames not
+            larger than ``tile`` run in one piece.
         lo, hi: coarse alpha at or below ``lo`` / at or above ``hi`` is certain (before the
             erosion).
     """
@@ -51,11 +51,12 @@ class VitMatteRefiner:
     name = "vitmatte"
 
     def __init__(self, model: Any, processor: Any = None, *, band: float = 0.02, tile: int = 1024,
-                 overlap: int = 128, lo: float = 0.05, hi: float = 0.95):
+                 overlap: Optional[int] = None, lo: float = 0.05, hi: float = 0.95):
         if processor is None:
             from vidmatte.refine.vitmatte_load import transformers_classes
 
             processor = transformers_classes()[1]()
+        overlap = int(tile) // 8 if overlap is None else overlap
         if tile < 64 or not 0 <= overlap < tile // 2:
             raise ValueError(f"need tile >= 64 and 0 <= overlap < tile/2, got tile={tile}, overlap={overlap}")
         self.model, self.processor = model, processor
