@@ -108,6 +108,45 @@ def _batch_run(args: argparse.Namespace) -> int:
     h, w = args.resolution if isinstance(args.resolution, tuple) else (args.resolution, args.resolution)
     res = bench_batch(args.clips, count=args.count, frames=args.frames, width=w, height=h, model=args.model,
                       workers=args.workers, segment=args.segment, ray=not args.no_ray)
+
+def _sizes(text: str) -> list:
+    try:
+        return [parse_size(t) for t in text.split(",") if t]
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of N or HxW: {exc}") from None
+
+
+def _refine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", default="guided", choices=("guided", "vitmatte"), help="default guided")
+    p.add_argument("--frames", type=_sizes, default=[(720, 1280), (1080, 1920)], metavar="HxW[,HxW…]",
+                   help="frame sizes (default 720x1280,1080x1920)")
+    p.add_argument("--model", default="modnet", help="guided: the model it follows (default the bundled MODNet)")
+    p.add_argument("--model-size", type=_sizes, default=[256, 512], metavar="N[,N…]",
+                   help="guided: model sizes (default 256,512: MODNet live and file defaults on a CPU)")
+    p.add_argument("--weights", metavar="DIR", help="vitmatte: a checkpoint folder (default: random ViTMatte-S)")
+    p.add_argument("--tile", type=int, default=1024, help="vitmatte: tile side (default 1024)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="default cpu")
+    p.add_argument("--runs", type=int, default=5, metavar="N", help="guided: timed rounds (default 5)")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _refine_run(args: argparse.Namespace) -> int:
+    import torch
+
+    from vidmatte.bench.refine import RefineBench, bench_guided, bench_vitmatte
+    from vidmatte.models.factory import load_matter
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    frames = [f if isinstance(f, tuple) else (f, f) for f in args.frames]
+    res = RefineBench(args.method, args.device, torch.get_num_threads())
+    if args.method == "guided":
+        for size in args.model_size:
+            matter = load_matter(args.model, size=size, device=args.device, download=False)
+            res.rows += bench_guided(matter, frames, runs=args.runs)
+    else:
+        res.rows = bench_vitmatte(frames, tile=args.tile, weights=args.weights, device=args.device)
     print(json.dumps(res.as_dict()) if args.json else res.summary())
     return 0
 
@@ -134,6 +173,7 @@ def _gpu_run(args: argparse.Namespace) -> int:
     return 1 if any(isinstance(v, dict) and "error" in v for v in res.values()) else 0
 
 
+
 # mode → (help, add_arguments, run)
 MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "model": ("time the BiRefNet network alone (random weights): ms per frame, peak memory", _model_args, _model_run),
@@ -143,6 +183,9 @@ MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[
             _gpu_args, _gpu_run),
     "batch": ("the batch engines (local, Ray, Ray with segments) against running the files one by one",
               _batch_args, _batch_run),
+
+    "refine": ("edge refinement (guided filter, ViTMatte) against the model it follows, same process",
+               _refine_args, _refine_run),
 }
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from vidmatte.errors import InputError
-from vidmatte_cli.options import add_model_options, matter_from_args
+from vidmatte_cli.options import add_model_options, add_refine_options, matter_from_args, refine_from_args
 
 __all__ = ["register", "run", "matter_for_eval", "format_table"]
 
@@ -29,6 +29,7 @@ def register(subparsers) -> None:
     how.add_argument("--model", metavar="NAME|FILE", help="model to run on the images (as in `vidmatte replace`)")
     how.add_argument("--pred", type=Path, metavar="DIR", help="precomputed mattes (same file names as --gt)")
     add_model_options(p, model_flag=False)
+    add_refine_options(p, vitmatte=True)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--limit", type=int, metavar="N", help="score only the first N images / frames")
     p.set_defaults(func=run)
@@ -52,6 +53,8 @@ def format_table(report) -> str:
     if "dtSSD" in report.mean:
         lines.append(f"dtSSD {report.mean['dtSSD']:.3f}")
     model = f"model {report.model}, " if report.model else ""
+    if report.extra.get("refine"):
+        model += f"refine {report.extra['refine']}, "
     lines.append(f"{len(report.rows)} items, {model}{report.region}, {report.seconds:.1f} s; "
                  f"scales: {_SCALE_NOTE}")
     return "\n".join(lines)
@@ -67,19 +70,21 @@ def run(args) -> int:
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit must be at least 1, got {args.limit}")
     matter = matter_for_eval(args) if args.model is not None else None
+    refine = refine_from_args(args, matter) if matter is not None else "none"
     progress = None
     if not args.json and sys.stderr.isatty():
         def progress(i, n, name):
             print(f"\r[{i + 1}/{n}] {name}   ", end="", file=sys.stderr, flush=True)
     if args.video is not None:
         report = evaluate_video(args.video, args.gt, matter=matter, pred=args.pred, limit=args.limit,
-                                progress=progress)
+                                progress=progress, refine=refine)
     else:
         report = evaluate_folders(args.gt, images=args.images, trimaps=args.trimaps, pred=args.pred,
-                                  matter=matter, limit=args.limit, progress=progress)
+                                  matter=matter, limit=args.limit, progress=progress, refine=refine)
     if progress:
         print(file=sys.stderr)
     if matter is not None:
         report.model = f"{matter.name} ({Path(args.model).name})"
+        report.extra["refine"] = args.refine
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_table(report))
     return 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vidmatte_cli.options import add_background_options, add_model_options, add_output_options, background_from_args, matter_from_args
+from vidmatte_cli.options import (add_background_options, add_model_options, add_output_options, add_refine_options,
+                                  background_from_args, matter_from_args, refine_from_args)
 
 
 def register(sub) -> None:
@@ -16,6 +17,7 @@ def register(sub) -> None:
     add_output_options(p)
     add_background_options(p, required=False, transparent=False)
     add_model_options(p)
+    add_refine_options(p, vitmatte=True)
     p.set_defaults(func=run)
 
 
@@ -25,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     background = background_from_args(args)
     matter = matter_from_args(args)
     written = images(args.inputs, args.output, matter=matter, background=background,
-                     fg_estimation=args.fg_estimation, overwrite=args.overwrite)
+                     fg_estimation=args.fg_estimation, overwrite=args.overwrite, refine=refine_from_args(args, matter))
     if not args.quiet:
         for p in written:
             print(f"wrote {p}", file=sys.stderr)

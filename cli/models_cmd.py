@@ -10,7 +10,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("models", help="list, download or inspect BiRefNet weights",
+    p = subparsers.add_parser("models", help="list, download or inspect model weights (BiRefNet; ViTMatte for --refine)",
                               description="List the known BiRefNet checkpoints, download one into the Hugging "
                                           "Face cache, or check a weights file.")
     sub = p.add_subparsers(dest="models_action", metavar="ACTION", required=True)
@@ -62,9 +62,71 @@ def _list(args) -> int:
     return 0
 
 
+def _vitmatte(name: str):
+    """The checkpoint when ``name`` is a ViTMatte refiner (``vitmatte-small``), else ``None``."""
+    from vidmatte.models.weights.registry import CHECKPOINTS, get_checkpoint
+
+    if name.strip().lower() not in CHECKPOINTS:
+        return None
+    ckpt = get_checkpoint(name)
+    return ckpt if ckpt.variant == "vitmatte" else None
+
+
+def _vitmatte_download(ckpt) -> int:
+    import importlib.util
+
+    from vidmatte.models.weights.hub import resolve_folder
+
+    folder = resolve_folder(ckpt.name, download=True)  # weights + config.json + preprocessor_config.json
+    if importlib.util.find_spec("transformers") is not None:
+        from vidmatte.refine.vitmatte_load import load_vitmatte
+
+        load_vitmatte(ckpt.name, folder)  # loads with strict key checks
+    print(folder)
+    return 0
+
+
+def _vitmatte_info(ckpt, as_json: bool) -> int:
+    import math
+
+    from safetensors import safe_open
+
+    from vidmatte.errors import WeightsError
+    from vidmatte.models.weights.hub import resolve_folder
+
+    try:
+        folder = resolve_folder(ckpt.name, download=False)
+    except WeightsError:
+        from vidmatte.models.weights.hub import hub_cache_dir
+
+        raise WeightsError(f"{ckpt.name!r} is not downloaded (looked in {hub_cache_dir()}); "
+                           f"run `vidmatte models download {ckpt.name}`") from None
+    path = folder / ckpt.filename
+    try:
+        with safe_open(str(path), "pt") as f:
+            params = sum(int(math.prod(f.get_slice(k).get_shape())) for k in f.keys()
+                         if ".running_" not in k and "num_batches_tracked" not in k)  # as BiRefNet's info
+        config = json.loads((folder / "config.json").read_text())
+    except Exception as exc:
+        raise WeightsError(f"{path}: unreadable ({type(exc).__name__}); run `vidmatte models download {ckpt.name}` "
+                           f"again") from None
+    backbone = config.get("backbone_config") or {}
+    data = {"folder": str(folder), "file_mb": round(path.stat().st_size / 1e6, 1), "repo": ckpt.repo_id,
+            "licence": ckpt.licence, "parameters": params, "model_type": config.get("model_type"),
+            "hidden_size": backbone.get("hidden_size"), "layers": backbone.get("num_hidden_layers")}
+    if as_json:
+        print(json.dumps(data, indent=1))
+    else:
+        for k, v in data.items():
+            print(f"{k + ':':<13}{v:,}" if isinstance(v, int) else f"{k + ':':<13}{v}")
+    return 0
+
+
 def _download(args) -> int:
     from vidmatte.models.weights.loader import open_weights
 
+    if _vitmatte(args.name) is not None:
+        return _vitmatte_download(_vitmatte(args.name))
     _, info = open_weights(args.name, download=True)  # resolves (downloads if needed) and checks keys/shapes
     print(info.path)
     return 0
@@ -76,6 +138,8 @@ def _info(args) -> int:
     target = args.target
     is_file = Path(target).exists() or "/" in target or Path(target).suffix.lower() in {
         ".safetensors", ".pth", ".pt", ".bin", ".ckpt"}
+    if not is_file and _vitmatte(target) is not None:
+        return _vitmatte_info(_vitmatte(target), args.json)
     if is_file:
         _, info = open_weights(None, weights=target, variant=args.variant)
     else:

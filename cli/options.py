@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Optional
 
-from vidmatte.defaults import ALPHA_MODES, DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, SMOOTH_STRENGTH, SMOOTHER
+from vidmatte.defaults import (ALPHA_MODES, DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, REFINE, REFINES,
+                               SMOOTH_STRENGTH, SMOOTHER)
 from vidmatte.errors import InputError
 
 __all__ = [
     "add_model_options",
     "add_smoothing_options",
+    "add_refine_options",
+    "refine_from_args",
     "add_background_options",
     "add_output_options",
     "add_encoding_options",
@@ -75,6 +78,34 @@ def add_smoothing_options(p: argparse.ArgumentParser) -> None:
     m.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
     g.add_argument("--smoother", default=SMOOTHER, choices=("gated", "ema"),
                    help="gated: EMA gated by image motion (default); ema: plain EMA")
+
+
+def add_refine_options(p: argparse.ArgumentParser, *, vitmatte: bool) -> None:
+    """``--refine`` (``vitmatte`` only where ``vitmatte``: the offline commands) and its weights."""
+    g = p.add_argument_group("edge refinement")
+    choices = REFINES if vitmatte else tuple(r for r in REFINES if r != "vitmatte")
+    g.add_argument("--refine", default=REFINE, choices=choices,
+                   help="refine the upsampled matte's edges: guided (guided filter steered by the full-size "
+                        "frame, a few ms), " + ("vitmatte (ViTMatte in a band around the edge: hair-level, "
+                        "seconds per frame, needs vidmatte[refine]), " if vitmatte else "") +
+                        "none; auto (default): guided when the frame is 2x the model size or more")
+    if vitmatte:
+        g.add_argument("--refine-weights", metavar="DIR",
+                       help="ViTMatte checkpoint folder (as save_pretrained writes it); default: vitmatte-small "
+                            "from the Hugging Face cache, downloaded unless --offline")
+
+
+def refine_from_args(args, matter=None):
+    """``refine=`` for the jobs: the choice, or for ``vitmatte`` the loaded refiner (weights are
+    found now, before any output is opened)."""
+    choice = getattr(args, "refine", REFINE)
+    if getattr(args, "refine_weights", None) and choice != "vitmatte":
+        raise InputError("--refine-weights is for --refine vitmatte")
+    if choice != "vitmatte":
+        return choice
+    from vidmatte.refine.refiners import make_refiner
+
+    return make_refiner("vitmatte", matter, weights=args.refine_weights, download=not getattr(args, "offline", False))
 
 
 def add_background_options(p: argparse.ArgumentParser, *, required: bool, transparent: bool = True) -> None:

@@ -11,9 +11,11 @@ from vidmatte_cli.options import (
     add_input_options,
     add_model_options,
     add_output_options,
+    add_refine_options,
     add_smoothing_options,
     background_from_args,
     matter_from_args,
+    refine_from_args,
     smoothing_from_args,
 )
 
@@ -27,6 +29,7 @@ def register(sub) -> None:
     add_input_options(p)
     add_background_options(p, required=True)
     add_model_options(p)
+    add_refine_options(p, vitmatte=False)
     add_smoothing_options(p)
     add_encoding_options(p)
     p.add_argument("--format", choices=("h264", "prores", "webm"),
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     stats = replace(args.input, args.output, matter=matter, background=background, **smoothing,
                     fg_estimation=args.fg_estimation, crf=args.crf, codec_preset=args.speed,
                     batch_size=args.batch, overwrite=args.overwrite, strict=args.strict, fps=args.fps,
-                    format=args.format, progress=None if not args.quiet else False)
+                    format=args.format, progress=None if not args.quiet else False,
+                    refine=refine_from_args(args, matter))
     if not args.quiet:
         print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
     return 0

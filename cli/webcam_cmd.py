@@ -21,7 +21,7 @@ DESCRIPTION = ("Live virtual background: frames from a camera (or a stream, lavf
 
 
 def register(subparsers) -> None:
-    from vidmatte_cli.options import add_background_options, add_model_options, add_smoothing_options
+    from vidmatte_cli.options import add_background_options, add_model_options, add_refine_options, add_smoothing_options
 
     p = subparsers.add_parser("webcam", help="live capture to a virtual camera, preview window or file",
                               description=DESCRIPTION)
@@ -53,6 +53,7 @@ def register(subparsers) -> None:
                    help="reuse the last matte while the frame barely changes (mean |diff| < THRESH, e.g. 0.01)")
     r.add_argument("--quiet", "-q", action="store_true", help="no summary")
     add_model_options(p)
+    add_refine_options(p, vitmatte=False)
     add_smoothing_options(p)
     p.set_defaults(func=run)
 
@@ -77,7 +78,7 @@ def run(args) -> int:
                    fps=args.fps, mjpeg=args.mjpeg, realtime=args.realtime, frames=args.frames,
                    duration=args.duration, **smoothing, fg_estimation=args.fg_estimation,
                    reuse_alpha=args.reuse_alpha, threads=args.threads, stats_interval=args.stats,
-                   on_stats=(lambda st: say(st.summary())) if args.stats else None, log=say)
+                   on_stats=(lambda st: say(st.summary())) if args.stats else None, log=say, refine=args.refine)
     say(stats.summary())
     if args.stats:
         say("ms/frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stats.stages_ms.items()))

@@ -64,7 +64,7 @@ def test_layers():
         return [(m, e) for m, es in edges.items() if m.startswith(prefixes) for e in es if e.startswith(banned)]
 
     compute = ("vidmatte.ops", "vidmatte.runtime", "vidmatte.matting", "vidmatte.temporal",
-               "vidmatte.compose.blur_fusion", "vidmatte.compose.compositor")
+               "vidmatte.compose.blur_fusion", "vidmatte.compose.compositor", "vidmatte.refine")
     assert offending(compute, ("vidmatte.io",)) == []  # compute never imports I/O
     assert offending(("vidmatte.temporal",), ("vidmatte.compose",)) == []
     assert offending(("vidmatte.ops",), ("vidmatte.compose", "vidmatte.runtime", "vidmatte.models")) == []
@@ -90,6 +90,7 @@ def test_cli_starts_without_torch_or_onnxruntime():
 @pytest.mark.parametrize("module", [
     "vidmatte.runtime.processor", "vidmatte.matting", "vidmatte.frame", "vidmatte.defaults",
     "vidmatte.ops.gaussian", "vidmatte.ops.morphology", "vidmatte.ops.color", "vidmatte.compose.backgrounds.solid",
+    "vidmatte.refine.guided", "vidmatte.refine.trimap", "vidmatte.refine.tiles",
 ])
 def test_docstring_examples_run(module):
     mod = importlib.import_module(module)

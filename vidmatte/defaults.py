@@ -12,7 +12,7 @@ from typing import Optional, Union
 
 __all__ = [
     "ALPHA_MODES", "FG_ESTIMATIONS", "SMOOTHERS", "SMOOTHER", "SMOOTH_STRENGTH", "FG_ESTIMATION",
-    "ALPHA_MODE", "DTYPES", "DEVICES", "ModelDefaults", "MODEL_DEFAULTS", "model_defaults",
+    "ALPHA_MODE", "REFINES", "REFINE", "DTYPES", "DEVICES", "ModelDefaults", "MODEL_DEFAULTS", "model_defaults",
 ]
 
 #: colour stored in RGBA outputs: as estimated (straight) or multiplied by alpha
@@ -26,6 +26,10 @@ SMOOTHERS = ("gated", "ema", "none")
 SMOOTHER = "gated"
 #: share of the previous matte kept where smoothing applies (0..1)
 SMOOTH_STRENGTH = 0.8
+#: edge refinement after the model: guided filter where the alpha was upsampled a lot (auto),
+#: always (guided), ViTMatte in a trimap band (vitmatte, offline), or none
+REFINES = ("auto", "guided", "vitmatte", "none")
+REFINE = "auto"
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
 

@@ -22,6 +22,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from vidmatte.defaults import REFINE
 from vidmatte.errors import InputError
 from vidmatte.eval.files import (EvalItem, collect_items, list_files, read_matte, read_rgb, read_trimap,
                                    video_frames)
@@ -59,17 +60,18 @@ class EvalReport:
         }
 
 
-def as_scorer(matter):
+def as_scorer(matter, refine=REFINE):
     """The processor that makes the mattes to score: ``matter`` run exactly as ``vidmatte image``
-    and ``matte`` run it (same pre-processing, 8-bit matte out), without smoothing unless
-    ``matter`` is already a :class:`~vidmatte.runtime.processor.Processor` with ``format="gray"``."""
+    and ``matte`` run it (same pre-processing and edge ``refine``-ment, 8-bit matte out), without
+    smoothing unless ``matter`` is already a :class:`~vidmatte.runtime.processor.Processor` with
+    ``format="gray"`` (then ``refine`` is its own)."""
     from vidmatte.runtime.processor import Processor
 
     if isinstance(matter, Processor):
         if matter.format != "gray":
             raise ValueError(f"score with a processor of format 'gray', not {matter.format!r}")
         return matter
-    return Processor(matter, format="gray", smoothing=None)
+    return Processor(matter, format="gray", smoothing=None, refine=refine)
 
 
 def _predict(proc, rgb: np.ndarray) -> np.ndarray:
@@ -86,15 +88,15 @@ def _mean(rows: list, names: Sequence[str]) -> dict:
 
 
 def evaluate_items(items: Sequence[EvalItem], matter=None, *, metrics: Sequence[str] = tuple(METRICS),
-                   progress: Progress = None, source: str = "images") -> EvalReport:
-    """Score each item; predictions come from ``matter`` (on ``item.image``, see :func:`as_scorer`)
-    or from ``item.pred``."""
+                   progress: Progress = None, source: str = "images", refine=REFINE) -> EvalReport:
+    """Score each item; predictions come from ``matter`` (on ``item.image``, with ``refine``, see
+    :func:`as_scorer`) or from ``item.pred``."""
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise InputError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
     if matter is None and any(it.pred is None for it in items):
         raise InputError("no predictions: give a model (--model) or a folder of mattes (--pred)")
-    scorer = None if matter is None else as_scorer(matter)
+    scorer = None if matter is None else as_scorer(matter, refine)
     start, rows = time.perf_counter(), []
     for i, it in enumerate(items):
         if progress:
@@ -114,25 +116,27 @@ def evaluate_items(items: Sequence[EvalItem], matter=None, *, metrics: Sequence[
 
 def evaluate_folders(gt: Path, *, images: Optional[Path] = None, trimaps: Optional[Path] = None,
                      pred: Optional[Path] = None, matter=None, limit: Optional[int] = None,
-                     metrics: Sequence[str] = tuple(METRICS), progress: Progress = None) -> EvalReport:
+                     metrics: Sequence[str] = tuple(METRICS), progress: Progress = None,
+                     refine=REFINE) -> EvalReport:
     """Images folder + ground-truth folder (+ trimaps) → :class:`EvalReport`."""
     if matter is not None and images is None:
         raise InputError("predicting with a model needs the input images (--images DIR)")
     items = collect_items(gt, images=images, trimaps=trimaps, pred=None if matter is not None else pred,
                           limit=limit)
-    return evaluate_items(items, matter, metrics=metrics, progress=progress, source=str(images or pred))
+    return evaluate_items(items, matter, metrics=metrics, progress=progress, source=str(images or pred),
+                          refine=refine)
 
 
 def evaluate_video(video: Path, gt: Path, *, matter=None, pred: Optional[Path] = None,
                    limit: Optional[int] = None, metrics: Sequence[str] = tuple(METRICS),
-                   progress: Progress = None) -> EvalReport:
+                   progress: Progress = None, refine=REFINE) -> EvalReport:
     """A video and its per-frame ground truth → per-frame rows, means, and dtSSD (whole frame)."""
     gt_files = list_files(gt, "ground truth")[:limit]
     pred_files = list_files(pred, "predictions")[:limit] if matter is None and pred else None
     if matter is None and pred_files is None:
         raise InputError("no predictions: give a model (--model) or a folder of mattes (--pred)")
     frames: Iterator = video_frames(video, limit=len(gt_files)) if matter is not None else iter(())
-    scorer = None if matter is None else as_scorer(matter)
+    scorer = None if matter is None else as_scorer(matter, refine)
     start, rows, dt, prev = time.perf_counter(), [], [], None
     for i, gt_file in enumerate(gt_files):
         if progress:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from vidmatte.defaults import FG_ESTIMATION, SMOOTHER
+from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER
 from vidmatte.errors import OutputError, warn
 from vidmatte.compose.backgrounds.spec import as_background
 from vidmatte.jobs.common import as_matter, output_format, run_pipeline
@@ -134,7 +134,7 @@ def open_output(plan: OutputPlan, src, output: PathLike, *, overwrite: bool = Fa
 def make_processor(plan: OutputPlan, matter, background, sink, src, **options):
     """The processor for ``plan`` and ``sink`` (the sink is aborted when this fails).
 
-    ``options``: ``smoothing``, ``strength``, ``fg_estimation`` as
+    ``options``: ``smoothing``, ``strength``, ``fg_estimation``, ``refine`` as
     :class:`~vidmatte.runtime.processor.Processor` takes them.
     """
     from vidmatte.runtime.processor import Processor
@@ -151,7 +151,7 @@ def make_processor(plan: OutputPlan, matter, background, sink, src, **options):
 def run_file(plan: OutputPlan, input: PathLike, output: PathLike, *, matter: Any = "auto", background: Any = None,
              smoothing: Any = SMOOTHER, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
              batch_size: int = 1, overwrite: bool = False, strict: bool = False, fps: Optional[float] = None,
-             progress: Optional[Any] = None) -> PipelineStats:
+             progress: Optional[Any] = None, refine: Any = REFINE) -> PipelineStats:
     """Run one file job: ``input`` through a processor into ``output`` as ``plan`` says."""
     background = as_background(background)
     with open_input(input, strict=strict, fps=fps) as src:
@@ -159,7 +159,7 @@ def run_file(plan: OutputPlan, input: PathLike, output: PathLike, *, matter: Any
         on_cuda = str(getattr(getattr(matter, "device", None), "type", "cpu")) == "cuda"
         sink = open_output(plan, src, output, overwrite=overwrite, hw_encode=on_cuda)
         processor = make_processor(plan, matter, background, sink, src, smoothing=smoothing, strength=strength,
-                                   fg_estimation=fg_estimation)
+                                   fg_estimation=fg_estimation, refine=refine)
         return run_pipeline(src, processor, sink, batch_size=batch_size, progress=progress)
 
 
@@ -167,7 +167,7 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
             smoothing: Any = SMOOTHER, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
             crf: int = 18, codec_preset: str = "medium", batch_size: int = 1, overwrite: bool = False,
             strict: bool = False, fps: Optional[float] = None, format: Optional[str] = None,
-            progress: Optional[Any] = None) -> PipelineStats:
+            progress: Optional[Any] = None, refine: Any = REFINE) -> PipelineStats:
     """Put the people of ``input`` on ``background`` and write ``output`` (audio and timing kept).
 
     Args:
@@ -177,7 +177,7 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
             must carry alpha: ``.mov`` ProRes 4444, ``.webm`` VP9, or a folder of PNGs).
         matter: a Matter, or a model name / file (``"auto"``: BiRefNet-lite when its
             weights are here, else the bundled MODNet).
-        smoothing, strength, fg_estimation: as :class:`~vidmatte.runtime.processor.Processor`.
+        smoothing, strength, fg_estimation, refine: as :class:`~vidmatte.runtime.processor.Processor`.
         crf, codec_preset: H.264 quality and x264 speed preset.
         strict: a damaged input (lost or broken frames) is an error instead of a warning.
         fps: frame rate of an image sequence without a timestamps.json.
@@ -187,13 +187,14 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
     plan = replace_plan(output, transparent=background is None, crf=crf, codec_preset=codec_preset, format=format)
     return run_file(plan, input, output, matter=matter, background=background, smoothing=smoothing,
                     strength=strength, fg_estimation=fg_estimation, batch_size=batch_size, overwrite=overwrite,
-                    strict=strict, fps=fps, progress=progress)
+                    strict=strict, fps=fps, progress=progress, refine=refine)
 
 
 def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Optional[str] = None,
           alpha_mode: Optional[str] = None, smoothing: Any = SMOOTHER, strength: Optional[float] = None,
           fg_estimation: str = FG_ESTIMATION, batch_size: int = 1, overwrite: bool = False,
-          strict: bool = False, fps: Optional[float] = None, progress: Optional[Any] = None) -> PipelineStats:
+          strict: bool = False, fps: Optional[float] = None, progress: Optional[Any] = None,
+          refine: Any = REFINE) -> PipelineStats:
     """Alpha and foreground of ``input`` for VFX: ProRes 4444 / VP9-alpha / PNG / TIFF / EXR / matte video.
 
     ``format`` defaults from the output: .mov → prores, .webm → webm, .mp4 → alpha matte,
@@ -201,8 +202,10 @@ def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Op
     ``alpha_mode``: ``straight`` or ``premultiplied`` colour; ``None``: the format's
     convention (premultiplied for EXR, straight otherwise; see
     :data:`vidmatte.io.formats.DEFAULT_ALPHA_MODE`). ``strict`` and ``fps`` as :func:`replace`.
+    ``refine``: as :class:`~vidmatte.runtime.processor.Processor` (``"vitmatte"`` or a loaded
+    :class:`~vidmatte.refine.vitmatte.VitMatteRefiner` for the offline quality tier).
     """
     plan = matte_plan(output, format, alpha_mode)
     return run_file(plan, input, output, matter=matter, smoothing=smoothing, strength=strength,
                     fg_estimation=fg_estimation, batch_size=batch_size, overwrite=overwrite, strict=strict, fps=fps,
-                    progress=progress)
+                    progress=progress, refine=refine)

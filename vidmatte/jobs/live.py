@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Optional, Union
 
-from vidmatte.defaults import FG_ESTIMATION, SMOOTHER
+from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER
 from vidmatte.errors import InputError
 from vidmatte.jobs.common import as_matter
 from vidmatte.runtime.stats import LiveStats
@@ -70,7 +70,7 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
            duration: Optional[float] = None, smoothing: Any = SMOOTHER, strength: Optional[float] = None,
            fg_estimation: str = FG_ESTIMATION, reuse_alpha: Optional[float] = None, threads: Optional[int] = None,
            stats_interval: Optional[float] = None, on_stats: Optional[Callable[[LiveStats], None]] = None,
-           log: Callable[[str], None] = lambda line: None) -> LiveStats:
+           log: Callable[[str], None] = lambda line: None, refine: Any = REFINE) -> LiveStats:
     """Run live until ``frames``/``duration``, the source's end, Ctrl-C/SIGTERM or the preview's ``q``.
 
     Args:
@@ -86,6 +86,8 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
         reuse_alpha: reuse the last matte while the frame barely changes (mean |diff| below it).
         threads: CPU threads for the model (default on CPU: cores − 1, one left for capture).
         log: receives one-line notes (which model runs and why, CPU hints).
+        refine: edge refinement as :class:`~vidmatte.runtime.processor.Processor` (default
+            ``auto``: the guided filter when the frame is 2x the model size or more).
     Returns:
         :class:`~vidmatte.runtime.stats.LiveStats` (fps, drops, latency, why it stopped).
     """
@@ -110,7 +112,8 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
         log(matter.notice)
     if reuse_alpha:
         matter = ReuseAlpha(matter, reuse_alpha)
-    processor = Processor(matter, background, smoothing=smoothing, strength=strength, fg_estimation=fg_estimation)
+    processor = Processor(matter, background, smoothing=smoothing, strength=strength, fg_estimation=fg_estimation,
+                          refine=refine)
     saved_threads = torch.get_num_threads()
     if processor.device.type == "cpu":
         torch.set_num_threads(threads or max(1, (os.cpu_count() or 2) - 1))

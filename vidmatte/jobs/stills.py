@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence, Union
 
-from vidmatte.defaults import FG_ESTIMATION
+from vidmatte.defaults import FG_ESTIMATION, REFINE
 from vidmatte.errors import InputError, OutputError
 from vidmatte.jobs.common import as_matter
 
@@ -50,14 +50,14 @@ def _expand(inputs: Sequence[PathLike]) -> list:
 
 
 def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto", background: Any = None,
-           fg_estimation: str = FG_ESTIMATION, overwrite: bool = False) -> list[Path]:
+           fg_estimation: str = FG_ESTIMATION, overwrite: bool = False, refine: Any = REFINE) -> list[Path]:
     """Still images → RGBA PNG cut-outs (``background=None``) or composites.
 
     One input: ``output`` is a file (``.png``; ``.jpg`` for composites). Several inputs:
     ``output`` is a folder, and each result is named after its input (``.png``); a folder or a
     pattern (``'shots/*.jpg'``) stands for the images it holds. Each image
     goes through the same :class:`~vidmatte.runtime.processor.Processor` (no smoothing:
-    stills are not a sequence). Returns the written paths.
+    stills are not a sequence; ``refine`` as there, e.g. ``"vitmatte"``). Returns the written paths.
     """
     from vidmatte.compose.backgrounds.spec import as_background
     from vidmatte.io.atomic import atomic_path
@@ -70,7 +70,8 @@ def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto"
     background = as_background(background)
     targets = _targets(inputs, output, background is not None, overwrite)
     written = []
-    with Processor(as_matter(matter), background, smoothing=None, fg_estimation=fg_estimation) as proc:
+    with Processor(as_matter(matter), background, smoothing=None, fg_estimation=fg_estimation,
+                   refine=refine) as proc:
         for src_path, target in zip(inputs, targets):
             result = proc(read_image(src_path))
             with atomic_path(target, overwrite=overwrite) as tmp:

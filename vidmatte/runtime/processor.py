@@ -1,4 +1,4 @@
-"""The per-frame compute: matter → smoother → compositor, on one device.
+"""The per-frame compute: matter → refiner → smoother → compositor, on one device.
 
 A :class:`Processor` is the whole plugin API: build it once, call it on frames::
 
@@ -27,7 +27,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from vidmatte.defaults import FG_ESTIMATION, SMOOTHER
+from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER
 from vidmatte.frame import PIXEL_FORMATS, Frame, product_of
 from vidmatte.runtime.frame_checks import check_alpha, check_array, check_frames
 from vidmatte.runtime.stats import StageTimes
@@ -53,7 +53,7 @@ def _as_smoother(smoothing: Any, strength: Optional[float]):
 
 
 class Processor:
-    """Matter + smoother + compositor for one stream of frames.
+    """Matter + refiner + smoother + compositor for one stream of frames.
 
     Args:
         matter: a :class:`~vidmatte.matting.Matter`, or a name/file for
@@ -61,6 +61,9 @@ class Processor:
         background: ``None`` (RGBA out), a spec string (image/video file, ``#RRGGBB``,
             ``blur[:SIGMA]``, ``green``), an RGB tuple, or a
             :class:`~vidmatte.compose.backgrounds.base.Background`.
+        refine: edge refinement of the upsampled alpha before smoothing (:mod:`vidmatte.refine`):
+            ``"auto"`` (default: guided filter where the frame is 2x the model size or more),
+            ``"guided"``, ``"vitmatte"``, ``"none"``/``None``, or a ``(image, alpha) -> alpha`` callable.
         smoothing: ``"gated"`` (default), ``"ema"``, ``"none"``/``None``, or a smoother object
             (``(alpha, image) -> alpha`` with ``reset()``); ``strength`` in [0, 1] tunes it.
         fg_estimation: ``"blur"`` (blur fusion), ``"ml"`` (pymatting) or ``"none"``.
@@ -77,7 +80,7 @@ class Processor:
                  strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
                  format: Optional[str] = None, bgr: bool = False, radii: Optional[Sequence[int]] = None,
                  compositor: Any = None, device: Optional[Union[str, torch.device]] = None,
-                 times: Optional[StageTimes] = None):
+                 times: Optional[StageTimes] = None, refine: Any = REFINE):
         if isinstance(matter, (str, os.PathLike)):
             from vidmatte.models.factory import load_matter
 
@@ -91,6 +94,9 @@ class Processor:
                 "give a background" if background is None else "drop the background (it makes a composite)"))
         self.format, self.bgr = fmt, bool(bgr)
         self.smoother = _as_smoother(smoothing, strength)
+        from vidmatte.refine.refiners import make_refiner
+
+        self.refiner = make_refiner(refine, matter, device=self.device)
         self.compositor = compositor
         if self.product != "alpha" and compositor is None:
             from vidmatte.compose.backgrounds.spec import as_background
@@ -169,8 +175,11 @@ class Processor:
 
     @torch.inference_mode()
     def finish_tensor(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int = 0) -> torch.Tensor:
-        """Smoothing and compositing → ``(B,C,H,W)`` float in [0, 1] (batches in time order)."""
+        """Refinement, smoothing and compositing → ``(B,C,H,W)`` float in [0, 1] (batches in time order)."""
         t = time.perf_counter()
+        if self.refiner is not None:
+            alpha = self.refiner(x, alpha)
+            t = self._tick("refine", t)
         if self.smoother is not None:
             alpha = self.smoother(alpha, x)
             t = self._tick("smooth", t)

@@ -23,7 +23,8 @@ from urllib.parse import urlparse
 from vidmatte.errors import WeightsError
 from vidmatte.models.weights.registry import Checkpoint, get_checkpoint
 
-__all__ = ["resolve_weights", "hub_cache_dir", "hub_offline", "hub_reachable", "cached_weights", "check_cache_room"]
+__all__ = ["resolve_weights", "resolve_folder", "hub_cache_dir", "hub_offline", "hub_reachable", "cached_weights",
+           "check_cache_room"]
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -104,9 +105,10 @@ def check_cache_room(ckpt: Checkpoint, cache: Optional[Path] = None) -> Path:
 
 
 def _how_to_get(ckpt: Checkpoint) -> str:
+    local = "folder with --refine-weights DIR" if ckpt.variant == "vitmatte" else "file with --weights FILE"
     return (f"on a machine online run `vidmatte models download {ckpt.name}` "
-            f"(or `hf download {ckpt.repo_id} {ckpt.filename}`) and copy its Hugging Face cache here "
-            f"(set HF_HUB_CACHE to it), or pass a local file with --weights FILE")
+            f"(or `hf download {ckpt.repo_id} {' '.join((ckpt.filename, *ckpt.extra_files))}`) and copy its "
+            f"Hugging Face cache here (set HF_HUB_CACHE to it), or pass a local {local}")
 
 
 def resolve_weights(name: str = "lite", weights: Union[str, Path, None] = None, download: bool = True) -> Path:
@@ -137,12 +139,13 @@ def resolve_weights(name: str = "lite", weights: Union[str, Path, None] = None, 
     return _download(ckpt, what)
 
 
-def _download(ckpt: Checkpoint, what: str) -> Path:
+def _download(ckpt: Checkpoint, what: str, filename: Optional[str] = None, revision: Optional[str] = None) -> Path:
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
 
     try:
-        return Path(hf_hub_download(ckpt.repo_id, ckpt.filename, cache_dir=hub_cache_dir(), etag_timeout=10))
+        return Path(hf_hub_download(ckpt.repo_id, filename or ckpt.filename, revision=revision,
+                                    cache_dir=hub_cache_dir(), etag_timeout=10))
     except GatedRepoError:
         raise WeightsError(
             f"{ckpt.repo_id} is gated: accept its licence ({ckpt.licence}) on https://huggingface.co/{ckpt.repo_id}, "
@@ -157,10 +160,47 @@ def _download(ckpt: Checkpoint, what: str) -> Path:
         raise WeightsError(f"{what} and the download failed (no connection to huggingface.co); {_how_to_get(ckpt)}") from None
     except EntryNotFoundError:
         raise WeightsError(
-            f"{ckpt.repo_id} has no file {ckpt.filename} any more; download the weights by hand and pass --weights FILE"
+            f"{ckpt.repo_id} has no file {filename or ckpt.filename} any more; download it by hand and pass a local "
+            + ("folder with --refine-weights DIR" if ckpt.variant == "vitmatte" else "file with --weights FILE")
         ) from None
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise WeightsError(f"the disk filled up while downloading {ckpt.name!r} into {hub_cache_dir()}; free some "
                                f"space and run `vidmatte models download {ckpt.name}` again (it resumes)") from None
         raise WeightsError(f"{what} and the download failed ({exc}); {_how_to_get(ckpt)}") from None
+
+
+def resolve_folder(name: str, weights: Union[str, Path, None] = None, download: bool = True) -> Path:
+    """Folder holding a checkpoint's weights and its :attr:`~Checkpoint.extra_files` (a
+    transformers ``save_pretrained`` layout), by the rules of :func:`resolve_weights`.
+
+    ``weights`` may be such a folder or a file inside one. The extra files are taken from the
+    same Hub revision as the weights, so they land in the same snapshot folder. Raises
+    :class:`WeightsError` with one line when a file is missing and cannot be fetched.
+    """
+    if weights is not None:
+        path = Path(weights).expanduser()
+        folder = path.parent if path.is_file() else path
+        if not folder.is_dir():
+            raise WeightsError(f"weights folder not found: {path}; give the folder that holds config.json and "
+                               f"the weights (as `save_pretrained` writes it)")
+        return folder
+    from huggingface_hub import hf_hub_download
+
+    ckpt = get_checkpoint(name)
+    main = resolve_weights(ckpt.name, download=download)
+    rev = main.parent.name if main.parent.parent.name == "snapshots" else None
+    for extra in ckpt.extra_files:
+        try:
+            hf_hub_download(ckpt.repo_id, extra, revision=rev, cache_dir=hub_cache_dir(), local_files_only=True)
+            continue
+        except Exception:  # not cached
+            pass
+        what = f"{ckpt.repo_id}/{extra} is not in the Hugging Face cache ({hub_cache_dir()})"
+        if not download or hub_offline():
+            why = "--offline was given" if not download else "HF_HUB_OFFLINE is set"
+            raise WeightsError(f"{what} and downloads are off ({why}); {_how_to_get(ckpt)}")
+        if not hub_reachable():
+            raise WeightsError(f"{what} and huggingface.co cannot be reached; {_how_to_get(ckpt)}")
+        _download(ckpt, what, filename=extra, revision=rev)
+    return main.parent

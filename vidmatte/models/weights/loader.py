@@ -127,6 +127,9 @@ def open_weights(
     """
     if patch_order not in (None, "legacy", "current"):
         raise InputError(f"patch order must be 'legacy' or 'current', got {patch_order!r}")
+    if weights is None and name and get_checkpoint(name).variant == "vitmatte":
+        raise WeightsError(f"{name!r} is the ViTMatte edge refiner, not a matting model; use it with "
+                           f"--refine vitmatte beside a --model")
     hint = None if weights is not None else name
     path = weights_path(resolve_weights(name or "lite", weights=weights, download=download), hint)
     raw = load_state_dict_file(path, dtype=None, name=hint)

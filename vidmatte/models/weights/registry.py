@@ -15,6 +15,9 @@ What was checked (Hub file listings and commit pages, read through search, 2026)
   (re-trained weights "with added mae loss" later, date not seen). All predate the
   patch-order change, hence ``legacy``; for general and portrait this is likely, not proven.
 
+``vitmatte-small`` is no BiRefNet: it is the refiner ``--refine vitmatte`` loads (variant
+``vitmatte``), listed here so it shares the cache, ``models download`` and offline rules.
+
 Unverified here (no Hub access): the storage dtype of the current general file, and the
 RMBG-2.0 licence text (CC BY-NC 4.0 per Bria's card as quoted by third parties; the repo
 is gated, so downloading needs an accepted licence and a token).
@@ -45,6 +48,8 @@ class Checkpoint:
         approx_mb: download size in MB (as listed on the Hub).
         gated: the Hub asks users to accept terms (and log in) before downloading.
         notes: one line for ``vidmatte models list``.
+        extra_files: other files of the repository the weights need beside them (a
+            transformers ``config.json``); fetched into the same snapshot folder.
     """
 
     name: str
@@ -58,6 +63,7 @@ class Checkpoint:
     approx_mb: int
     gated: bool = False
     notes: str = ""
+    extra_files: tuple[str, ...] = ()
 
 
 CHECKPOINTS: dict[str, Checkpoint] = {
@@ -76,6 +82,12 @@ CHECKPOINTS: dict[str, Checkpoint] = {
         Checkpoint("rmbg-2.0", "briaai/RMBG-2.0", "model.safetensors", "full", "legacy", (1024, 1024),
                    "CC BY-NC 4.0", False, 885, gated=True,
                    notes="Bria RMBG-2.0 (BiRefNet Swin-L); NON-COMMERCIAL use only; gated repo"),
+        # not a matting model: the trimap-based refiner of `--refine vitmatte` (transformers' ViTMatte;
+        # repo files per the Hub listing: config.json, preprocessor_config.json, model.safetensors 103 MB)
+        Checkpoint("vitmatte-small", "hustvl/vitmatte-small-composition-1k", "model.safetensors", "vitmatte", "n/a",
+                   (512, 512), "Apache-2.0", True, 103,
+                   notes="ViTMatte-S (Composition-1k) for --refine vitmatte (matte, image); not a --model",
+                   extra_files=("config.json", "preprocessor_config.json")),
     )
 }
 
