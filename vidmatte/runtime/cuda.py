@@ -45,7 +45,8 @@ class GraphedModule:
                 fn(self.static_in)
         torch.cuda.current_stream(example.device).wait_stream(side)
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph), torch.inference_mode():
+        # thread_local: another pipeline or the live loop may use the GPU from its own thread meanwhile
+        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"), torch.inference_mode():
             self.static_out = fn(self.static_in)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

@@ -105,7 +105,8 @@ class Processor:
             self.compositor = Compositor(as_background(background), fg_estimation=fg_estimation, radii=radii)
         self.times = times if times is not None else StageTimes()
         self.timed = True
-        self.alpha: Optional[np.ndarray] = None
+        self._alpha: Optional[torch.Tensor] = None  # the last alpha (B,H,W); host copy only when read
+        self._single = False
         self._next_index = 0
         self._alpha_checked = False
 
@@ -125,8 +126,7 @@ class Processor:
             result = np.stack(result)
             if self.bgr and result.shape[-1] in (3, 4):
                 result = np.ascontiguousarray(result[..., [2, 1, 0, 3][: result.shape[-1]]])
-        if single:
-            self.alpha = self.alpha[0]
+        self._single = single
         return result[0] if single else result
 
     # -- the frame API -----------------------------------------------------------------
@@ -183,7 +183,7 @@ class Processor:
         if self.smoother is not None:
             alpha = self.smoother(alpha, x)
             t = self._tick("smooth", t)
-        self.alpha = alpha[:, 0].float().cpu().numpy()
+        self._alpha, self._single = alpha[:, 0], False
         if self.product == "alpha":
             return alpha
         out = self.compositor(x, alpha, first_index)
@@ -225,6 +225,15 @@ class Processor:
         return to_uint8(out).contiguous()
 
     # -- state and lifetime ------------------------------------------------------------
+    @property
+    def alpha(self) -> Optional[np.ndarray]:
+        """The matte of the last call, float32 in [0, 1]: ``(H,W)`` after ``proc(image)`` of one
+        frame, else ``(B,H,W)`` (copied to the host when read, so the GPU path never waits for it)."""
+        if self._alpha is None:
+            return None
+        a = self._alpha.float().cpu().numpy()
+        return a[0] if self._single else a
+
     @property
     def deep(self) -> bool:
         """Whether the output keeps more than 8 bits (``rgb48``, ``rgba64``, ``rgbaf32``)."""
