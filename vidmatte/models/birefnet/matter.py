@@ -69,7 +69,10 @@ class BiRefNetMatter(TorchMatter):
         return self._forward(x)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
+        # fp32 means fp32: on Ampere and later cuDNN would run the convolutions in TF32 by default
+        # (alpha off by up to 0.1 from the CPU's fp32 on the H200); fp16/bf16 are the fast paths.
+        exact = self.device.type == "cuda" and self.dtype == torch.float32
+        with torch.inference_mode(), torch.backends.cudnn.flags(enabled=True, allow_tf32=not exact):
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             if self._autocast:
