@@ -156,6 +156,8 @@ def _gpu_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--official", metavar="DIR", help="a checkout of ZhengPeng7/BiRefNet to time beside ours")
     p.add_argument("--quick", action="store_true", help="tiny sizes (checks the steps run, not their speed)")
     p.add_argument("--out", metavar="FILE", help="also write the JSON here")
+    p.add_argument("--steps", metavar="A,B", help="only these steps (model_only, end_to_end, encode_speed, memory, "
+                                                   "two_pipelines, live); default all")
 
 
 def _gpu_run(args: argparse.Namespace) -> int:
@@ -163,7 +165,8 @@ def _gpu_run(args: argparse.Namespace) -> int:
 
     from vidmatte.bench.gpu import bench_gpu
 
-    res = bench_gpu(device=args.device, official=args.official, quick=args.quick,
+    steps = tuple(t.strip() for t in args.steps.split(",")) if args.steps else None
+    res = bench_gpu(device=args.device, official=args.official, quick=args.quick, steps=steps,
                     log=lambda line: print(line, file=sys.stderr, flush=True))
     text = json.dumps(res, indent=1, default=str)
     if args.out:

@@ -19,7 +19,7 @@ def test_bench_gpu_quick_on_cpu_runs_every_step(tmp_path):
                           "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     data = json.loads(out.read_text())
-    for step in ("model_only", "end_to_end", "memory", "two_pipelines", "live"):
+    for step in ("model_only", "end_to_end", "encode_speed", "memory", "two_pipelines", "live"):
         assert "error" not in data[step], data[step]
     assert data["model_only"]["ours_eager_ms"] > 0
     assert data["end_to_end"]["pipeline_fps"] > 0 and data["end_to_end"]["encoder"] == "libx264"

@@ -9,6 +9,8 @@ recorded in the JSON):
    outputs are compared too.
 2. ``end_to_end``: a 1080p H.264 clip through ``bench pipeline`` (decode → model → compose →
    encode, NVENC when it opens): pipeline fps against model-only fps; the encode share.
+   ``encode_speed``: the same pipeline with x264 medium and veryfast (whether the encoder is
+   the ceiling where the GPU has no NVENC).
 3. ``memory``: a two-minute clip through the pipeline; allocated GPU memory sampled as it
    runs, which must stay flat (peak of the second half within 2 % of the first half's).
 4. ``two_pipelines``: two pipelines on one GPU at once, fps of each.
@@ -31,7 +33,7 @@ from typing import Callable, Optional
 
 import torch
 
-__all__ = ["bench_gpu", "time_ms"]
+__all__ = ["bench_gpu", "time_ms", "STEPS"]
 
 
 def time_ms(fn: Callable[[], object], device: torch.device, runs: int, warmup: int) -> float:
@@ -102,7 +104,7 @@ def _clip(root: Path, w: int, h: int, frames: int, fps: int) -> Path:
     return make_bench_clip(root / f"clip_{w}x{h}_{frames}.mp4", w, h, frames, fps=fps)
 
 
-def _run_pipeline(clip: Path, matter, out: Path, on_frame=None) -> dict:
+def _run_pipeline(clip: Path, matter, out: Path, on_frame=None, codec_preset: str = "medium") -> dict:
     from vidmatte.io.sinks import VideoSink
     from vidmatte.io.sources import VideoSource
     from vidmatte.runtime.pipeline import Pipeline
@@ -119,7 +121,7 @@ def _run_pipeline(clip: Path, matter, out: Path, on_frame=None) -> dict:
     proc.reset()
     proc.timed = False
     with VideoSource(clip) as src, VideoSink(out, width=src.width, height=src.height, time_base=src.time_base,
-                                             fps=src.fps, hw_encode=True) as sink:
+                                             fps=src.fps, hw_encode=True, codec_preset=codec_preset) as sink:
         stats = Pipeline(src, proc, sink, progress=on_frame or False).run()
         encoder = sink.encoder
     return {"frames": stats.frames, "fps": stats.fps, "encoder": encoder, "policy": stats.policy}
@@ -134,6 +136,13 @@ def end_to_end(matter, root: Path, w: int, h: int, frames: int) -> dict:
             "pipeline_fps": b.pipeline_fps, "ratio_pipeline_vs_model_only": b.ratio_vs_model,
             "ratio_pipeline_vs_naive": b.ratio_vs_naive, "stage_ms": b.stage_ms, "encoder": b.encoder,
             "encode_share": b.stage_ms.get("encode", 0.0) / total if total else 0.0}
+
+
+def encode_speed(matter, root: Path, w: int, h: int, frames: int) -> dict:
+    """The same pipeline with x264's medium and veryfast presets (is the encoder the ceiling?)."""
+    clip = _clip(root, w, h, frames, 30)
+    res = {p: _run_pipeline(clip, matter, root / f"enc_{p}.mp4", codec_preset=p)["fps"] for p in ("medium", "veryfast")}
+    return {"clip": f"{w}x{h}, {frames} frames", "pipeline_fps_by_x264_preset": res}
 
 
 def memory(matter, root: Path, w: int, h: int, seconds: int, fps: int) -> dict:
@@ -185,9 +194,12 @@ def live(matter, root: Path, w: int, h: int, seconds: float) -> dict:
             "latency_p95_ms": st.latency(95), "stages_ms": st.stages_ms}
 
 
+STEPS = ("model_only", "end_to_end", "encode_speed", "memory", "two_pipelines", "live")
+
+
 def bench_gpu(*, device: str = "cuda", official: Optional[str] = None, quick: bool = False,
-              log: Callable[[str], None] = print) -> dict:
-    """Run every step; returns the results (see the module docstring)."""
+              steps: Optional[tuple] = None, log: Callable[[str], None] = print) -> dict:
+    """Run the ``steps`` (default all of :data:`STEPS`); returns the results (module docstring)."""
     from vidmatte.models.birefnet import BiRefNet
 
     dev = torch.device(device)
@@ -210,15 +222,17 @@ def bench_gpu(*, device: str = "cuda", official: Optional[str] = None, quick: bo
     with tempfile.TemporaryDirectory(prefix="vidmatte-gpu-") as tmp:
         root = Path(tmp)
         shared = {}
-        steps = [
+        plan = [
             ("model_only", lambda: model_only(dev, size, dtype, 3 if quick else 30, 1 if quick else 10, official)),
             ("end_to_end", lambda: end_to_end(shared.setdefault("m", make_matter()), root, *big, 4 if quick else 300)),
+            ("encode_speed", lambda: encode_speed(shared.setdefault("m", make_matter()), root, *big,
+                                                  4 if quick else 300)),
             ("memory", lambda: memory(shared.setdefault("m", make_matter()), root, 160 if quick else 640,
                                       96 if quick else 360, 1 if quick else 120, 4 if quick else 15)),
             ("two_pipelines", lambda: two_pipelines(make_matter, root, *big, 4 if quick else 200)),
             ("live", lambda: live(shared.setdefault("m", make_matter()), root, *big, 1.5 if quick else 10.0)),
         ]
-        for name, step in steps:
+        for name, step in [(n, f) for n, f in plan if steps is None or n in steps]:
             t0 = time.perf_counter()
             try:
                 res[name] = step()
