@@ -16,6 +16,11 @@ between clips) and its background (``set_background`` closes the one it replaces
 the current one). I/O stays outside: sources hand frames in, sinks take what it returns.
 The pipeline calls the two halves, :meth:`infer` (model) and :meth:`finish` (smoothing,
 compositing, output format), from different threads.
+
+A look-ahead smoother (``smoothing="flow"``, the file jobs' default) needs :attr:`delay`
+frames after a frame before that frame is done: :meth:`finish` / :meth:`process` then return
+only the completed frames (in order, timing kept; none at first) and :meth:`flush` returns
+the held-back ones at the end of the stream.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import torch
 
 from vidmatte.defaults import FG_ESTIMATION, SMOOTHER
 from vidmatte.frame import PIXEL_FORMATS, Frame, product_of
+from vidmatte.runtime.arrays import split_arrays, to_pixel_format
+from vidmatte.runtime.holdback import HoldBack
 from vidmatte.runtime.stats import StageTimes
 
 __all__ = ["Processor"]
@@ -41,16 +48,6 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _as_smoother(smoothing: Any, strength: Optional[float]):
-    if smoothing is None or smoothing is False:
-        return None
-    if isinstance(smoothing, str):
-        from vidmatte.temporal import make_smoother
-
-        return None if smoothing == "none" else make_smoother(smoothing, strength)
-    return smoothing
-
-
 class Processor:
     """Matter + smoother + compositor for one stream of frames.
 
@@ -60,8 +57,10 @@ class Processor:
         background: ``None`` (RGBA out), a spec string (image/video file, ``#RRGGBB``,
             ``blur[:SIGMA]``, ``green``), an RGB tuple, or a
             :class:`~vidmatte.compose.backgrounds.base.Background`.
-        smoothing: ``"gated"`` (default), ``"ema"``, ``"none"``/``None``, or a smoother object
-            (``(alpha, image) -> alpha`` with ``reset()``); ``strength`` in [0, 1] tunes it.
+        smoothing: ``"flow-causal"`` (default), ``"flow"`` (looks ahead: see :attr:`delay`),
+            ``"gated"``, ``"ema"``, ``"none"``/``None``, or a smoother object (``(alpha, image)
+            -> alpha`` with ``reset()``, optionally ``delay`` and ``flush()``); ``strength``
+            in [0, 1] tunes it.
         fg_estimation: ``"blur"`` (blur fusion), ``"ml"`` (pymatting) or ``"none"``.
         format: output pixel format (:data:`vidmatte.frame.PIXEL_FORMATS`); default ``rgb24``
             with a background, ``rgba`` without; ``gray`` gives the matte alone.
@@ -89,7 +88,9 @@ class Processor:
             raise ValueError(f"format {fmt!r} is a {self.product}: " + (
                 "give a background" if background is None else "drop the background (it makes a composite)"))
         self.format, self.bgr = fmt, bool(bgr)
-        self.smoother = _as_smoother(smoothing, strength)
+        from vidmatte.temporal import as_smoother
+
+        self.smoother = as_smoother(smoothing, strength)
         self.compositor = compositor
         if self.product != "alpha" and compositor is None:
             from vidmatte.compose.backgrounds.spec import as_background
@@ -100,6 +101,7 @@ class Processor:
         self.timed = True
         self.alpha: Optional[np.ndarray] = None
         self._next_index = 0
+        self._held = HoldBack()  # frames waiting for a look-ahead smoother
 
     # -- the array API -----------------------------------------------------------------
     def __call__(self, image: Any) -> Any:
@@ -107,42 +109,23 @@ class Processor:
 
         Grey ``(H,W)``/``(H,W,1)`` frames are spread to RGB. The output is ``(…,H,W,C)`` in
         :attr:`format` (BGR(A) order with ``bgr=True``); :attr:`alpha` holds the matte
-        ``(H,W)`` (or ``(B,H,W)``) float32 in [0, 1].
+        ``(H,W)`` (or ``(B,H,W)``) float32 in [0, 1]. With a look-ahead smoother
+        (:attr:`delay` > 0) the result is always a batch ``(n,…,C)`` of the frames completed so
+        far (``n`` may be 0); ``[f.image for f in proc.flush()]`` gives the rest at the end.
         """
-        batch, single, fmt = self._check(image)
+        batch, single, fmt = split_arrays(image, self.bgr)
         frames = [Frame(img, index=self._next_index + i, format=fmt) for i, img in enumerate(batch)]
         out = self.process(frames)
         result = [f.image for f in out]
+        if self.delay:
+            single = False
         if self.format != "yuv420p":
-            result = np.stack(result)
+            result = np.stack(result) if result else np.zeros((0, *batch[0].shape[:2], self._channels()), np.uint8)
             if self.bgr and result.shape[-1] in (3, 4):
                 result = np.ascontiguousarray(result[..., [2, 1, 0, 3][: result.shape[-1]]])
         if single:
             self.alpha = self.alpha[0]
         return result[0] if single else result
-
-    def _check(self, image: Any) -> tuple[list, bool, str]:
-        if isinstance(image, Frame) or (isinstance(image, (list, tuple)) and image and isinstance(image[0], Frame)):
-            raise TypeError("proc(image) takes arrays; use proc.process([frames]) for Frame objects")
-        if isinstance(image, torch.Tensor):
-            image = image.detach().cpu().numpy()
-        if not isinstance(image, np.ndarray):
-            raise TypeError(f"expected a numpy array or torch tensor, got {type(image).__name__}")
-        if image.dtype not in (np.uint8, np.uint16):
-            hint = " (a float frame in 0..1: pass (frame * 255).round().astype(np.uint8))" if image.dtype.kind == "f" else ""
-            raise TypeError(f"frames must be uint8 (or uint16) {'BGR' if self.bgr else 'RGB'}, got {image.dtype}{hint}")
-        if image.ndim == 2 or (image.ndim == 3 and image.shape[-1] == 1 and image.shape[0] != 1):
-            image = np.repeat(image.reshape(image.shape[:2] + (1,)), 3, axis=-1)  # grey → RGB
-        single = image.ndim == 3
-        batch = image[None] if single else image
-        if batch.ndim != 4 or batch.shape[-1] != 3:
-            from vidmatte.matting import check_images
-
-            check_images(batch.astype(np.uint8, copy=False))  # raises with the shape hint
-            raise ValueError(f"frames must be (H,W,3) or (B,H,W,3), got shape {image.shape}")
-        if self.bgr:
-            batch = batch[..., ::-1]
-        return list(np.ascontiguousarray(batch)), single, "rgb48" if batch.dtype == np.uint16 else "rgb24"
 
     # -- the frame API -----------------------------------------------------------------
     def process(self, frames: Sequence[Frame]) -> list[Frame]:
@@ -187,27 +170,77 @@ class Processor:
         self._next_index = first_index + images.shape[0]
         return x, alpha
 
+    @property
+    def delay(self) -> int:
+        """Frames the smoother must see after a frame before it is complete (0: causal)."""
+        return int(getattr(self.smoother, "delay", 0) or 0)
+
+    def _channels(self) -> int:
+        return 1 if self.product == "alpha" else (PIXEL_FORMATS[self.format][1] or 3)
+
     @torch.inference_mode()
     def finish_tensor(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int = 0) -> torch.Tensor:
-        """Smoothing and compositing → ``(B,C,H,W)`` float in [0, 1] (batches in time order)."""
+        """Smoothing and compositing → ``(n,C,H,W)`` float in [0, 1] (batches in time order).
+
+        ``n = B`` unless the smoother looks ahead: then the frames completed by this batch
+        (the oldest held ones first), possibly none."""
         t = time.perf_counter()
         if self.smoother is not None:
+            if self.delay:
+                self._held.put(x, first_index)
             alpha = self.smoother(alpha, x)
             t = self._tick("smooth", t)
+            if self.delay:
+                x, first_index = self._held.take(alpha.shape[0], x)
+        return self._compose(x, alpha, first_index, t)
+
+    def _compose(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int, t: float) -> torch.Tensor:
         self.alpha = alpha[:, 0].float().cpu().numpy()
         if self.product == "alpha":
             return alpha
+        if alpha.shape[0] == 0:
+            return x.new_zeros((0, self._channels(), *x.shape[-2:]))
         out = self.compositor(x, alpha, first_index)
         self._tick("composite", t)
         return out
 
+    @torch.inference_mode()
+    def flush_tensor(self) -> tuple[torch.Tensor, int]:
+        """The frames a look-ahead smoother still holds, finished: ``(out (n,C,H,W), index of
+        the first)``; ``n = 0`` without one. The processor is then ready for a new stream."""
+        t = time.perf_counter()
+        alpha = self.smoother.flush() if self.delay else None
+        if alpha is None or not len(self._held):
+            return torch.zeros((0, self._channels(), 1, 1)), -1
+        t = self._tick("smooth", t)
+        x, first = self._held.take(alpha.shape[0], alpha)
+        return self._compose(x, alpha, first, t), first
+
     def process_tensor(self, images: torch.Tensor, first_index: int = 0) -> torch.Tensor:
-        """``(B,H,W,3)`` uint8/uint16 (any device) → output tensor ``(B,C,H,W)`` float in [0,1]."""
+        """``(B,H,W,3)`` uint8/uint16 (any device) → output ``(n,C,H,W)`` float in [0,1] (as
+        :meth:`finish_tensor`)."""
         return self.finish_tensor(*self.infer_tensor(images, first_index), first_index)
 
     def finish(self, frames: Sequence[Frame], x: torch.Tensor, alpha: torch.Tensor) -> list[Frame]:
-        """Second half: smooth, composite and convert to :attr:`format` for the sink."""
+        """Second half: smooth, composite and convert to :attr:`format` for the sink (only the
+        completed frames when the smoother looks ahead; see :meth:`flush`)."""
         out = self.finish_tensor(x, alpha, frames[0].index)
+        if self.delay:
+            self._held.put_items(frames)
+            frames = self._held.take_items(out.shape[0])
+        return self._deliver(frames, out)
+
+    def flush(self) -> list[Frame]:
+        """At the end of a stream: the frames a look-ahead smoother held back, finished and
+        converted (``[]`` for a causal one). Call it after the last :meth:`finish`/:meth:`process`."""
+        out, _ = self.flush_tensor()
+        frames = self._held.take_items(out.shape[0])
+        self._held.clear()
+        return self._deliver(frames, out)
+
+    def _deliver(self, frames: Sequence[Frame], out: torch.Tensor) -> list[Frame]:
+        if not frames:
+            return []
         t = time.perf_counter()
         if self.format == "yuv420p":
             from vidmatte.ops.color import rgb_to_yuv420
@@ -219,20 +252,8 @@ class Processor:
         return [f.with_image(a, self.format) for a, f in zip(arrays, frames)]
 
     def to_output(self, out: torch.Tensor) -> torch.Tensor:
-        """``(B,C,H,W)`` float [0,1] → contiguous ``(B,H,W,C)`` in :attr:`format`'s dtype, same
-        device: uint8 / uint16 rounded, or float32 with linear-light colour (``rgbaf32``)."""
-        out = out.permute(0, 2, 3, 1)
-        dtype = PIXEL_FORMATS[self.format][0]
-        if self.format == "rgbaf32":
-            from vidmatte.ops.color import srgb_to_linear
-
-            out = out.float()
-            return torch.cat([srgb_to_linear(out[..., :3]), out[..., 3:]], dim=-1).contiguous()
-        if dtype == "uint16":
-            return out.float().mul(65535.0).round_().clamp_(0, 65535).to(torch.int32).to(torch.uint16).contiguous()
-        from vidmatte.ops.color import to_uint8
-
-        return to_uint8(out).contiguous()
+        """``(B,C,H,W)`` float [0,1] → contiguous ``(B,H,W,C)`` in :attr:`format`'s dtype (same device)."""
+        return to_pixel_format(out, self.format)
 
     # -- state and lifetime ------------------------------------------------------------
     @property
@@ -255,9 +276,10 @@ class Processor:
             old.close()
 
     def reset(self) -> None:
-        """Forget the temporal state (call between clips)."""
+        """Forget the temporal state, held-back frames included (call between clips)."""
         if self.smoother is not None:
             self.smoother.reset()
+        self._held.clear()
 
     def close(self) -> None:
         """Close the background (video decoders); idempotent."""
