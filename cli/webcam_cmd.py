@@ -53,7 +53,7 @@ def register(subparsers) -> None:
                    help="reuse the last matte while the frame barely changes (mean |diff| < THRESH, e.g. 0.01)")
     r.add_argument("--quiet", "-q", action="store_true", help="no summary")
     add_model_options(p)
-    add_smoothing_options(p)
+    add_smoothing_options(p, live=True)
     p.set_defaults(func=run)
 
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from vidmatte.defaults import FG_ESTIMATION, SMOOTHER
+from vidmatte.defaults import FG_ESTIMATION, SMOOTHER_FILES
 from vidmatte.errors import OutputError
 from vidmatte.compose.backgrounds.spec import as_background
 from vidmatte.jobs.common import as_matter, output_format, run_pipeline
@@ -44,7 +44,7 @@ def _audio(src) -> Optional[Path]:
 
 
 def replace(input: PathLike, output: PathLike, *, background: Any = None, matter: Any = "auto",
-            smoothing: Any = SMOOTHER, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
+            smoothing: Any = SMOOTHER_FILES, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
             crf: int = 18, codec_preset: str = "medium", batch_size: int = 1, overwrite: bool = False,
             progress: Optional[Any] = None) -> PipelineStats:
     """Put the people of ``input`` on ``background`` and write ``output`` (audio and timing kept).
@@ -55,7 +55,8 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
             must carry alpha: ``.mov`` ProRes 4444, ``.webm`` VP9, or a folder of PNGs).
         matter: a Matter, or a model name / file (``"auto"``: BiRefNet-lite when its
             weights are here, else the bundled MODNet).
-        smoothing, strength, fg_estimation: as :class:`~vidmatte.runtime.processor.Processor`.
+        smoothing, strength, fg_estimation: as :class:`~vidmatte.runtime.processor.Processor`;
+            files default to ``"flow"`` (looks 2 frames ahead: every frame is still written).
         crf, codec_preset: H.264 quality and x264 speed preset.
     """
     from vidmatte.io.formats import ALPHA_CONTAINERS
@@ -86,7 +87,7 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
 
 
 def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Optional[str] = None,
-          alpha_mode: Optional[str] = None, smoothing: Any = SMOOTHER, strength: Optional[float] = None,
+          alpha_mode: Optional[str] = None, smoothing: Any = SMOOTHER_FILES, strength: Optional[float] = None,
           fg_estimation: str = FG_ESTIMATION, batch_size: int = 1, overwrite: bool = False,
           progress: Optional[Any] = None) -> PipelineStats:
     """Alpha and foreground of ``input`` for VFX: ProRes 4444 / VP9-alpha / PNG / EXR / matte video.
