@@ -174,3 +174,18 @@ def test_cuda_matches_cpu(clip):
     out = run_all(FlowSmoother(2), x[:12].cuda(), a[:12].cuda())
     assert out.device.type == "cuda"
     assert float((out.cpu() - ref).abs().mean()) < 2e-3  # grid_sample vs remap, area pooling
+
+
+def test_a_segment_with_radius_frames_of_context_equals_the_full_run(clip):
+    """What segment workers rely on (issue 14): the output of frame t depends on frames t-r..t+r
+    only, so a segment fed ``radius`` context frames before and ``delay`` frames after (their
+    outputs discarded, matched by position) equals the same frames of a whole-clip run."""
+    x, a, _, _ = clip
+    whole = run_all(FlowSmoother(2), x[:20], a[:20])
+    lo, hi = 8, 14  # the segment
+    sm = FlowSmoother(2)
+    out = run_all(sm, x[lo - 2 : hi + sm.delay], a[lo - 2 : hi + sm.delay], batch=3)
+    torch.testing.assert_close(out[2 : 2 + hi - lo], whole[lo:hi], atol=0, rtol=0)
+    causal_whole = run_all(FlowSmoother(2, causal=True), x[:20], a[:20])
+    causal = run_all(FlowSmoother(2, causal=True), x[lo - 2 : hi], a[lo - 2 : hi])
+    torch.testing.assert_close(causal[2:], causal_whole[lo:hi], atol=0, rtol=0)

@@ -98,7 +98,7 @@ class FlowSmoother(Smoother):
         check_inputs(alpha, image, True)
         outs = []
         for i in range(alpha.shape[0]):
-            a = alpha[i : i + 1]
+            a = alpha[i : i + 1].clone()  # held across calls: never a view of a reused model buffer
             if self._frames and (self._frames[-1][0].shape != a.shape or self._frames[-1][0].device != a.device):
                 if self._pending:
                     raise ValueError("flow smoother: the frame size changed mid-stream; call flush() "
