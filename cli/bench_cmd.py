@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Callable
 
 from vidmatte_cli.options import parse_size
@@ -61,6 +62,7 @@ def _pipeline_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fg-estimation", default="blur", choices=("blur", "ml", "none"),
                    help="foreground colour estimation (default blur)")
     p.add_argument("--no-smooth", action="store_true", help="skip temporal smoothing")
+    p.add_argument("--smoother", help="temporal smoother (default: the file jobs' default, flow)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive sequential loop")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -69,6 +71,7 @@ def _pipeline_run(args: argparse.Namespace) -> int:
     import torch
 
     from vidmatte.bench.pipeline import bench_pipeline
+    from vidmatte.defaults import SMOOTHER_FILES
     from vidmatte.models.factory import load_matter, resolve_device, resolve_dtype
 
     if args.threads:
@@ -82,7 +85,7 @@ def _pipeline_run(args: argparse.Namespace) -> int:
     else:
         matter = load_matter(args.model, size=args.model_size, device=args.device, dtype=args.dtype, download=False)
     h, w = args.resolution if isinstance(args.resolution, tuple) else (args.resolution, args.resolution)
-    res = bench_pipeline(matter, "#3366ff", smoothing=None if args.no_smooth else "gated",
+    res = bench_pipeline(matter, "#3366ff", smoothing=None if args.no_smooth else (args.smoother or SMOOTHER_FILES),
                          fg_estimation=args.fg_estimation, clip=args.clip, width=w, height=h, frames=args.frames,
                          batch_size=args.batch, naive=not args.no_naive)
     print(json.dumps(res.as_dict()) if args.json else res.summary())
@@ -176,6 +179,45 @@ def _gpu_run(args: argparse.Namespace) -> int:
     return 1 if any(isinstance(v, dict) and "error" in v for v in res.values()) else 0
 
 
+def _temporal_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--alphamatting", type=Path, required=True, metavar="DIR",
+                   help="folder with input/GTnn.png and gt/GTnn.png (the alphamatting.com training set)")
+    p.add_argument("--videos", type=Path, nargs="+", required=True, metavar="FILE", help="background videos")
+    p.add_argument("--foregrounds", nargs="+", default=["GT08", "GT09"], metavar="NAME",
+                   help="foreground names in --alphamatting (default GT08 GT09)")
+    p.add_argument("--frames", type=int, default=60, help="frames per clip (default 60)")
+    p.add_argument("--fast", type=float, help="peak speed of the fast swing, frame heights per frame (default 0.06)")
+    p.add_argument("--model", default="modnet", help="model name or file (default modnet, the bundled copy)")
+    p.add_argument("--model-size", type=parse_size, default=320, metavar="N|HxW", help="default 320")
+    p.add_argument("--smoothers", default="none,gated,flow-causal,flow", metavar="NAMES",
+                   help="comma list, or all (default none,gated,flow-causal,flow; none is always added)")
+    p.add_argument("--keep", type=Path, metavar="DIR", help="write the clips and ground truth here and keep them")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
+    p.add_argument("--no-cost", action="store_true", help="skip the timing at 640x360")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _temporal_run(args: argparse.Namespace) -> int:
+    import sys
+
+    import torch
+
+    from vidmatte.bench.temporal import bench_temporal, format_temporal
+    from vidmatte.models.factory import load_matter
+    from vidmatte_cli.eval_cmd import smoothers_from_args
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    matter = load_matter(args.model, size=args.model_size, device="cpu", download=False)
+    synth = {} if args.fast is None else {"fast": args.fast}
+    names = smoothers_from_args(args.smoothers)
+    names = names if "none" in names else ["none", *names]  # the ratios' baseline
+    res = bench_temporal(matter, args.alphamatting, args.videos, foregrounds=args.foregrounds,
+                         smoothers=names, frames=args.frames, keep=args.keep,
+                         cost=not args.no_cost, progress=lambda name: print(f"clip {name}", file=sys.stderr), **synth)
+    print(json.dumps(res.to_dict()) if args.json else format_temporal(res))
+    return 0
+
 
 # mode → (help, add_arguments, run)
 MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
@@ -189,6 +231,8 @@ MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[
 
     "refine": ("edge refinement (guided filter, ViTMatte) against the model it follows, same process",
                _refine_args, _refine_run),
+    "temporal": ("temporal smoothers on clips with ground-truth alpha (MAD, dtSSD, per phase) and their cost",
+                 _temporal_args, _temporal_run),
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from vidmatte.errors import InputError
 from vidmatte_cli.options import add_model_options, add_refine_options, matter_from_args, refine_from_args
 
-__all__ = ["register", "run", "matter_for_eval", "format_table"]
+__all__ = ["register", "run", "matter_for_eval", "format_table", "format_smoothing", "smoothers_from_args"]
 
 _SCALE_NOTE = "SAD/1e3  MAD*1e3  MSE*1e3  Grad/1e3  Conn/1e3  dtSSD*1e2"
 
@@ -32,6 +32,10 @@ def register(subparsers) -> None:
     add_refine_options(p, vitmatte=True)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--limit", type=int, metavar="N", help="score only the first N images / frames")
+    p.add_argument("--smoothers", metavar="NAMES",
+                   help="with --video and --model: score these temporal smoothers side by side on one model run, "
+                        "e.g. none,gated,flow-causal,flow or 'all' (MAD, dtSSD, per phase when --gt has a "
+                        "phases.json, and each relative to none)")
     p.set_defaults(func=run)
 
 
@@ -60,6 +64,32 @@ def format_table(report) -> str:
     return "\n".join(lines)
 
 
+def smoothers_from_args(text: str) -> list:
+    """``"all"`` or a comma list → smoother names (``none`` first when named, so ratios exist)."""
+    from vidmatte.defaults import SMOOTHERS
+
+    names = list(SMOOTHERS) if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
+    bad = [n for n in names if n not in SMOOTHERS]
+    if bad or not names:
+        raise InputError(f"unknown smoother(s) {', '.join(bad) or '(none given)'}; choose from {', '.join(SMOOTHERS)} or all")
+    return sorted(dict.fromkeys(names), key=lambda n: n != "none")
+
+
+def format_smoothing(report) -> str:
+    """One row per smoother: MAD, dtSSD and their per-phase values, then the ratios to none."""
+    cols = list(next(iter(report.rows.values())))
+    head = f"{'smoother':<12}" + "".join(f"{c:>13}" for c in cols)
+    lines = [head, "-" * len(head)]
+    lines += [f"{n:<12}" + "".join(f"{r[c]:>13.3f}" for c in cols) for n, r in report.rows.items()]
+    if report.ratios:
+        lines += ["relative to none:"] + [f"{n:<12}" + "".join(f"{r[c]:>12.3f}x" for c in cols)
+                                         for n, r in report.ratios.items() if n != "none"]
+    ms = ", ".join(f"{n} {v:.1f}" for n, v in report.smooth_ms.items() if n != "none")
+    lines.append(f"{report.frames} frames, model {report.model}, {report.seconds:.1f} s; smoothing ms/frame: {ms}; "
+                 "MAD*1e3  dtSSD*1e2")
+    return "\n".join(lines)
+
+
 def run(args) -> int:
     from vidmatte.eval.engine import evaluate_folders, evaluate_video
 
@@ -75,6 +105,17 @@ def run(args) -> int:
     if not args.json and sys.stderr.isatty():
         def progress(i, n, name):
             print(f"\r[{i + 1}/{n}] {name}   ", end="", file=sys.stderr, flush=True)
+    if args.smoothers is not None:
+        if args.video is None or matter is None:
+            raise InputError("--smoothers needs --video FILE and --model (the smoothers run on its mattes)")
+        from vidmatte.eval.smoothing import evaluate_smoothers
+
+        rep = evaluate_smoothers(args.video, args.gt, matter, smoothers_from_args(args.smoothers), limit=args.limit,
+                                 progress=progress)
+        if progress:
+            print(file=sys.stderr)
+        print(json.dumps(rep.to_dict(), indent=2) if args.json else format_smoothing(rep))
+        return 0
     if args.video is not None:
         report = evaluate_video(args.video, args.gt, matter=matter, pred=args.pred, limit=args.limit,
                                 progress=progress, refine=refine)

@@ -6,7 +6,7 @@ import argparse
 from typing import Optional
 
 from vidmatte.defaults import (ALPHA_MODES, DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, REFINE, REFINES,
-                               SMOOTH_STRENGTH, SMOOTHER)
+                               SMOOTH_STRENGTH, SMOOTHER_FILES, SMOOTHER_LIVE, SMOOTHERS)
 from vidmatte.errors import InputError
 
 __all__ = [
@@ -70,14 +70,20 @@ def add_model_options(p: argparse.ArgumentParser, *, model_flag: bool = True) ->
                    help="CPU threads for the model (webcam default: cores - 1, leaving one to capture and encoding)")
 
 
-def add_smoothing_options(p: argparse.ArgumentParser) -> None:
+def add_smoothing_options(p: argparse.ArgumentParser, *, live: bool = False) -> None:
+    """``--smoother``/``--smooth``/``--no-smooth``; live commands get the causal default and
+    cannot pick ``flow`` (it waits for 2 future frames)."""
+    default = SMOOTHER_LIVE if live else SMOOTHER_FILES
     g = p.add_argument_group("temporal smoothing")
     m = g.add_mutually_exclusive_group()
-    m.add_argument("--smooth", type=float, default=SMOOTH_STRENGTH, metavar="STRENGTH",
-                   help=f"temporal smoothing strength 0..1 (default {SMOOTH_STRENGTH})")
+    m.add_argument("--smooth", type=float, default=None, metavar="STRENGTH",
+                   help=f"temporal smoothing strength 0..1 (default: the smoother's own, 1 for flow, "
+                        f"{SMOOTH_STRENGTH} for the EMAs)")
     m.add_argument("--no-smooth", action="store_true", help="no temporal smoothing")
-    g.add_argument("--smoother", default=SMOOTHER, choices=("gated", "ema"),
-                   help="gated: EMA gated by image motion (default); ema: plain EMA")
+    g.add_argument("--smoother", default=default, choices=[s for s in SMOOTHERS if s != "none" and not (live and s == "flow")],
+                   help=("flow: optical-flow-aligned trimmed mean over 2 frames before and after (files), "
+                         "flow-causal: the same over 2 frames before (live), gated: EMA gated by image motion, "
+                         f"ema: plain EMA (default {default})"))
 
 
 def add_refine_options(p: argparse.ArgumentParser, *, vitmatte: bool) -> None:
@@ -194,7 +200,7 @@ def smoothing_from_args(args) -> dict:
     """``smoothing=`` and ``strength=`` keywords for the library jobs."""
     if getattr(args, "no_smooth", False):
         return {"smoothing": None, "strength": None}
-    if not 0.0 <= args.smooth <= 1.0:
+    if args.smooth is not None and not 0.0 <= args.smooth <= 1.0:
         raise InputError(f"--smooth must be between 0 and 1, got {args.smooth}")
     return {"smoothing": args.smoother, "strength": args.smooth}
 

@@ -54,7 +54,7 @@ def register(subparsers) -> None:
     r.add_argument("--quiet", "-q", action="store_true", help="no summary")
     add_model_options(p)
     add_refine_options(p, vitmatte=False)
-    add_smoothing_options(p)
+    add_smoothing_options(p, live=True)
     p.set_defaults(func=run)
 
 

@@ -71,6 +71,26 @@ def test_streamer_matches_processor(yuv):
 
 
 @cuda
+def test_streamer_with_a_lookahead_smoother_flushes_in_order():
+    """The CUDA path honours the look-ahead contract: batches return the completed frames, the
+    streamer's flush the held ones, in order, equal to the processor's own path."""
+    from vidmatte.runtime.cuda import CudaStreamer
+
+    def proc():
+        return Processor(ChromaKeyMatter(device="cuda"), "#3366ff", smoothing="flow", device="cuda")
+
+    frames = _frames()
+    p = proc()
+    ref = p.process(frames) + p.flush()
+    streamer = CudaStreamer(proc())
+    pending = [streamer.submit(frames[i:i + 2]) for i in range(0, len(frames), 2)] + [streamer.flush()]
+    got = [f for q in pending for f in q.result()]
+    assert [f.pts for f in got] == [f.pts for f in frames] == [f.pts for f in ref]
+    for a, b in zip(got, ref):
+        assert np.abs(a.image.astype(int) - b.image.astype(int)).max() <= 1
+
+
+@cuda
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_birefnet_half_precision_with_graph_close_to_fp32(dtype):
     torch.manual_seed(0)

@@ -119,8 +119,9 @@ def test_matte_exr_sequence_is_linear_light(tmp_path, chroma):
 
 @pytest.mark.slow
 def test_processor_frame_by_frame_equals_matte_png(tmp_path):
-    """`Processor(load_matter("modnet"))` called on each frame of the sample gives the alpha that
-    `vidmatte matte --format png` writes (both with the default smoothing), within 1 level."""
+    """`Processor(load_matter("modnet"), smoothing=SMOOTHER_FILES)` called on each frame of the sample
+    (then flushed) gives the alpha that `vidmatte matte --format png` writes (both with the file
+    default smoothing, which looks ahead), within 1 level."""
     import subprocess
     import sys
     from pathlib import Path
@@ -134,13 +135,15 @@ def test_processor_frame_by_frame_equals_matte_png(tmp_path):
                           "--format", "png", "--model", "modnet", "-q"], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     written = sorted((tmp_path / "png").glob("*.png"))
-    proc = Processor(load_matter("modnet"))
-    worst, n = 0, 0
+    from vidmatte.defaults import SMOOTHER_FILES
+
+    proc = Processor(load_matter("modnet"), smoothing=SMOOTHER_FILES)
     with VideoSource(sample) as src:
-        for frame, path in zip(src, written):
-            rgba = proc(frame.image)
-            assert rgba.shape[-1] == 4
-            worst = max(worst, int(np.abs(rgba[..., 3].astype(int) - read_image(path, mode="rgba")[..., 3]).max()))
-            n += 1
-    assert n == len(written) == 120
+        outs = [rgba for frame in src for rgba in proc(frame.image)]  # completed frames, in order
+    outs += [f.image for f in proc.flush()]
+    worst = 0
+    for rgba, path in zip(outs, written):
+        assert rgba.shape[-1] == 4
+        worst = max(worst, int(np.abs(rgba[..., 3].astype(int) - read_image(path, mode="rgba")[..., 3]).max()))
+    assert len(outs) == len(written) == 120
     assert worst <= 1, worst

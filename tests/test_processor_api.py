@@ -131,10 +131,12 @@ def test_processor_owns_its_background():
 
 
 def test_library_defaults_match_the_cli():
+    """The Processor's default is the live (causal) smoother: ``proc(frame)`` returns that frame;
+    the file jobs choose the look-ahead one (tests/test_lookahead_processor.py)."""
     proc = Processor(ChromaKeyMatter(), "#000000")
-    from vidmatte.temporal import GatedEMA
+    from vidmatte.temporal import FlowSmoother
 
-    assert isinstance(proc.smoother, GatedEMA) and proc.smoother.floor == pytest.approx(0.2)
+    assert isinstance(proc.smoother, FlowSmoother) and proc.smoother.causal and proc.delay == 0
     assert proc.compositor.fg_estimation == "blur"
 
 

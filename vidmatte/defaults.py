@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 __all__ = [
-    "ALPHA_MODES", "FG_ESTIMATIONS", "SMOOTHERS", "SMOOTHER", "SMOOTH_STRENGTH", "FG_ESTIMATION",
-    "ALPHA_MODE", "REFINES", "REFINE", "DTYPES", "DEVICES", "ModelDefaults", "MODEL_DEFAULTS", "model_defaults",
+    "ALPHA_MODES", "FG_ESTIMATIONS", "SMOOTHERS", "SMOOTHER", "SMOOTHER_FILES", "SMOOTHER_LIVE", "SMOOTH_STRENGTH",
+    "FG_ESTIMATION", "ALPHA_MODE", "REFINES", "REFINE", "DTYPES", "DEVICES", "ModelDefaults", "MODEL_DEFAULTS",
+    "model_defaults",
 ]
 
 #: colour stored in RGBA outputs: as estimated (straight) or multiplied by alpha
@@ -21,10 +22,15 @@ ALPHA_MODE = "straight"
 #: foreground colour estimation: blur fusion, pymatting's multi-level solver, or the frame itself
 FG_ESTIMATIONS = ("blur", "ml", "none")
 FG_ESTIMATION = "blur"
-#: temporal smoothers: motion-gated EMA, plain EMA, none
-SMOOTHERS = ("gated", "ema", "none")
-SMOOTHER = "gated"
-#: share of the previous matte kept where smoothing applies (0..1)
+#: temporal smoothers: flow-aligned trimmed mean over t-2..t+2 (looks ahead) or t-2..t (causal),
+#: motion-gated EMA, plain EMA, none. Measured against ground truth: README.md, "Temporal smoothing".
+SMOOTHERS = ("flow", "flow-causal", "gated", "ema", "none")
+#: file jobs can wait 2 frames for the future; live output cannot
+SMOOTHER_FILES = "flow"
+SMOOTHER_LIVE = "flow-causal"
+#: the Processor's default: causal, so ``proc(frame)`` returns that frame
+SMOOTHER = SMOOTHER_LIVE
+#: default strength of the EMAs (share of the previous matte kept); the flow smoothers' is 1
 SMOOTH_STRENGTH = 0.8
 #: edge refinement after the model: guided filter where the alpha was upsampled a lot (auto),
 #: always (guided), ViTMatte in a trimap band (vitmatte, offline), or none

@@ -128,7 +128,7 @@ def bench_pipeline(
     matter,
     background="#3366ff",
     *,
-    smoothing="gated",
+    smoothing="flow",
     fg_estimation: str = "blur",
     clip: Optional[Path] = None,
     width: int = 1920,
@@ -172,6 +172,7 @@ def bench_pipeline(
         outs = []
         for i in range(0, n, batch_size):
             outs += proc.process(decoded[i:i + batch_size])
+        outs += proc.flush()  # what a look-ahead smoother held back
         stage = proc.times.per_frame_ms(n)
         if not yuv:  # on CPU the sink converts with FFmpeg's swscale: time that step alone
             t0 = time.perf_counter()

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, Union
 
-from vidmatte.defaults import FG_ESTIMATION, SMOOTHER
+from vidmatte.defaults import FG_ESTIMATION, SMOOTHER_FILES
 from vidmatte.errors import InputError, OutputError, VidmatteError
 from vidmatte.scale.engines import ENGINES, make_engine
 from vidmatte.scale.inputs import expand_inputs
@@ -31,7 +31,7 @@ PathLike = Union[str, os.PathLike]
 
 def batch(inputs: Union[PathLike, Iterable[PathLike]], outdir: PathLike, *, matte: bool = False,
           background: Any = None, matter: Any = "auto", model_options: Optional[dict] = None,
-          smoothing: Any = SMOOTHER, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
+          smoothing: Any = SMOOTHER_FILES, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
           format: Optional[str] = None, alpha_mode: Optional[str] = None, crf: int = 18,
           codec_preset: str = "medium", batch_size: int = 1, threads: Optional[int] = None,
           engine: str = "local", address: Optional[str] = None, workers: Optional[int] = None,

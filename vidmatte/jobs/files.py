@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER
+from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER_FILES
 from vidmatte.errors import OutputError, warn
 from vidmatte.compose.backgrounds.spec import as_background
 from vidmatte.jobs.common import as_matter, output_format, run_pipeline
@@ -149,7 +149,7 @@ def make_processor(plan: OutputPlan, matter, background, sink, src, **options):
 
 
 def run_file(plan: OutputPlan, input: PathLike, output: PathLike, *, matter: Any = "auto", background: Any = None,
-             smoothing: Any = SMOOTHER, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
+             smoothing: Any = SMOOTHER_FILES, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
              batch_size: int = 1, overwrite: bool = False, strict: bool = False, fps: Optional[float] = None,
              progress: Optional[Any] = None, refine: Any = REFINE) -> PipelineStats:
     """Run one file job: ``input`` through a processor into ``output`` as ``plan`` says."""
@@ -164,7 +164,7 @@ def run_file(plan: OutputPlan, input: PathLike, output: PathLike, *, matter: Any
 
 
 def replace(input: PathLike, output: PathLike, *, background: Any = None, matter: Any = "auto",
-            smoothing: Any = SMOOTHER, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
+            smoothing: Any = SMOOTHER_FILES, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
             crf: int = 18, codec_preset: str = "medium", batch_size: int = 1, overwrite: bool = False,
             strict: bool = False, fps: Optional[float] = None, format: Optional[str] = None,
             progress: Optional[Any] = None, refine: Any = REFINE) -> PipelineStats:
@@ -177,7 +177,8 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
             must carry alpha: ``.mov`` ProRes 4444, ``.webm`` VP9, or a folder of PNGs).
         matter: a Matter, or a model name / file (``"auto"``: BiRefNet-lite when its
             weights are here, else the bundled MODNet).
-        smoothing, strength, fg_estimation, refine: as :class:`~vidmatte.runtime.processor.Processor`.
+        smoothing, strength, fg_estimation, refine: as :class:`~vidmatte.runtime.processor.Processor`;
+            files default to ``"flow"`` (looks 2 frames ahead: every frame is still written).
         crf, codec_preset: H.264 quality and x264 speed preset.
         strict: a damaged input (lost or broken frames) is an error instead of a warning.
         fps: frame rate of an image sequence without a timestamps.json.
@@ -191,7 +192,7 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
 
 
 def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Optional[str] = None,
-          alpha_mode: Optional[str] = None, smoothing: Any = SMOOTHER, strength: Optional[float] = None,
+          alpha_mode: Optional[str] = None, smoothing: Any = SMOOTHER_FILES, strength: Optional[float] = None,
           fg_estimation: str = FG_ESTIMATION, batch_size: int = 1, overwrite: bool = False,
           strict: bool = False, fps: Optional[float] = None, progress: Optional[Any] = None,
           refine: Any = REFINE) -> PipelineStats:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Optional, Union
 
-from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER
+from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER_LIVE
 from vidmatte.errors import InputError
 from vidmatte.jobs.common import as_matter
 from vidmatte.runtime.stats import LiveStats
@@ -67,7 +67,7 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
            preview: bool = False, output: Optional[Union[str, os.PathLike]] = None, overwrite: bool = False,
            width: Optional[int] = None, height: Optional[int] = None, fps: Optional[float] = None,
            mjpeg: bool = False, realtime: Optional[bool] = None, frames: Optional[int] = None,
-           duration: Optional[float] = None, smoothing: Any = SMOOTHER, strength: Optional[float] = None,
+           duration: Optional[float] = None, smoothing: Any = SMOOTHER_LIVE, strength: Optional[float] = None,
            fg_estimation: str = FG_ESTIMATION, reuse_alpha: Optional[float] = None, threads: Optional[int] = None,
            stats_interval: Optional[float] = None, on_stats: Optional[Callable[[LiveStats], None]] = None,
            log: Callable[[str], None] = lambda line: None, refine: Any = REFINE) -> LiveStats:
@@ -114,6 +114,10 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
         matter = ReuseAlpha(matter, reuse_alpha)
     processor = Processor(matter, background, smoothing=smoothing, strength=strength, fg_estimation=fg_estimation,
                           refine=refine)
+    if processor.delay:
+        processor.close()
+        raise InputError(f"smoothing {smoothing!r} waits for {processor.delay} future frames; live output "
+                         "cannot: use flow-causal (the default), gated or ema")
     saved_threads = torch.get_num_threads()
     if processor.device.type == "cpu":
         torch.set_num_threads(threads or max(1, (os.cpu_count() or 2) - 1))

@@ -13,6 +13,7 @@ _NAMES = {
     "Yuv420": "color", "rgb_to_yuv420": "color", "RgbToYuv420": "color", "srgb_to_linear": "color",
     "linear_to_srgb": "color", "premultiply": "color", "to_uint8": "color",
     "check_image_alpha": "checks", "check_bchw": "checks",
+    "flow_warp": "warp", "FlowWarp": "warp", "resize_flow": "warp", "resize": "resample", "Resize": "resample",
 }
 __all__ = list(_NAMES)
 __getattr__, __dir__ = attach(__name__, globals(), _NAMES)

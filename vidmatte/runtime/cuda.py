@@ -16,7 +16,7 @@ import CUDA state.
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -60,10 +60,13 @@ class GraphedModule:
 class Pending:
     """A batch in flight: its output frames are ready once its download event completes."""
 
-    def __init__(self, frames: Sequence[Frame], host, event: torch.cuda.Event, convert: Callable, format: str):
+    def __init__(self, frames: Sequence[Frame], host, event: Optional[torch.cuda.Event], convert: Optional[Callable],
+                 format: str):
         self.frames, self.host, self.event, self.convert, self.format = list(frames), host, event, convert, format
 
     def result(self) -> list[Frame]:
+        if not self.frames:
+            return []
         self.event.synchronize()
         arrays = self.convert(self.host)
         return [f.with_image(a, self.format) for a, f in zip(arrays, self.frames)]
@@ -88,6 +91,7 @@ class CudaStreamer:
         self.down = torch.cuda.Stream(self.device)
         self._ring = ring  # must exceed the number of batches kept in flight
         self._slots: dict = {}
+        self._held: deque = deque()  # frames submitted but not yet completed (look-ahead)
         processor.timed = False  # per-stage syncs would serialise the streams
 
     def _slot(self, shape, dtype) -> list:
@@ -107,6 +111,8 @@ class CudaStreamer:
 
     @torch.inference_mode()
     def submit(self, frames: Sequence[Frame]) -> Pending:
+        """Queue ``frames``; the :class:`Pending` holds the frames this batch completes (all of
+        them, or with a look-ahead smoother the oldest held ones, possibly none)."""
         stacked = np.stack([np.asarray(f.image) for f in frames])
         slot_in = self._slot(stacked.shape, torch.from_numpy(stacked[:0]).dtype)
         slot_in[0].numpy()[...] = stacked
@@ -119,6 +125,24 @@ class CudaStreamer:
             self.compute.wait_event(uploaded)
             dev_in.record_stream(self.compute)
             out = self.processor.process_tensor(dev_in, frames[0].index)
+        self._held.extend(frames)
+        return self._download([self._held.popleft() for _ in range(out.shape[0])], out)
+
+    @torch.inference_mode()
+    def flush(self) -> Pending:
+        """After the last :meth:`submit`: the frames a look-ahead smoother held back."""
+        with torch.cuda.stream(self.compute):
+            out, _ = self.processor.flush_tensor()
+            out = out.to(self.device)
+        frames = [self._held.popleft() for _ in range(min(out.shape[0], len(self._held)))]
+        self._held.clear()
+        return self._download(frames, out[: len(frames)])
+
+    def _download(self, frames: list, out: torch.Tensor) -> Pending:
+        """Convert ``out`` on the compute stream and copy it to pinned host buffers."""
+        if not frames:
+            return Pending([], None, None, None, self.processor.format)
+        with torch.cuda.stream(self.compute):
             if self.yuv:
                 from vidmatte.ops.color import rgb_to_yuv420
 

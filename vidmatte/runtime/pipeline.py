@@ -10,7 +10,9 @@ On CUDA the model and compose stages are one stage whose work is queued on CUDA 
 compositing of frame t overlaps the model of frame t+1.
 
 The queues are bounded (:class:`~vidmatte.runtime.queues.StopQueue`), so memory stays flat
-on long videos, and offline nothing is ever dropped: a full queue blocks its producer.
+on long videos, and offline nothing is ever dropped: a full queue blocks its producer. With
+a look-ahead smoother the compose stage returns each frame ``processor.delay`` frames late
+and hands over the held-back ones (``processor.flush()``) after the last batch.
 Torch, PyAV (FFmpeg) and the encoders release the GIL while they work, so the stages really
 run at the same time. An error in any stage stops the others; the sink is then aborted,
 which deletes its temporary file.
@@ -96,6 +98,8 @@ class Pipeline:
         while (item := self.q_mid.get_or_stop()) is not END:
             for out in self.processor.finish(*item):
                 self.q_out.put_or_stop(out)
+        for out in self.processor.flush():  # what a look-ahead smoother held back
+            self.q_out.put_or_stop(out)
         self.q_out.put_or_stop(END)
 
     def _encode(self) -> None:
@@ -171,6 +175,7 @@ class Pipeline:
             if len(inflight) >= 2:
                 for out in inflight.popleft().result():
                     self.q_out.put_or_stop(out)
+        inflight.append(streamer.flush())  # what a look-ahead smoother held back
         while inflight:
             for out in inflight.popleft().result():
                 self.q_out.put_or_stop(out)

@@ -15,7 +15,10 @@ It owns the recurrent state (the smoother: frames must come in time order; ``res
 between clips) and its background (``set_background`` closes the one it replaces, ``close``
 the current one). I/O stays outside: sources hand frames in, sinks take what it returns.
 The pipeline calls the two halves, :meth:`infer` (model) and :meth:`finish` (smoothing,
-compositing, output format), from different threads.
+compositing, output format), from different threads. A look-ahead smoother (``smoothing="flow"``, the file jobs' default) needs :attr:`delay`
+frames after a frame before that frame is done: :meth:`finish` / :meth:`process` then return
+only the completed frames (in order, timing kept; none at first) and :meth:`flush` returns
+the held-back ones at the end of the stream.
 """
 
 from __future__ import annotations
@@ -29,27 +32,19 @@ import torch
 
 from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER
 from vidmatte.frame import PIXEL_FORMATS, Frame, product_of
+from vidmatte.refine.refiners import make_refiner
+from vidmatte.runtime.arrays import output_frames, to_pixel_format
 from vidmatte.runtime.frame_checks import check_alpha, check_array, check_frames
+from vidmatte.runtime.holdback import HoldBack
 from vidmatte.runtime.stats import StageTimes
+from vidmatte.temporal import as_smoother
 
 __all__ = ["Processor"]
-
-_DEEP = ("rgb48", "rgba64", "rgbaf32")
 
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def _as_smoother(smoothing: Any, strength: Optional[float]):
-    if smoothing is None or smoothing is False:
-        return None
-    if isinstance(smoothing, str):
-        from vidmatte.temporal import make_smoother
-
-        return None if smoothing == "none" else make_smoother(smoothing, strength)
-    return smoothing
 
 
 class Processor:
@@ -64,8 +59,10 @@ class Processor:
         refine: edge refinement of the upsampled alpha before smoothing (:mod:`vidmatte.refine`):
             ``"auto"`` (default: guided filter where the frame is 2x the model size or more),
             ``"guided"``, ``"vitmatte"``, ``"none"``/``None``, or a ``(image, alpha) -> alpha`` callable.
-        smoothing: ``"gated"`` (default), ``"ema"``, ``"none"``/``None``, or a smoother object
-            (``(alpha, image) -> alpha`` with ``reset()``); ``strength`` in [0, 1] tunes it.
+        smoothing: ``"flow-causal"`` (default), ``"flow"`` (looks ahead: see :attr:`delay`),
+            ``"gated"``, ``"ema"``, ``"none"``/``None``, or a smoother object (``(alpha, image)
+            -> alpha`` with ``reset()``, optionally ``delay`` and ``flush()``); ``strength``
+            in [0, 1] tunes it.
         fg_estimation: ``"blur"`` (blur fusion), ``"ml"`` (pymatting) or ``"none"``.
         format: output pixel format (:data:`vidmatte.frame.PIXEL_FORMATS`); default ``rgb24``
             with a background, ``rgba`` without; ``gray`` gives the matte alone.
@@ -93,9 +90,7 @@ class Processor:
             raise ValueError(f"format {fmt!r} is a {self.product}: " + (
                 "give a background" if background is None else "drop the background (it makes a composite)"))
         self.format, self.bgr = fmt, bool(bgr)
-        self.smoother = _as_smoother(smoothing, strength)
-        from vidmatte.refine.refiners import make_refiner
-
+        self.smoother = as_smoother(smoothing, strength)
         self.refiner = make_refiner(refine, matter, device=self.device)
         self.compositor = compositor
         if self.product != "alpha" and compositor is None:
@@ -106,9 +101,8 @@ class Processor:
         self.times = times if times is not None else StageTimes()
         self.timed = True
         self._alpha: Optional[torch.Tensor] = None  # the last alpha (B,H,W); host copy only when read
-        self._single = False
-        self._next_index = 0
-        self._alpha_checked = False
+        self._single, self._next_index, self._alpha_checked = False, 0, False
+        self._held = HoldBack()  # frames waiting for a look-ahead smoother
 
     # -- the array API -----------------------------------------------------------------
     def __call__(self, image: Any) -> Any:
@@ -116,14 +110,17 @@ class Processor:
 
         Grey ``(H,W)``/``(H,W,1)`` frames are spread to RGB. The output is ``(…,H,W,C)`` in
         :attr:`format` (BGR(A) order with ``bgr=True``); :attr:`alpha` holds the matte
-        ``(H,W)`` (or ``(B,H,W)``) float32 in [0, 1].
+        ``(H,W)`` (or ``(B,H,W)``) float32 in [0, 1]. With a look-ahead smoother
+        (:attr:`delay` > 0) the result is always a batch ``(n,…,C)`` of the frames completed so
+        far (``n`` may be 0); ``[f.image for f in proc.flush()]`` gives the rest at the end.
         """
         batch, single, fmt = check_array(image, self.bgr)
         frames = [Frame(img, index=self._next_index + i, format=fmt) for i, img in enumerate(batch)]
         out = self.process(frames)
         result = [f.image for f in out]
+        single = single and not self.delay
         if self.format != "yuv420p":
-            result = np.stack(result)
+            result = np.stack(result) if result else np.zeros((0, *batch[0].shape[:2], self._channels()), np.uint8)
             if self.bgr and result.shape[-1] in (3, 4):
                 result = np.ascontiguousarray(result[..., [2, 1, 0, 3][: result.shape[-1]]])
         self._single = single
@@ -174,55 +171,86 @@ class Processor:
         return x, alpha
 
     @torch.inference_mode()
+    @property
+    def delay(self) -> int:
+        """Frames the smoother must see after a frame before it is complete (0: causal)."""
+        return int(getattr(self.smoother, "delay", 0) or 0)
+
+    def _channels(self) -> int:
+        return 1 if self.product == "alpha" else (PIXEL_FORMATS[self.format][1] or 3)
+
+    @torch.inference_mode()
     def finish_tensor(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int = 0) -> torch.Tensor:
-        """Refinement, smoothing and compositing → ``(B,C,H,W)`` float in [0, 1] (batches in time order)."""
+        """Refinement, smoothing and compositing → ``(n,C,H,W)`` float in [0, 1] (batches in time order).
+
+        ``n = B`` unless the smoother looks ahead: then the frames completed by this batch
+        (the oldest held ones first), possibly none."""
         t = time.perf_counter()
         if self.refiner is not None:
             alpha = self.refiner(x, alpha)
             t = self._tick("refine", t)
         if self.smoother is not None:
+            if self.delay:
+                self._held.put(x, first_index)
             alpha = self.smoother(alpha, x)
             t = self._tick("smooth", t)
+            if self.delay:
+                x, first_index = self._held.take(alpha.shape[0], x)
+        return self._compose(x, alpha, first_index, t)
+
+    def _compose(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int, t: float) -> torch.Tensor:
         self._alpha, self._single = alpha[:, 0], False
         if self.product == "alpha":
             return alpha
+        if alpha.shape[0] == 0:
+            return x.new_zeros((0, self._channels(), *x.shape[-2:]))
         out = self.compositor(x, alpha, first_index)
         self._tick("composite", t)
         return out
 
+    @torch.inference_mode()
+    def flush_tensor(self) -> tuple[torch.Tensor, int]:
+        """The frames a look-ahead smoother still holds, finished: ``(out (n,C,H,W), index of
+        the first)``; ``n = 0`` without one. The processor is then ready for a new stream."""
+        t = time.perf_counter()
+        alpha = self.smoother.flush() if self.delay else None
+        if alpha is None or not len(self._held):
+            return torch.zeros((0, self._channels(), 1, 1)), -1
+        t = self._tick("smooth", t)
+        x, first = self._held.take(alpha.shape[0], alpha)
+        return self._compose(x, alpha, first, t), first
+
     def process_tensor(self, images: torch.Tensor, first_index: int = 0) -> torch.Tensor:
-        """``(B,H,W,3)`` uint8/uint16 (any device) → output tensor ``(B,C,H,W)`` float in [0,1]."""
+        """``(B,H,W,3)`` uint8/uint16 (any device) → output ``(n,C,H,W)`` float in [0,1] (as
+        :meth:`finish_tensor`)."""
         return self.finish_tensor(*self.infer_tensor(images, first_index), first_index)
 
     def finish(self, frames: Sequence[Frame], x: torch.Tensor, alpha: torch.Tensor) -> list[Frame]:
-        """Second half: smooth, composite and convert to :attr:`format` for the sink."""
+        """Second half: smooth, composite and convert to :attr:`format` for the sink (only the
+        completed frames when the smoother looks ahead; see :meth:`flush`)."""
         out = self.finish_tensor(x, alpha, frames[0].index)
-        t = time.perf_counter()
-        if self.format == "yuv420p":
-            from vidmatte.ops.color import rgb_to_yuv420
+        if self.delay:
+            self._held.put_items(frames)
+            frames = self._held.take_items(out.shape[0])
+        return self._deliver(frames, out)
 
-            arrays = rgb_to_yuv420(out).unbind()
-        else:
-            arrays = list(self.to_output(out).cpu().numpy())
+    def flush(self) -> list[Frame]:
+        """At the end of a stream: the frames a look-ahead smoother held back, finished and
+        converted (``[]`` for a causal one). Call it after the last :meth:`finish`/:meth:`process`."""
+        out, _ = self.flush_tensor()
+        frames = self._held.take_items(out.shape[0])
+        self._held.clear()
+        return self._deliver(frames, out)
+
+    def _deliver(self, frames: Sequence[Frame], out: torch.Tensor) -> list[Frame]:
+        t = time.perf_counter()
+        done = output_frames(frames, out, self.format)
         self.times.add("to_output", time.perf_counter() - t)
-        return [f.with_image(a, self.format) for a, f in zip(arrays, frames)]
+        return done
 
     def to_output(self, out: torch.Tensor) -> torch.Tensor:
-        """``(B,C,H,W)`` float [0,1] → contiguous ``(B,H,W,C)`` in :attr:`format`'s dtype, same
-        device: uint8 / uint16 rounded, or float32 with linear-light colour (``rgbaf32``)."""
-        out = out.permute(0, 2, 3, 1)
-        dtype = PIXEL_FORMATS[self.format][0]
-        if self.format == "rgbaf32":
-            from vidmatte.ops.color import srgb_to_linear
-
-            out = out.float()
-            return torch.cat([srgb_to_linear(out[..., :3]), out[..., 3:]], dim=-1).contiguous()
-        if dtype == "uint16":
-            # int32 → int16 keeps the low 16 bits; viewed as uint16 they are the value (no uint16 kernel needed)
-            return out.float().mul(65535.0).round_().clamp_(0, 65535).to(torch.int32).to(torch.int16).view(torch.uint16)
-        from vidmatte.ops.color import to_uint8
-
-        return to_uint8(out).contiguous()
+        """``(B,C,H,W)`` float [0,1] → contiguous ``(B,H,W,C)`` in :attr:`format`'s dtype (same device)."""
+        return to_pixel_format(out, self.format)
 
     # -- state and lifetime ------------------------------------------------------------
     @property
@@ -233,11 +261,6 @@ class Processor:
             return None
         a = self._alpha.float().cpu().numpy()
         return a[0] if self._single else a
-
-    @property
-    def deep(self) -> bool:
-        """Whether the output keeps more than 8 bits (``rgb48``, ``rgba64``, ``rgbaf32``)."""
-        return self.format in _DEEP
 
     @property
     def background(self):
@@ -254,9 +277,10 @@ class Processor:
             old.close()
 
     def reset(self) -> None:
-        """Forget the temporal state (call between clips)."""
+        """Forget the temporal state, held-back frames included (call between clips)."""
         if self.smoother is not None:
             self.smoother.reset()
+        self._held.clear()
 
     def close(self) -> None:
         """Close the background (video decoders); idempotent."""

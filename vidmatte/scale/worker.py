@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from vidmatte.defaults import FG_ESTIMATION, SMOOTHER
+from vidmatte.defaults import FG_ESTIMATION, SMOOTHER_FILES
 from vidmatte.errors import VidmatteError
 from vidmatte.jobs.files import OutputPlan, matte_plan, replace_plan
 from vidmatte.scale.segments import Segment
@@ -38,7 +38,7 @@ class JobSpec:
     matter: Any = "auto"
     model_options: dict = field(default_factory=dict)
     background: Any = None
-    smoothing: Any = SMOOTHER
+    smoothing: Any = SMOOTHER_FILES
     strength: Optional[float] = None
     fg_estimation: str = FG_ESTIMATION
     crf: int = 18

@@ -1,8 +1,8 @@
-"""Temporal smoothing of alpha mattes: less flicker without trails behind moving people.
+"""Causal smoothing by exponential moving averages: less flicker without trails behind moving people.
 
 A per-frame model flickers: its matte wobbles a little from frame to frame where nothing
 moved. Averaging over time (an EMA) removes the wobble but also drags the matte behind
-anything that moves. :class:`GatedEMA` (the default) decides per pixel from the *input
+anything that moves. :class:`GatedEMA` decides per pixel from the *input
 frames*: where the picture changed beyond the noise level it takes the new alpha, where
 it stayed still it keeps most of the previous one::
 
@@ -25,58 +25,13 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from vidmatte.defaults import SMOOTHERS
 from vidmatte.ops.box import box_blur
 from vidmatte.ops.morphology import dilate
+from vidmatte.temporal.base import Smoother
 
-__all__ = ["Smoother", "NoSmoothing", "PlainEMA", "GatedEMA", "make_smoother", "SMOOTHERS"]
+__all__ = ["PlainEMA", "GatedEMA", "MIN_WEIGHT"]
 
 MIN_WEIGHT = 0.05  # strength 1 would freeze the matte: the new frame always gets >= 5 %
-
-
-def _check(alpha: torch.Tensor, image: Optional[torch.Tensor], need_image: bool) -> None:
-    if not isinstance(alpha, torch.Tensor) or alpha.ndim != 4 or alpha.shape[1] != 1:
-        raise ValueError(f"smoother: alpha must be (B,1,H,W), got {getattr(alpha, 'shape', type(alpha).__name__)}")
-    if image is None:
-        if need_image:
-            raise ValueError("smoother: the gated EMA needs the frames (B,3,H,W) as well as alpha")
-        return
-    if image.ndim != 4 or image.shape[1] != 3:
-        raise ValueError(f"smoother: image must be (B,3,H,W), got {tuple(image.shape)}")
-    if image.shape[0] != alpha.shape[0] or image.shape[-2:] != alpha.shape[-2:]:
-        raise ValueError(f"smoother: image {tuple(image.shape)} does not match alpha {tuple(alpha.shape)}")
-
-
-class Smoother:
-    """Base: ``smoother(alpha (B,1,H,W), image (B,3,H,W)) -> alpha``; ``reset()`` forgets."""
-
-    needs_image = False
-
-    def __init__(self):
-        self.prev: Optional[torch.Tensor] = None
-
-    def reset(self) -> None:
-        self.prev = None
-
-    def __call__(self, alpha: torch.Tensor, image: Optional[torch.Tensor] = None) -> torch.Tensor:
-        _check(alpha, image, self.needs_image)
-        out = [self.step(alpha[i : i + 1], None if image is None else image[i : i + 1]) for i in range(alpha.shape[0])]
-        return out[0] if len(out) == 1 else torch.cat(out)
-
-    def step(self, alpha: torch.Tensor, image: Optional[torch.Tensor]) -> torch.Tensor:  # pragma: no cover
-        raise NotImplementedError
-
-    def _stale(self, alpha: torch.Tensor) -> bool:
-        p = self.prev
-        return p is None or p.shape != alpha.shape or p.device != alpha.device or p.dtype != alpha.dtype
-
-
-class NoSmoothing(Smoother):
-    """Returns the alpha unchanged."""
-
-    def __call__(self, alpha: torch.Tensor, image: Optional[torch.Tensor] = None) -> torch.Tensor:
-        _check(alpha, image, False)
-        return alpha
 
 
 class PlainEMA(Smoother):
@@ -169,21 +124,3 @@ class GatedEMA(Smoother):
             self.prev_image = image.clone()
         self.prev = out
         return out
-
-
-def make_smoother(kind: str = "gated", strength: Optional[float] = None) -> Smoother:
-    """``"gated"`` (default), ``"ema"`` or ``"none"``.
-
-    ``strength`` in [0, 1] (``None``: each smoother's default) is the share of the previous
-    matte kept where smoothing applies: the gated floor and the plain EMA weight are both
-    ``1 - strength`` (at least 0.05, so the matte never freezes); 0 means no smoothing.
-    """
-    if kind not in SMOOTHERS:
-        raise ValueError(f"smoother must be one of {SMOOTHERS}, got {kind!r}")
-    if strength is not None and not 0.0 <= strength <= 1.0:
-        raise ValueError(f"smoothing strength must be in [0, 1], got {strength}")
-    if kind == "none" or strength == 0.0:
-        return NoSmoothing()
-    if kind == "ema":
-        return PlainEMA() if strength is None else PlainEMA(weight=max(1.0 - strength, MIN_WEIGHT))
-    return GatedEMA() if strength is None else GatedEMA(strength=strength)
