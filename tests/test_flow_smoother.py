@@ -189,3 +189,16 @@ def test_a_segment_with_radius_frames_of_context_equals_the_full_run(clip):
     causal_whole = run_all(FlowSmoother(2, causal=True), x[:20], a[:20])
     causal = run_all(FlowSmoother(2, causal=True), x[lo - 2 : hi], a[lo - 2 : hi])
     torch.testing.assert_close(causal[2:], causal_whole[lo:hi], atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("shape", [(8, 640), (120, 10)])
+def test_frames_too_small_for_dis_are_smoothed_without_flow(shape):
+    """DIS needs 16 px a side; a thin strip (a 10-bit ramp plate, say) still gets every frame."""
+    h, w = shape
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 3, h, w, generator=g)
+    s = FlowSmoother()
+    outs = [s(torch.rand(1, 1, h, w, generator=g), image) for _ in range(5)]
+    outs.append(s.flush())
+    got = torch.cat([o for o in outs if o is not None and o.shape[0]])
+    assert got.shape == (5, 1, h, w) and torch.isfinite(got).all()

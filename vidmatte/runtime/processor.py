@@ -170,7 +170,6 @@ class Processor:
         self._next_index = first_index + images.shape[0]
         return x, alpha
 
-    @torch.inference_mode()
     @property
     def delay(self) -> int:
         """Frames the smoother must see after a frame before it is complete (0: causal)."""

@@ -40,6 +40,10 @@ PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}
 _LUMA = (0.299, 0.587, 0.114)
 
 
+#: smallest frame side OpenCV's DIS accepts (12 px fails, 16 px works)
+MIN_SIDE = 16
+
+
 def flow_size(height: int, width: int, lines: int) -> tuple[int, int]:
     """``(h, w)`` of the flow frames: the frame scaled down to at most ``lines`` lines (never up)."""
     if lines < 8:
@@ -86,7 +90,12 @@ class Motion:
         return FrameView(small, np.ascontiguousarray(grey.cpu().numpy()))
 
     def flow(self, cur: FrameView, other: FrameView) -> torch.Tensor:
-        """DIS flow ``cur → other`` as ``(1,2,h,w)`` float32 pixels on the frames' device."""
+        """DIS flow ``cur → other`` as ``(1,2,h,w)`` float32 pixels on the frames' device.
+
+        Frames under :data:`MIN_SIDE` pixels on a side get no flow (zeros): DIS's pyramid needs
+        at least that, and such strips hold no motion worth estimating."""
+        if min(cur.grey.shape) < MIN_SIDE:
+            return torch.zeros((1, 2, *cur.grey.shape), dtype=torch.float32, device=cur.small.device)
         if self._dis is None:
             import cv2
 
