@@ -89,11 +89,34 @@ def _pipeline_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stills_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--images", required=True, metavar="DIR", help="folder of input images")
+    p.add_argument("--model", required=True, metavar="FILE.onnx", help="the ONNX model both tools run")
+    p.add_argument("--preset", choices=("birefnet", "modnet", "u2net", "isnet"), help="ONNX family for vidmatte")
+    p.add_argument("--gt", metavar="DIR", help="ground-truth mattes: score both outputs (SAD, MSE)")
+    p.add_argument("--runs", type=int, default=2, metavar="N", help="timed runs of each tool, alternating (default 2)")
+    p.add_argument("--rembg-model", metavar="NAME", help="rembg session name (default: the model's file stem)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _stills_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from vidmatte.bench.stills import bench_stills
+
+    res = bench_stills(Path(args.images), Path(args.model), preset=args.preset,
+                       gt=Path(args.gt) if args.gt else None, runs=max(1, args.runs), rembg_model=args.rembg_model)
+    print(json.dumps(res.as_dict()) if args.json else res.summary())
+    return 0
+
+
 # mode → (help, add_arguments, run)
 MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "model": ("time the BiRefNet network alone (random weights): ms per frame, peak memory", _model_args, _model_run),
     "pipeline": ("per-stage times, model-only, naive-loop and overlapped-pipeline fps on one clip",
                  _pipeline_args, _pipeline_run),
+    "stills": ("`vidmatte image` against rembg (when installed) on one folder and one ONNX model: "
+               "wall-time ratio, SAD with --gt", _stills_args, _stills_run),
 }
 
 

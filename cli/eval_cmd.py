@@ -66,6 +66,10 @@ def run(args) -> int:
         raise InputError("--model needs the inputs: --images DIR or --video FILE")
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit must be at least 1, got {args.limit}")
+    for flag in ("images", "video", "gt", "trimaps", "pred"):  # before any model loads
+        path = getattr(args, flag)
+        if path is not None and not path.exists():
+            raise InputError(f"--{flag} {path}: no such file or folder")
     matter = matter_for_eval(args) if args.model is not None else None
     progress = None
     if not args.json and sys.stderr.isatty():

@@ -103,13 +103,18 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
 
 
-def matter_from_args(args, *, live: bool = False):
-    """The model the options name; ``auto``'s choice is said in one stderr line."""
+def matter_from_args(args, *, live: bool = False, onnx_threads: Optional[int] = None):
+    """The model the options name; ``auto``'s choice is said in one stderr line.
+
+    ``onnx_threads``: intra-op threads for an ONNX model when ``--threads`` is not given
+    (the still-image job runs one image per core, one thread each)."""
     import sys
 
     from vidmatte.models.factory import load_matter
 
     onnx = {k: getattr(args, k, None) for k in ("mean", "std", "output_index", "sigmoid", "threads")}
+    if onnx["threads"] is None:
+        onnx["threads"] = onnx_threads
     if getattr(args, "threads", None):
         import torch
 
