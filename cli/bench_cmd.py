@@ -62,6 +62,11 @@ def _pipeline_args(p: argparse.ArgumentParser) -> None:
                    help="foreground colour estimation (default blur)")
     p.add_argument("--no-smooth", action="store_true", help="skip temporal smoothing")
     p.add_argument("--no-naive", action="store_true", help="skip the naive sequential loop")
+    p.add_argument("--rounds", type=int, default=2, metavar="N",
+                   help="model-only, naive and pipeline runs take turns N times; the best of each counts (default 2)")
+    p.add_argument("--policy", default="auto", choices=("auto", "inline", "overlap", "threads", "all"),
+                   help="how the pipeline uses the cores (default auto: measured on the first frames); "
+                        "all: also time each fixed schedule in every round")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -84,7 +89,8 @@ def _pipeline_run(args: argparse.Namespace) -> int:
     h, w = args.resolution if isinstance(args.resolution, tuple) else (args.resolution, args.resolution)
     res = bench_pipeline(matter, "#3366ff", smoothing=None if args.no_smooth else "gated",
                          fg_estimation=args.fg_estimation, clip=args.clip, width=w, height=h, frames=args.frames,
-                         batch_size=args.batch, naive=not args.no_naive)
+                         batch_size=args.batch, naive=not args.no_naive, policy=args.policy,
+                         rounds=args.rounds)
     print(json.dumps(res.as_dict()) if args.json else res.summary())
     return 0
 

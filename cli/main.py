@@ -59,6 +59,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help()
         return 2
     from vidmatte.errors import VidmatteError
+    from vidmatte.runtime.threads import set_openmp_spin
+
+    set_openmp_spin()  # before torch loads: idle OpenMP workers soon yield their core (see runtime/threads.py)
 
     try:
         code = args.func(args)

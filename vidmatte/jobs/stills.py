@@ -25,6 +25,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 from vidmatte.defaults import FG_ESTIMATION
 from vidmatte.errors import InputError, OutputError
 from vidmatte.jobs.common import as_matter
+from vidmatte.runtime.threads import cpu_cores
 
 __all__ = ["images", "check_inputs", "plan", "StillsPlan", "cpu_cores"]
 
@@ -57,14 +58,6 @@ def _targets(inputs: Sequence[PathLike], output: PathLike, composite: bool, over
             raise OutputError(f"{t} cannot hold transparency; use .png for cut-outs")
         check_output_path(t, overwrite=overwrite, inputs=tuple(inputs))
     return targets
-
-
-def cpu_cores() -> int:
-    """CPUs this process may run on (the affinity mask where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
