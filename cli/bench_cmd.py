@@ -116,6 +116,19 @@ def _stills_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _startup_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs", type=int, default=3, metavar="N", help="runs of each command, taking turns (default 3)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _startup_run(args: argparse.Namespace) -> int:
+    from vidmatte.bench.startup import bench_startup
+
+    res = bench_startup(runs=args.runs)
+    print(json.dumps(res.as_dict()) if args.json else res.summary())
+    return 0
+
+
 # mode → (help, add_arguments, run)
 MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "model": ("time the BiRefNet network alone (random weights): ms per frame, peak memory", _model_args, _model_run),
@@ -123,6 +136,8 @@ MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[
                  _pipeline_args, _pipeline_run),
     "stills": ("`vidmatte image` against rembg (when installed) on one folder and one ONNX model: "
                "wall-time ratio, SAD with --gt", _stills_args, _stills_run),
+    "startup": ("time help, `models list` and input errors against a bare `import torch` (best of N)",
+                _startup_args, _startup_run),
 }
 
 

@@ -49,3 +49,13 @@ def test_bench_pipeline_cli_json(tmp_path):
     assert data["frames"] == 6 and data["naive_fps"] == 0.0
     assert data["ratio_pipeline_vs_model_only"] > 0 and data["policy"]
     assert STAGES <= set(data["stage_ms"])
+
+
+def test_bench_startup_times_every_command_against_import_torch():
+    from vidmatte.bench.startup import BASELINE, COMMANDS, bench_startup
+
+    res = bench_startup(runs=1)
+    assert set(res.runs_s) == {BASELINE, *COMMANDS}
+    assert all(len(v) == 1 and v[0] > 0 for v in res.runs_s.values())
+    assert set(res.as_dict()["ratio_vs_import_torch"]) == set(COMMANDS)
+    assert "x import torch" in res.summary()

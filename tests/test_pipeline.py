@@ -120,3 +120,28 @@ def test_overlap_verdict():
     assert overlap_verdict([0.1, 0.1, 0.5, 0.1], 0.11, 0.0) is None  # one slow cycle is noise (median)
     assert "overlapped cycle 150 ms" in overlap_verdict([0.15] * 4, 0.11, 0.0)
     assert "waiting 0.6 s" in overlap_verdict([], 0.11, 0.6)  # a starved helper: at once
+
+
+class DelayOne(Processor):
+    """A look-ahead processor (delay 1): each call returns the frame held from before, and
+    flush() the last one (the interface issue 13's smoothers give the pipeline)."""
+
+    delay = 1
+
+    def finish(self, frames, x, alpha):
+        out = super().finish(frames, x, alpha)
+        held, self.held = getattr(self, "held", []), []
+        ready = held + out
+        self.held = ready[-1:]
+        return ready[:-1]
+
+    def flush(self):
+        held, self.held = getattr(self, "held", []), []
+        return held
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_held_back_frames_are_flushed_once_at_the_end(policy):
+    sink = ListSink()
+    stats = Pipeline(list(_frames(9)), _processor(cls=DelayOne), sink, progress=False, policy=policy).run()
+    assert [f.pts for f in sink.frames] == [3 * i for i in range(9)] and stats.frames == 9

@@ -52,6 +52,7 @@ class PipelineBench:
     threads: str = ""
     load: tuple = ()
     runs_fps: dict = field(default_factory=dict)
+    model_cores_busy: float = 0.0
 
     @property
     def ratio_vs_model(self) -> float:
@@ -76,7 +77,8 @@ class PipelineBench:
             f"{self.model_size[0]}x{self.model_size[1]} on {self.device}\n"
             f"stages alone:\n{stages}\n"
             f"decode alone {self.decode_fps:.1f} fps, encode alone {self.encode_fps:.1f} fps\n"
-            f"model only      {self.model_only_fps:7.2f} fps   runs: {self._runs('model-only')}\n"
+            f"model only      {self.model_only_fps:7.2f} fps   runs: {self._runs('model-only')}   "
+            f"(cores busy in its best run: {self.model_cores_busy:.2f})\n"
             f"naive loop      {self.naive_fps:7.2f} fps   runs: {self._runs('naive')}\n"
             f"pipeline        {self.pipeline_fps:7.2f} fps   runs: {self._runs('pipeline')}\n"
             + "".join(f"{k:<16}{max(v):7.2f} fps   runs: {self._runs(k)}\n" for k, v in self.runs_fps.items()
@@ -220,12 +222,14 @@ def bench_pipeline(
         matter.predict(batch[0])
         _sync(dev)
         runs: dict = {"model-only": [], "naive": [], "pipeline": []}
+        busy: list = []  # CPU seconds per wall second while the model runs alone: its share of the cores
         for r in range(max(1, rounds)):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for b in batch:
                 matter.predict(b)
             _sync(dev)
             runs["model-only"].append(n / (time.perf_counter() - t0))
+            busy.append((time.process_time() - c0) / (time.perf_counter() - t0))
             if naive:
                 runs["naive"].append(_naive(clip, root / "naive.mp4", matter, proc.compositor))
             for pol in (("auto", "inline", "overlap", "threads") if policy == "all" else (policy,)):
@@ -248,7 +252,7 @@ def bench_pipeline(
             model_size=tuple(getattr(matter, "size", (0, 0))), device=str(dev), stage_ms=stage_ms,
             model_only_fps=model_fps, naive_fps=naive_fps, pipeline_fps=pipeline_fps,
             decode_fps=n / decode_s, encode_fps=n / encode_s, policy=" | ".join(dict.fromkeys(policies)),
-            threads=_threads(matter), runs_fps=runs,
+            threads=_threads(matter), runs_fps=runs, model_cores_busy=busy[runs["model-only"].index(model_fps)],
             load=(load0, os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0),
         )
     finally:

@@ -103,6 +103,7 @@ class Pipeline:
         self.total = total
         self._errors: list[BaseException] = []
         self._bar = None
+        self._flushed = False
         self.stats = PipelineStats(times=processor.times)
 
     # -- writing -------------------------------------------------------------------------
@@ -119,8 +120,12 @@ class Pipeline:
                 self._bar.update(1)
 
     def _flush(self) -> list:
+        """The processor's held-back frames at the end of the stream (once)."""
         flush = getattr(self.processor, "flush", None)
-        return list(flush()) if callable(flush) else []
+        if self._flushed or not callable(flush):
+            return []
+        self._flushed = True
+        return list(flush())
 
     def _make_bar(self):
         if callable(self.progress):
