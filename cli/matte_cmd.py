@@ -35,9 +35,10 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vidmatte.io.registry import check_source
+
+    check_source(args.input)  # a missing input is reported before anything heavy loads
     from vidmatte.jobs.files import matte
 
-    check_source(args.input)  # a missing input is reported before any model loads
     smoothing = smoothing_from_args(args)
     matter = matter_from_args(args)
     stats = matte(args.input, args.output, matter=matter, format=args.format, alpha_mode=args.alpha_mode,

@@ -34,9 +34,10 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vidmatte.io.registry import check_source
+
+    check_source(args.input)  # a missing input is reported before anything heavy loads
     from vidmatte.jobs.files import replace
 
-    check_source(args.input)  # a missing input is reported before any model loads
     background = background_from_args(args)
     smoothing = smoothing_from_args(args)
     matter = matter_from_args(args)
