@@ -19,7 +19,7 @@ refines with the first pass's ``F'`` and ``B~`` and a narrow one. Defaults: radi
 does not depend on ``r``.
 
 The first pass may take its box means at half size (``half_first``, the default; see
-:mod:`vidmatte.compose.blur_fusion_np` for what it changes: ~0.02 levels on average).
+:mod:`vidmatte.compose.blur_fusion_np` for what it changes: < 0.004 levels on average).
 With ``backend="auto"``, float CPU tensors go to that module's numpy/OpenCV code (one
 thread, no copies for channels-last frames); ``backend="torch"`` and GPUs run the tensor
 code here. Both compute the same numbers (to ~1e-6).

@@ -13,9 +13,11 @@ Why the spin matters: GNU OpenMP (PyTorch's CPU threads) keeps idle workers spin
 300,000 rounds (a few ms) after each parallel region. Between the model's ops that keeps
 them hot; but any other runnable thread on their core (a helper stage, the video encoder,
 another process) then waits behind a spinning worker, and the next barrier waits for the
-worker that was preempted. Measured here on 2 busy cores: BiRefNet-lite at 256² took
-2.0-10 s per frame with 2 threads and the default spin, 0.7-1.3 s with idle workers
-sleeping at once, 0.7-1.0 s on 1 thread.
+worker that was preempted. Measured on this project's 2 cores while other jobs ran (load
+7-15): BiRefNet-lite at 256² (768x576 frame) took 2.0-24 s per frame on 2 threads with the
+default spin, 1.6-3.0 s with ``GOMP_SPINCOUNT=10000``, 1.1-1.3 s with 1000 (what the command
+line sets), 0.7-1.3 s with ``OMP_WAIT_POLICY=PASSIVE``, and 0.9-1.3 s on 1 thread. On an
+idle machine a short spin costs a few futex wake-ups per forward pass.
 """
 
 from __future__ import annotations
