@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 from vidmatte.defaults import FG_ESTIMATION
 from vidmatte.errors import InputError, OutputError
 from vidmatte.jobs.common import as_matter
-from vidmatte.runtime.threads import cpu_cores
+from vidmatte.runtime.threads import cpu_cores, opencv_threads
 
 __all__ = ["images", "check_inputs", "plan", "StillsPlan", "cpu_cores"]
 
@@ -171,8 +172,9 @@ def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto"
 
         if getattr(matter, "threads", None) != how.model_threads and hasattr(matter, "set_threads"):
             matter.set_threads(how.model_threads)
-        _run(len(inputs), read, lambda img: cutout_rgba(img, matter.predict_array(img)[0, 0], fg_estimation),
-             write, how.workers)
+        with opencv_threads(1) if how.workers > 1 else nullcontext():  # one OpenCV thread per worker
+            _run(len(inputs), read, lambda img: cutout_rgba(img, matter.predict_array(img)[0, 0], fg_estimation),
+                 write, how.workers)
         return list(targets)
     from vidmatte.runtime.processor import Processor
 

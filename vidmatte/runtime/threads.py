@@ -5,8 +5,8 @@ Torch-free (the command line calls :func:`set_openmp_spin` before torch loads):
 * :func:`cpu_cores`: the CPUs this process may use (affinity mask);
 * :func:`lower_thread_priority`: make the calling thread yield to the model's threads
   (Linux per-thread nice), so a helper only takes core time nobody else wants;
-* :func:`torch_threads`: the calling thread's torch intra-op threads for a while (helpers
-  run their few tensor ops on one thread instead of starting a second OpenMP team);
+* :func:`torch_threads`: the calling thread's torch intra-op threads (and OpenCV's pool) for
+  a while: helpers run their few tensor ops on one thread instead of a second OpenMP team;
 * :func:`set_openmp_spin`: how long idle OpenMP workers spin before sleeping.
 
 Why the spin matters: GNU OpenMP (PyTorch's CPU threads) keeps idle workers spinning for
@@ -28,7 +28,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-__all__ = ["cpu_cores", "lower_thread_priority", "torch_threads", "set_openmp_spin", "OPENMP_SPIN"]
+__all__ = ["cpu_cores", "lower_thread_priority", "opencv_threads", "torch_threads", "set_openmp_spin", "OPENMP_SPIN"]
 
 #: spin rounds of idle OpenMP workers the command line sets (GOMP_SPINCOUNT) unless told otherwise
 OPENMP_SPIN = 1_000
@@ -59,18 +59,39 @@ def lower_thread_priority(delta: int = 10) -> bool:
 
 
 @contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """The calling thread runs torch ops on ``n`` threads inside the block; restored after.
+def opencv_threads(n: int) -> Iterator[None]:
+    """OpenCV's (process-wide) pool has ``n`` threads inside the block; restored after.
+
+    Image-parallel work runs one OpenCV call per worker; a low-priority helper's resizes
+    would otherwise run on pool threads at normal priority."""
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(n)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
+
+
+@contextmanager
+def torch_threads(n: int, opencv: bool = True) -> Iterator[None]:
+    """The calling thread runs torch ops on ``n`` threads inside the block (and OpenCV's pool
+    has ``n`` threads, unless ``opencv=False``); both are restored after.
 
     (OpenMP keeps the count per thread, but torch also remembers the last value for threads
-    it starts later; restoring it keeps that unchanged.)
+    it starts later: restoring keeps that unchanged.)
     """
     import torch
 
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
-        yield
+        if opencv:
+            with opencv_threads(n):
+                yield
+        else:
+            yield
     finally:
         torch.set_num_threads(before)
 
