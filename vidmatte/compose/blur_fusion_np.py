@@ -49,8 +49,16 @@ def _box(x: np.ndarray, r: int) -> np.ndarray:
     return cv2.blur(x, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT_101)
 
 
+def _rgb(x: np.ndarray) -> np.ndarray:
+    """``(H,W)`` → ``(H,W,3)`` copies: same-shape operands keep numpy's loops long and
+    vectorised (broadcasting a ``(H,W,1)`` operand runs them 3 elements at a time)."""
+    return np.repeat(x[..., None], 3, axis=2)
+
+
 def _fuse(image: np.ndarray, a3: np.ndarray, f_blur: np.ndarray, b_blur: np.ndarray) -> np.ndarray:
-    """``clip(F~ + a (I - a F~ - (1 - a) B~), 0, 1)`` = ``clip(F~ + a ((I - B~) - a (F~ - B~)))``."""
+    """``clip(F~ + a (I - a F~ - (1 - a) B~), 0, 1)`` = ``clip(F~ + a ((I - B~) - a (F~ - B~)))``.
+
+    ``a3``: alpha as ``(H,W,3)``."""
     t = np.subtract(f_blur, b_blur)
     t *= a3
     resid = np.subtract(image, b_blur)
@@ -62,7 +70,7 @@ def _fuse(image: np.ndarray, a3: np.ndarray, f_blur: np.ndarray, b_blur: np.ndar
 
 def _means(fg_a: np.ndarray, bg_1a: np.ndarray, alpha: np.ndarray, r: int, eps: float):
     """``(box(F a) / box(a), box(B (1-a)) / (1 - box(a)))`` with the eps of the formula."""
-    mean_a = np.clip(_box(alpha, r), 0.0, 1.0)[..., None]
+    mean_a = _rgb(np.clip(_box(alpha, r), 0.0, 1.0))
     f_blur = _box(fg_a, r)
     f_blur /= mean_a + eps
     b_blur = _box(bg_1a, r)
@@ -72,8 +80,10 @@ def _means(fg_a: np.ndarray, bg_1a: np.ndarray, alpha: np.ndarray, r: int, eps: 
 
 
 def _pass(image, fg, bg, alpha, r: int, eps: float):
-    a3 = alpha[..., None]
-    f_blur, b_blur = _means(fg * a3, bg * (1.0 - a3), alpha, r, eps)
+    a3 = _rgb(alpha)
+    fg_a = fg * a3
+    bg_1a = np.subtract(bg, bg * a3) if bg is not fg else np.subtract(bg, fg_a)
+    f_blur, b_blur = _means(fg_a, bg_1a, alpha, r, eps)
     return _fuse(image, a3, f_blur, b_blur), b_blur
 
 
@@ -83,11 +93,11 @@ def _first_pass_half(image, alpha, r: int, eps: float):
     h2, w2 = h // 2, w // 2
     img_s = cv2.resize(image[: 2 * h2, : 2 * w2], (w2, h2), interpolation=cv2.INTER_AREA)  # exact 2x2 means
     a_s = cv2.resize(alpha[: 2 * h2, : 2 * w2], (w2, h2), interpolation=cv2.INTER_AREA)
-    ia = img_s * a_s[..., None]
+    ia = img_s * _rgb(a_s)
     f_s, b_s = _means(ia, np.subtract(img_s, ia, out=img_s), a_s, half_radius(r), eps)
     f_blur = cv2.resize(f_s, (w, h), interpolation=cv2.INTER_LINEAR)
     b_blur = cv2.resize(b_s, (w, h), interpolation=cv2.INTER_LINEAR)
-    return _fuse(image, alpha[..., None], f_blur, b_blur), b_blur
+    return _fuse(image, _rgb(alpha), f_blur, b_blur), b_blur
 
 
 def estimate_foreground_np(
