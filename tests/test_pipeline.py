@@ -145,3 +145,35 @@ def test_held_back_frames_are_flushed_once_at_the_end(policy):
     sink = ListSink()
     stats = Pipeline(list(_frames(9)), _processor(cls=DelayOne), sink, progress=False, policy=policy).run()
     assert [f.pts for f in sink.frames] == [3 * i for i in range(9)] and stats.frames == 9
+
+
+def test_inline_runs_the_model_alone_and_the_light_stages_beside_each_other():
+    """Inline: decoding and writing happen on side threads, never while the model runs."""
+    spans: list = []
+
+    def span(kind, fn, *a):
+        t0 = time.perf_counter()
+        out = fn(*a)
+        spans.append((kind, threading.current_thread().name, t0, time.perf_counter()))
+        return out
+
+    class Timed(Processor):
+        def infer(self, frames):
+            return span("model", super().infer, frames)
+
+    class TimedSink(ListSink):
+        def write(self, frame):
+            span("write", super().write, frame)
+
+    def source():
+        for f in _frames(10):
+            yield span("decode", lambda x: x, f)
+
+    sink = TimedSink()
+    stats = Pipeline(source(), _processor(cls=Timed), sink, progress=False, policy="inline").run()
+    assert [f.pts for f in sink.frames] == [3 * i for i in range(10)] and stats.policy.startswith("inline")
+    models = [(a, b) for k, _, a, b in spans if k == "model"]
+    others = [(k, t, a, b) for k, t, a, b in spans if k != "model"]
+    side = [k for k, t, _, _ in others if t.startswith("vidmatte-side")]
+    assert side.count("decode") == 10 and side.count("write") >= 9  # the last frame is written at the end
+    assert not [(k, a, b) for k, _, a, b in others for m0, m1 in models if a < m1 and m0 < b]  # never beside it

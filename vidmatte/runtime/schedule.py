@@ -5,8 +5,10 @@ encode) cost a few percent of it. Running them in threads of their own, as a GPU
 would, makes them fight the model's threads for the same cores: on 2 cores that was 0.85x
 a plain loop. So :class:`AdaptiveRun` decides from the work and the cores:
 
-1. **calibrate**: the first batches run *inline* (one thread: decode → model → finish →
-   encode), timing the model and the light stages (the first batch is a warm-up);
+1. **calibrate**: the first batches run *inline*
+   (:class:`~vidmatte.runtime.sidebyside.SideBySide`: the model alone on the cores, then
+   finishing *t*, encoding *t-1* and decoding *t+1* side by side), timing the model and the
+   light phase (the first batch is a warm-up);
 2. **choose** (:func:`choose_policy`):
 
    * ``threads``: cores to spare beyond the model's threads, or light stages as costly
@@ -15,7 +17,8 @@ a plain loop. So :class:`AdaptiveRun` decides from the work and the cores:
      and encoding run in one helper thread at the lowest priority (nice 19), which therefore
      only takes core time the model leaves free (its serial parts, Python, memory waits),
      with torch and OpenCV on one thread;
-   * ``inline``: light stages too cheap to be worth a thread;
+   * ``inline``: light stages too cheap to be worth a thread; also where overlapping
+     loses (step 3) — on 2 cores BiRefNet keeps ~1.9 cores busy, so this is what runs there;
 
 3. **check** (:func:`overlap_verdict`): while overlapping, the model thread times its own
    cycle (decode + model + any wait for the helper: the run's real pace). If the median of
@@ -37,6 +40,7 @@ from collections import deque
 from typing import Callable, Iterator, Optional
 
 from vidmatte.runtime.queues import END, StopQueue, Stopped
+from vidmatte.runtime.sidebyside import SideBySide
 from vidmatte.runtime.threads import cpu_cores, lower_thread_priority, torch_threads
 
 __all__ = ["choose_policy", "overlap_verdict", "model_threads", "AdaptiveRun", "CALIBRATION_BATCHES"]
@@ -108,45 +112,44 @@ class AdaptiveRun:
         self.policy = ""
         self.cycle_s = 0.0
 
-    def _inline_one(self, times: Optional[dict] = None) -> bool:
-        t0 = time.perf_counter()
-        batch = next(self.batches, None)
-        if batch is None:
-            return False
-        t1 = time.perf_counter()
-        x, alpha = self.processor.infer(batch)
-        t2 = time.perf_counter()
-        self.emit(self.processor.finish(batch, x, alpha))
-        t3 = time.perf_counter()
-        if times is not None:
-            times["model"].append(t2 - t1)
-            times["light"].append((t1 - t0) + (t3 - t2))
-        return True
+    def _inline(self, batches: Iterator[list]) -> None:
+        side = SideBySide(batches, self.processor, self.emit)
+        try:
+            while side.step():
+                pass
+        finally:
+            side.close()
 
     def run(self) -> str:
         times: dict = {"model": [], "light": []}
-        for i in range(CALIBRATION_BATCHES):
-            if not self._inline_one(times if i else None):
-                self.policy = "inline (the clip ended while measuring)"
+        side = SideBySide(self.batches, self.processor, self.emit)
+        try:
+            for i in range(CALIBRATION_BATCHES):
+                if not side.step(times if i else None):
+                    self.policy = "inline (the clip ended while measuring)"
+                    return self.policy
+            model_s, light_s = statistics.median(times["model"]), statistics.median(times["light"])
+            self.cycle_s = statistics.median(m + li for m, li in zip(times["model"], times["light"]))
+            threads, cores = model_threads(self.processor.matter), cpu_cores()
+            policy, why = choose_policy(cores=cores, threads=threads, model_s=model_s, light_s=light_s)
+            if self.force is not None:
+                policy, why = self.force, "asked for"
+            self.policy = f"{policy} ({why})"
+            if policy == "inline":
+                while side.step():
+                    pass
                 return self.policy
-        model_s, light_s = statistics.median(times["model"]), statistics.median(times["light"])
-        self.cycle_s = statistics.median(m + li for m, li in zip(times["model"], times["light"]))
-        threads, cores = model_threads(self.processor.matter), cpu_cores()
-        policy, why = choose_policy(cores=cores, threads=threads, model_s=model_s, light_s=light_s)
-        if self.force is not None:
-            policy, why = self.force, "asked for"
-        self.policy = f"{policy} ({why})"
+            rest = side.handoff()
+        finally:
+            side.close()
         if policy == "threads":
-            self.threads_runner(self.batches)
-        elif policy == "overlap":
-            self._overlap()
+            self.threads_runner(rest)
         else:
-            while self._inline_one():
-                pass
+            self._overlap(rest)
         return self.policy
 
     # -- overlap: the model here, finishing + encoding in a low-priority helper ---------------
-    def _overlap(self) -> None:
+    def _overlap(self, batches: Iterator[list]) -> None:
         stop = threading.Event()
         q: StopQueue = StopQueue(2, stop)
         errors: list = []
@@ -168,7 +171,7 @@ class AdaptiveRun:
         cycles: deque = deque(maxlen=_WINDOW)
         reason = None
         try:
-            for n, batch in enumerate(self.batches):
+            for n, batch in enumerate(batches):
                 t0 = time.perf_counter()  # the batch was decoded before t0: add its decode below
                 x, alpha = self.processor.infer(batch)
                 t1 = time.perf_counter()
@@ -190,5 +193,4 @@ class AdaptiveRun:
             raise errors[0]
         if reason:
             self.policy += f"; then inline ({reason})"
-            while self._inline_one():
-                pass
+            self._inline(batches)
