@@ -69,7 +69,7 @@ def run(args) -> int:
     for flag in ("images", "video", "gt", "trimaps", "pred"):  # before any model loads
         path = getattr(args, flag)
         if path is not None and not path.exists():
-            raise InputError(f"--{flag} {path}: no such file or folder")
+            raise InputError(f"--{flag} {path} does not exist")
     matter = matter_for_eval(args) if args.model is not None else None
     progress = None
     if not args.json and sys.stderr.isatty():
