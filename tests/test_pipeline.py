@@ -87,6 +87,9 @@ def test_choose_policy_rules():
     assert choose_policy(cores=2, threads=2, model_s=0.3, light_s=0.03)[0] == "overlap"
     assert choose_policy(cores=2, threads=2, model_s=0.3, light_s=0.0001)[0] == "inline"
     assert choose_policy(cores=3, threads=2, model_s=0.3, light_s=0.03)[0] == "overlap"  # one spare core is not two
+    # measured busy cores: 1.9 of 2 leaves 30 ms of core time per 300 ms batch
+    assert choose_policy(cores=2, threads=2, model_s=0.3, light_s=0.03, model_busy=1.9, light_cpu_s=0.04)[0] == "inline"
+    assert choose_policy(cores=2, threads=2, model_s=0.3, light_s=0.03, model_busy=1.5, light_cpu_s=0.04)[0] == "overlap"
 
 
 class SlowHelper(Processor):

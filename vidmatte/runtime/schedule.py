@@ -17,8 +17,9 @@ a plain loop. So :class:`AdaptiveRun` decides from the work and the cores:
      and encoding run in one helper thread at the lowest priority (nice 19), which therefore
      only takes core time the model leaves free (its serial parts, Python, memory waits),
      with torch and OpenCV on one thread;
-   * ``inline``: light stages too cheap to be worth a thread; also where overlapping
-     loses (step 3) — on 2 cores BiRefNet keeps ~1.9 cores busy, so this is what runs there;
+   * ``inline``: light stages too cheap to be worth a thread, or needing more CPU time
+     than the model leaves free (measured: process CPU time while the model runs; on an
+     idle 2-core machine BiRefNet-lite keeps 1.89 cores busy), or overlap lost (step 3);
 
 3. **check** (:func:`overlap_verdict`): while overlapping, the model thread times its own
    cycle (decode + model + any wait for the helper: the run's real pace). If the median of
@@ -65,9 +66,14 @@ def model_threads(matter) -> int:
     return torch.get_num_threads()
 
 
-def choose_policy(*, cores: int, threads: int, model_s: float, light_s: float) -> tuple[str, str]:
+def choose_policy(*, cores: int, threads: int, model_s: float, light_s: float, model_busy: Optional[float] = None,
+                  light_cpu_s: Optional[float] = None) -> tuple[str, str]:
     """``(policy, reason)`` for a model using ``threads`` of ``cores`` and taking ``model_s``
-    per batch, with ``light_s`` of decode + smoothing + compositing + encode per batch."""
+    per batch, with ``light_s`` of decode + smoothing + compositing + encode per batch.
+
+    ``model_busy`` (cores the process kept busy while the model ran, CPU s / wall s) and
+    ``light_cpu_s`` (CPU seconds of the light stages) rule out overlapping when the model
+    leaves less free core time than the light stages need."""
     spare = cores - threads
     if spare >= 2:
         return "threads", f"{spare} cores beyond the model's {threads} threads: one thread per stage"
@@ -76,6 +82,11 @@ def choose_policy(*, cores: int, threads: int, model_s: float, light_s: float) -
                            f"({1000 * model_s:.0f} ms): one thread per stage")
     if light_s < 0.005 * model_s:
         return "inline", "light stages are negligible next to the model"
+    if model_busy is not None and light_cpu_s is not None:
+        free = max(0.0, cores - model_busy) * model_s
+        if light_cpu_s > free:
+            return "inline", (f"the model keeps {model_busy:.2f} of {cores} cores busy: {1000 * free:.0f} ms of "
+                              f"core time free per batch, the light stages need {1000 * light_cpu_s:.0f} ms")
     return "overlap", (f"model {1000 * model_s:.0f} ms on {threads} of {cores} cores, light stages "
                        f"{1000 * light_s:.0f} ms in a low-priority helper")
 
@@ -130,8 +141,10 @@ class AdaptiveRun:
                     return self.policy
             model_s, light_s = statistics.median(times["model"]), statistics.median(times["light"])
             self.cycle_s = statistics.median(m + li for m, li in zip(times["model"], times["light"]))
+            busy = sum(times["model_cpu"]) / max(sum(times["model"]), 1e-9)
             threads, cores = model_threads(self.processor.matter), cpu_cores()
-            policy, why = choose_policy(cores=cores, threads=threads, model_s=model_s, light_s=light_s)
+            policy, why = choose_policy(cores=cores, threads=threads, model_s=model_s, light_s=light_s,
+                                        model_busy=busy, light_cpu_s=statistics.median(times["light_cpu"]))
             if self.force is not None:
                 policy, why = self.force, "asked for"
             self.policy = f"{policy} ({why})"

@@ -40,9 +40,9 @@ class SideBySide:
         if batch is None:
             self._write_held()
             return False
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         x, alpha = self.processor.infer(batch)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         self.ahead = self.pool.submit(self._next)
         writing = self.pool.submit(self.emit, self.held) if self.held else None
         self.held = None
@@ -50,9 +50,11 @@ class SideBySide:
         if writing is not None:
             writing.result()
         self.held = out
-        if times is not None:
+        if times is not None:  # wall seconds of both phases, and CPU seconds of the process in each
             times["model"].append(t2 - t1)
             times["light"].append((t1 - t0) + (time.perf_counter() - t2))
+            times.setdefault("model_cpu", []).append(c2 - c1)
+            times.setdefault("light_cpu", []).append(time.process_time() - c2)
         return True
 
     def _write_held(self) -> None:
