@@ -90,6 +90,7 @@ def test_choose_policy_rules():
     # measured busy cores: 1.9 of 2 leaves 30 ms of core time per 300 ms batch
     assert choose_policy(cores=2, threads=2, model_s=0.3, light_s=0.03, model_busy=1.9, light_cpu_s=0.04)[0] == "inline"
     assert choose_policy(cores=2, threads=2, model_s=0.3, light_s=0.03, model_busy=1.5, light_cpu_s=0.04)[0] == "overlap"
+    assert choose_policy(cores=2, threads=2, model_s=0.3, light_s=0.03, model_busy=1.8, light_cpu_s=0.04)[0] == "inline"
 
 
 class SlowHelper(Processor):

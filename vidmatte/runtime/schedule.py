@@ -50,6 +50,7 @@ __all__ = ["choose_policy", "overlap_verdict", "model_threads", "AdaptiveRun", "
 CALIBRATION_BATCHES = 4
 _WINDOW = 4  # overlapped cycles judged together (their median) ...
 _SLOWER = 1.0  # ... against the inline cycle: overlap must be at least as fast (an A/B, not a guess)
+_MARGIN = 1.5  # overlap is tried only if the model leaves 1.5x the light stages' CPU time free
 _STALL = 5.0  # a wait for the helper longer than this many inline cycles means it is starved
 _NICE = 19  # the helper's priority: the lowest, so woken model threads always take the core back.
 #            Measured at 576p on 2 cores (another job on one of them): the model slowed by 2-3%
@@ -84,11 +85,13 @@ def choose_policy(*, cores: int, threads: int, model_s: float, light_s: float, m
         return "inline", "light stages are negligible next to the model"
     if model_busy is not None and light_cpu_s is not None:
         free = max(0.0, cores - model_busy) * model_s
-        if light_cpu_s > free:
+        if light_cpu_s * _MARGIN > free:  # overlap also costs (preemptions, caches): it needs room
             return "inline", (f"the model keeps {model_busy:.2f} of {cores} cores busy: {1000 * free:.0f} ms of "
                               f"core time free per batch, the light stages need {1000 * light_cpu_s:.0f} ms")
-    return "overlap", (f"model {1000 * model_s:.0f} ms on {threads} of {cores} cores, light stages "
-                       f"{1000 * light_s:.0f} ms in a low-priority helper")
+    busy = "" if model_busy is None else f", {model_busy:.2f} cores busy"
+    cpu = "" if light_cpu_s is None else f" ({1000 * light_cpu_s:.0f} ms CPU)"
+    return "overlap", (f"model {1000 * model_s:.0f} ms on {threads} of {cores} cores{busy}, light stages "
+                       f"{1000 * light_s:.0f} ms{cpu} in a low-priority helper")
 
 
 def overlap_verdict(cycles: list, inline_s: float, wait_s: float) -> Optional[str]:
