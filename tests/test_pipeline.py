@@ -91,6 +91,22 @@ def test_choose_policy_rules():
     assert choose_policy(cores=2, threads=2, model_s=0.3, light_s=0.03, model_busy=1.9, light_cpu_s=0.04)[0] == "inline"
     assert choose_policy(cores=2, threads=2, model_s=0.3, light_s=0.03, model_busy=1.5, light_cpu_s=0.04)[0] == "overlap"
     assert choose_policy(cores=2, threads=2, model_s=0.3, light_s=0.03, model_busy=1.8, light_cpu_s=0.04)[0] == "inline"
+    # idle core time counts every process: another job on the spare core leaves no room
+    assert choose_policy(cores=2, threads=2, model_s=0.3, light_s=0.03, model_busy=1.0, light_cpu_s=0.04,
+                         idle_s=0.01)[0] == "inline"
+    assert choose_policy(cores=2, threads=2, model_s=0.3, light_s=0.03, model_busy=1.9, light_cpu_s=0.04,
+                         idle_s=0.2)[0] == "overlap"
+
+
+def test_idle_core_seconds_moves_with_time():
+    from vidmatte.runtime.threads import idle_core_seconds
+
+    a = idle_core_seconds()
+    if a is None:
+        pytest.skip("no /proc/stat here")
+    time.sleep(0.3)
+    b = idle_core_seconds()
+    assert 0 <= b - a <= 0.3 * len(__import__("os").sched_getaffinity(0)) + 0.05
 
 
 class SlowHelper(Processor):

@@ -68,13 +68,14 @@ def model_threads(matter) -> int:
 
 
 def choose_policy(*, cores: int, threads: int, model_s: float, light_s: float, model_busy: Optional[float] = None,
-                  light_cpu_s: Optional[float] = None) -> tuple[str, str]:
+                  light_cpu_s: Optional[float] = None, idle_s: Optional[float] = None) -> tuple[str, str]:
     """``(policy, reason)`` for a model using ``threads`` of ``cores`` and taking ``model_s``
     per batch, with ``light_s`` of decode + smoothing + compositing + encode per batch.
 
-    ``model_busy`` (cores the process kept busy while the model ran, CPU s / wall s) and
-    ``light_cpu_s`` (CPU seconds of the light stages) rule out overlapping when the model
-    leaves less free core time than the light stages need."""
+    ``light_cpu_s`` (CPU seconds of the light stages) against the core time left free while
+    the model runs rules overlapping out when there is not room for it: ``idle_s`` (idle
+    core-seconds per batch, all processes counted) where known, else from ``model_busy``
+    (cores this process kept busy: CPU s / wall s)."""
     spare = cores - threads
     if spare >= 2:
         return "threads", f"{spare} cores beyond the model's {threads} threads: one thread per stage"
@@ -83,12 +84,14 @@ def choose_policy(*, cores: int, threads: int, model_s: float, light_s: float, m
                            f"({1000 * model_s:.0f} ms): one thread per stage")
     if light_s < 0.005 * model_s:
         return "inline", "light stages are negligible next to the model"
-    if model_busy is not None and light_cpu_s is not None:
-        free = max(0.0, cores - model_busy) * model_s
+    if light_cpu_s is not None and (idle_s is not None or model_busy is not None):
+        free = idle_s if idle_s is not None else max(0.0, cores - model_busy) * model_s
         if light_cpu_s * _MARGIN > free:  # overlap also costs (preemptions, caches): it needs room
-            return "inline", (f"the model keeps {model_busy:.2f} of {cores} cores busy: {1000 * free:.0f} ms of "
-                              f"core time free per batch, the light stages need {1000 * light_cpu_s:.0f} ms")
+            who = "the machine" if idle_s is not None else f"the model ({model_busy:.2f} of {cores} cores busy)"
+            return "inline", (f"{who} leaves {1000 * free:.0f} ms of core time free per batch, the light "
+                              f"stages need {1000 * light_cpu_s:.0f} ms")
     busy = "" if model_busy is None else f", {model_busy:.2f} cores busy"
+    busy += "" if idle_s is None else f", {1000 * idle_s:.0f} ms of core time idle"
     cpu = "" if light_cpu_s is None else f" ({1000 * light_cpu_s:.0f} ms CPU)"
     return "overlap", (f"model {1000 * model_s:.0f} ms on {threads} of {cores} cores{busy}, light stages "
                        f"{1000 * light_s:.0f} ms{cpu} in a low-priority helper")
@@ -145,9 +148,10 @@ class AdaptiveRun:
             model_s, light_s = statistics.median(times["model"]), statistics.median(times["light"])
             self.cycle_s = statistics.median(m + li for m, li in zip(times["model"], times["light"]))
             busy = sum(times["model_cpu"]) / max(sum(times["model"]), 1e-9)
+            idle = statistics.median(times["model_idle"]) if times.get("model_idle") else None
             threads, cores = model_threads(self.processor.matter), cpu_cores()
-            policy, why = choose_policy(cores=cores, threads=threads, model_s=model_s, light_s=light_s,
-                                        model_busy=busy, light_cpu_s=statistics.median(times["light_cpu"]))
+            policy, why = choose_policy(cores=cores, threads=threads, model_s=model_s, light_s=light_s, model_busy=busy,
+                                        light_cpu_s=statistics.median(times["light_cpu"]), idle_s=idle)
             if self.force is not None:
                 policy, why = self.force, "asked for"
             self.policy = f"{policy} ({why})"

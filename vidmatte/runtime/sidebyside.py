@@ -14,6 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
 from typing import Callable, Iterator, Optional
 
+from vidmatte.runtime.threads import idle_core_seconds
+
 __all__ = ["SideBySide"]
 
 
@@ -40,9 +42,9 @@ class SideBySide:
         if batch is None:
             self._write_held()
             return False
-        t1, c1 = time.perf_counter(), time.process_time()
+        t1, c1, i1 = time.perf_counter(), time.process_time(), idle_core_seconds() if times is not None else None
         x, alpha = self.processor.infer(batch)
-        t2, c2 = time.perf_counter(), time.process_time()
+        t2, c2, i2 = time.perf_counter(), time.process_time(), idle_core_seconds() if times is not None else None
         self.ahead = self.pool.submit(self._next)
         writing = self.pool.submit(self.emit, self.held) if self.held else None
         self.held = None
@@ -55,6 +57,8 @@ class SideBySide:
             times["light"].append((t1 - t0) + (time.perf_counter() - t2))
             times.setdefault("model_cpu", []).append(c2 - c1)
             times.setdefault("light_cpu", []).append(time.process_time() - c2)
+            if i1 is not None and i2 is not None:
+                times.setdefault("model_idle", []).append(i2 - i1)  # core time nobody used
         return True
 
     def _write_held(self) -> None:

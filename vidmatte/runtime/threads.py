@@ -3,6 +3,7 @@
 Torch-free (the command line calls :func:`set_openmp_spin` before torch loads):
 
 * :func:`cpu_cores`: the CPUs this process may use (affinity mask);
+* :func:`idle_core_seconds`: how long those CPUs sat idle (what overlapping could use);
 * :func:`lower_thread_priority`: make the calling thread yield to the model's threads
   (Linux per-thread nice), so a helper only takes core time nobody else wants;
 * :func:`torch_threads`: the calling thread's torch intra-op threads (and OpenCV's pool) for
@@ -28,7 +29,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-__all__ = ["cpu_cores", "lower_thread_priority", "opencv_threads", "torch_threads", "set_openmp_spin", "OPENMP_SPIN"]
+__all__ = ["cpu_cores", "idle_core_seconds", "lower_thread_priority", "opencv_threads", "torch_threads", "set_openmp_spin", "OPENMP_SPIN"]
 
 #: spin rounds of idle OpenMP workers the command line sets (GOMP_SPINCOUNT) unless told otherwise
 OPENMP_SPIN = 1_000
@@ -40,6 +41,27 @@ def cpu_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - macOS, Windows
         return max(1, os.cpu_count() or 1)
+
+
+def idle_core_seconds() -> Optional[float]:
+    """Seconds the CPUs this process may use have been idle since boot, summed over them
+    (Linux ``/proc/stat``, 10 ms resolution), or ``None`` where that is not known.
+
+    The difference across a stretch of work is the core time nobody used during it: other
+    processes' work counts as busy, which a process's own CPU time cannot tell."""
+    try:
+        allowed = os.sched_getaffinity(0)
+        ticks = os.sysconf("SC_CLK_TCK")
+        with open("/proc/stat") as f:
+            total = 0
+            for line in f:
+                if line.startswith("cpu") and line[3].isdigit():
+                    name, *vals = line.split()
+                    if int(name[3:]) in allowed:
+                        total += int(vals[3]) + int(vals[4])  # idle + iowait
+        return total / ticks
+    except (OSError, ValueError, AttributeError, IndexError):
+        return None
 
 
 def lower_thread_priority(delta: int = 10) -> bool:
