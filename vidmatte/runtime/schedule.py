@@ -18,8 +18,10 @@ a plain loop. So :class:`AdaptiveRun` decides from the work and the cores:
      only takes core time the model leaves free (its serial parts, Python, memory waits),
      with torch and OpenCV on one thread;
    * ``inline``: light stages too cheap to be worth a thread, or needing more CPU time
-     than the model leaves free (measured: process CPU time while the model runs; on an
-     idle 2-core machine BiRefNet-lite keeps 1.89 cores busy), or overlap lost (step 3);
+     (x1.5) than the cores leave idle while the model runs (measured: ``/proc/stat`` idle
+     time, other processes counted; else this process's CPU time). On an idle 2-core
+     machine BiRefNet-lite keeps 1.89 cores busy, so this is what runs there; also where
+     overlap lost (step 3);
 
 3. **check** (:func:`overlap_verdict`): while overlapping, the model thread times its own
    cycle (decode + model + any wait for the helper: the run's real pace). If the median of
