@@ -64,6 +64,11 @@ def _pipeline_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-smooth", action="store_true", help="skip temporal smoothing")
     p.add_argument("--smoother", help="temporal smoother (default: the file jobs' default, flow)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive sequential loop")
+    p.add_argument("--rounds", type=int, default=2, metavar="N",
+                   help="model-only, naive and pipeline runs take turns N times; the best of each counts (default 2)")
+    p.add_argument("--policy", default="auto", choices=("auto", "inline", "overlap", "threads", "all"),
+                   help="how the pipeline uses the cores (default auto: measured on the first frames); "
+                        "all: also time each fixed schedule in every round")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -87,7 +92,42 @@ def _pipeline_run(args: argparse.Namespace) -> int:
     h, w = args.resolution if isinstance(args.resolution, tuple) else (args.resolution, args.resolution)
     res = bench_pipeline(matter, "#3366ff", smoothing=None if args.no_smooth else (args.smoother or SMOOTHER_FILES),
                          fg_estimation=args.fg_estimation, clip=args.clip, width=w, height=h, frames=args.frames,
-                         batch_size=args.batch, naive=not args.no_naive)
+                         batch_size=args.batch, naive=not args.no_naive, policy=args.policy,
+                         rounds=args.rounds)
+    print(json.dumps(res.as_dict()) if args.json else res.summary())
+    return 0
+
+
+def _stills_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--images", required=True, metavar="DIR", help="folder of input images")
+    p.add_argument("--model", required=True, metavar="FILE.onnx", help="the ONNX model both tools run")
+    p.add_argument("--preset", choices=("birefnet", "modnet", "u2net", "isnet"), help="ONNX family for vidmatte")
+    p.add_argument("--gt", metavar="DIR", help="ground-truth mattes: score both outputs (SAD, MSE)")
+    p.add_argument("--runs", type=int, default=2, metavar="N", help="timed runs of each tool, alternating (default 2)")
+    p.add_argument("--rembg-model", metavar="NAME", help="rembg session name (default: the model's file stem)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _stills_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from vidmatte.bench.stills import bench_stills
+
+    res = bench_stills(Path(args.images), Path(args.model), preset=args.preset,
+                       gt=Path(args.gt) if args.gt else None, runs=max(1, args.runs), rembg_model=args.rembg_model)
+    print(json.dumps(res.as_dict()) if args.json else res.summary())
+    return 0
+
+
+def _startup_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs", type=int, default=3, metavar="N", help="runs of each command, taking turns (default 3)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _startup_run(args: argparse.Namespace) -> int:
+    from vidmatte.bench.startup import bench_startup
+
+    res = bench_startup(runs=args.runs)
     print(json.dumps(res.as_dict()) if args.json else res.summary())
     return 0
 
@@ -233,6 +273,10 @@ MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[
                _refine_args, _refine_run),
     "temporal": ("temporal smoothers on clips with ground-truth alpha (MAD, dtSSD, per phase) and their cost",
                  _temporal_args, _temporal_run),
+    "stills": ("`vidmatte image` against rembg (when installed) on one folder and one ONNX model: "
+               "wall-time ratio, SAD with --gt", _stills_args, _stills_run),
+    "startup": ("time help, `models list` and input errors against a bare `import torch` (best of N)",
+                _startup_args, _startup_run),
 }
 
 

@@ -99,6 +99,10 @@ def run(args) -> int:
         raise InputError("--model needs the inputs: --images DIR or --video FILE")
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit must be at least 1, got {args.limit}")
+    for flag in ("images", "video", "gt", "trimaps", "pred"):  # before any model loads
+        path = getattr(args, flag)
+        if path is not None and not path.exists():
+            raise InputError(f"--{flag} {path} does not exist")
     matter = matter_for_eval(args) if args.model is not None else None
     refine = refine_from_args(args, matter) if matter is not None else "none"
     progress = None

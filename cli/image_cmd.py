@@ -22,13 +22,20 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vidmatte.jobs.stills import images
+    from vidmatte.jobs.stills import check_inputs, cpu_cores, images
 
+    check_inputs(args.inputs)  # before any model loads
     background = background_from_args(args)
-    matter = matter_from_args(args)
+    workers = max(1, min(cpu_cores(), len(args.inputs)))
+    # cut-outs with an ONNX model run one image per core: open its session with that many threads once
+    hint = max(1, cpu_cores() // workers) if background is None else None
+    matter = matter_from_args(args, onnx_threads=hint)
+    stats: dict = {}
     written = images(args.inputs, args.output, matter=matter, background=background,
-                     fg_estimation=args.fg_estimation, overwrite=args.overwrite, refine=refine_from_args(args, matter))
+                     fg_estimation=args.fg_estimation, overwrite=args.overwrite, refine=refine_from_args(args, matter),
+                     stats=stats)
     if not args.quiet:
         for p in written:
             print(f"wrote {p}", file=sys.stderr)
+        print(f"vidmatte: {len(written)} image(s); {stats.get('policy', '')}", file=sys.stderr)
     return 0

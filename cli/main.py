@@ -104,6 +104,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _run(args: argparse.Namespace, debug: bool) -> int:
     from vidmatte.errors import VidmatteError
+    from vidmatte.runtime.threads import set_openmp_spin
+
+    set_openmp_spin()  # before torch loads: idle OpenMP workers soon yield their core (see runtime/threads.py)
 
     try:
         code = args.func(args)

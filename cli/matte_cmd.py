@@ -41,6 +41,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vidmatte.io.registry import check_source
+
+    check_source(args.input)  # a missing input is reported before anything heavy loads
     from vidmatte.jobs.files import matte
 
     smoothing = smoothing_from_args(args)

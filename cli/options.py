@@ -180,12 +180,18 @@ def matter_options(args) -> dict:
             "onnx_options": {k: v for k, v in onnx.items() if v is not None}}
 
 
-def matter_from_args(args, *, live: bool = False):
-    """The model the options name; ``auto``'s choice is said in one stderr line."""
+def matter_from_args(args, *, live: bool = False, onnx_threads: Optional[int] = None):
+    """The model the options name; ``auto``'s choice is said in one stderr line.
+
+    ``onnx_threads``: intra-op threads for an ONNX model when ``--threads`` is not given
+    (the still-image job runs one image per core, one thread each)."""
     import sys
 
     from vidmatte.models.factory import load_matter
 
+    onnx = {k: getattr(args, k, None) for k in ("mean", "std", "output_index", "sigmoid", "threads")}
+    if onnx["threads"] is None:
+        onnx["threads"] = onnx_threads
     if getattr(args, "threads", None):
         import torch
 

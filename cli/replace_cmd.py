@@ -40,6 +40,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vidmatte.io.registry import check_source
+
+    check_source(args.input)  # a missing input is reported before anything heavy loads
     from vidmatte.jobs.files import replace
 
     background = background_from_args(args)

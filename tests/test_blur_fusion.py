@@ -84,7 +84,7 @@ def reference_blur_fusion(image, a, radii):
 def test_composite_matches_opencv_reference(radii, backend):
     image, _, _, bg2, a = synthetic(540, 960, seed=1)
     ref = reference_blur_fusion(image, a, radii)
-    fg, bg = estimate_foreground(t3(image), t1(a), radii, backend=backend)
+    fg, bg = estimate_foreground(t3(image), t1(a), radii, backend=backend, half_first=False)
     fg = fg[0].permute(1, 2, 0).numpy()
     a3 = a[..., None]
     comp, comp_ref = a3 * fg + (1 - a3) * bg2, a3 * ref + (1 - a3) * bg2
@@ -92,6 +92,41 @@ def test_composite_matches_opencv_reference(radii, backend):
     print(f"\nblur fusion ({backend} box) vs OpenCV reference, radii {radii}: max composite diff {worst:.4f} levels")
     assert worst <= 0.05
     assert bg.shape == (1, 3, 540, 960)
+
+
+@pytest.mark.parametrize("hw", [(540, 960), (361, 643)], ids=["even", "odd"])
+def test_half_size_first_pass_stays_close_to_full_size(hw):
+    """The first pass's box means at half size move the composite by well under a level."""
+    image, _, _, bg2, a = synthetic(*hw, seed=3)
+    a3 = a[..., None]
+    comps = {}
+    for half in (False, True):
+        fg, _ = estimate_foreground(t3(image), t1(a), half_first=half)
+        comps[half] = (a3 * fg[0].permute(1, 2, 0).numpy() + (1 - a3) * bg2) * 255
+    diff = np.abs(comps[True] - comps[False])
+    print(f"\nhalf-size first pass, {hw}: composite diff mean {diff.mean():.4f}, max {diff.max():.3f} levels")
+    assert diff.mean() <= 0.05 and diff.max() <= 2.0
+    assert diff.max() > 0  # the half-size path really ran
+
+
+@pytest.mark.parametrize("half", [True, False])
+def test_numpy_backend_equals_torch_backend(half):
+    from vidmatte.compose.blur_fusion_np import estimate_foreground_np
+
+    image, _, _, _, a = synthetic(271, 480, seed=7)
+    x, al = torch.cat([t3(image), t3(image[::-1].copy())]), torch.cat([t1(a), t1(a[::-1].copy())])
+    ref, ref_bg = estimate_foreground(x, al, backend="torch", half_first=half)
+    auto, auto_bg = estimate_foreground(x, al, half_first=half)  # CPU: the numpy code
+    # F is only defined where alpha > 0 (F~ divides by the local alpha mean): compare a F
+    torch.testing.assert_close(auto * al, ref * al, rtol=0, atol=2e-5)
+    torch.testing.assert_close(auto_bg * (1 - al), ref_bg * (1 - al), rtol=0, atol=2e-5)  # B: where a < 1
+    f, b = estimate_foreground_np(image, a, half_first=half)  # and called directly, torch-free
+    np.testing.assert_allclose(f, auto[0].permute(1, 2, 0).numpy(), rtol=0, atol=1e-6)
+    assert f.shape == b.shape == image.shape and f.dtype == np.float32
+    with pytest.raises(ValueError):
+        estimate_foreground_np(image, a[:-1])
+    with pytest.raises(ValueError):
+        estimate_foreground(x, al, backend="cv2")
 
 
 def test_beats_naive_by_40_percent_in_the_soft_band():

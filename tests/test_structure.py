@@ -87,6 +87,37 @@ def test_cli_starts_without_torch_or_onnxruntime():
     assert out.stdout.strip() == "[]"
 
 
+_RUN_MAIN = ("import sys\nfrom vidmatte_cli.main import main\ntry:\n    rc = main(sys.argv[1:])\n"
+             "except SystemExit as e:\n    rc = e.code\n"
+             "print('HEAVY', [m for m in ('torch', 'onnxruntime') if m in sys.modules], rc, file=sys.stderr)")
+
+
+@pytest.mark.parametrize("argv,code", [
+    (["--help"], 0),
+    (["replace", "--help"], 0),
+    (["models", "list"], 0),
+    (["replace", "in.mp4", "--color", "#fff"], 2),  # argument error: -o is missing
+    (["replace", "{tmp}/missing.mp4", "-o", "{tmp}/o.mp4", "--color", "#fff"], 2),  # input file not found
+    (["matte", "{tmp}/missing.mp4", "-o", "{tmp}/o.mov"], 2),
+    (["image", "{tmp}/missing.png", "-o", "{tmp}/o.png"], 2),
+    (["replace", "{clip}", "-o", "{tmp}/o.mp4", "--background", "{tmp}/missing.jpg"], 2),  # background not found
+    (["eval", "--images", "{tmp}/none", "--gt", "{tmp}/none", "--model", "modnet"], 2),
+], ids=["help", "replace-help", "models-list", "argument-error", "missing-input", "matte-missing-input",
+        "image-missing-input", "missing-background", "eval-missing-folder"])
+def test_cli_answers_without_torch_or_onnxruntime(tmp_path, argv, code):
+    """Help, listings and input errors come from the parser and the file system alone: the
+    command exits with its code and neither torch nor onnxruntime was imported."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not read: the background check comes first")
+    argv = [a.format(tmp=tmp_path, clip=clip) for a in argv]
+    res = subprocess.run([sys.executable, "-c", _RUN_MAIN, *argv], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    last = res.stderr.strip().splitlines()[-1]
+    assert last == f"HEAVY [] {code}", res.stderr
+    if code == 2 and "--help" not in argv:
+        assert "error:" in res.stderr and "Traceback" not in res.stderr
+
+
 @pytest.mark.parametrize("module", [
     "vidmatte.runtime.processor", "vidmatte.matting", "vidmatte.frame", "vidmatte.defaults",
     "vidmatte.ops.gaussian", "vidmatte.ops.morphology", "vidmatte.ops.color", "vidmatte.compose.backgrounds.solid",

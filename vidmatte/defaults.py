@@ -14,6 +14,7 @@ __all__ = [
     "ALPHA_MODES", "FG_ESTIMATIONS", "SMOOTHERS", "SMOOTHER", "SMOOTHER_FILES", "SMOOTHER_LIVE", "SMOOTH_STRENGTH",
     "FG_ESTIMATION", "ALPHA_MODE", "REFINES", "REFINE", "DTYPES", "DEVICES", "ModelDefaults", "MODEL_DEFAULTS",
     "model_defaults",
+    "IMAGENET_MEAN", "IMAGENET_STD",
 ]
 
 #: colour stored in RGBA outputs: as estimated (straight) or multiplied by alpha
@@ -38,6 +39,9 @@ REFINES = ("auto", "guided", "vitmatte", "none")
 REFINE = "auto"
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
+#: input normalisation of ImageNet-trained backbones (BiRefNet, U²-Net), on RGB in [0, 1]
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 Size = Union[int, tuple[int, int], None]
 

@@ -31,6 +31,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vidmatte.defaults import IMAGENET_MEAN, IMAGENET_STD
+from vidmatte.frame import check_images, round_to_multiple  # the contract itself needs no torch
+
 __all__ = [
     "Matter",
     "TorchMatter",
@@ -42,9 +45,6 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
 ]
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 ImageBatch = Union[torch.Tensor, np.ndarray]
 
@@ -66,44 +66,6 @@ class Matter(Protocol):
     def predict(self, images: ImageBatch) -> torch.Tensor:
         """uint8 RGB ``(B,H,W,3)`` or ``(H,W,3)`` → float32 alpha ``(B,1,H,W)`` in [0, 1]."""
         ...
-
-
-def check_images(images: ImageBatch) -> ImageBatch:
-    """Check the Matter input contract; returns ``images`` as ``(B,H,W,3)`` (a view, no copy).
-
-    Raises:
-        TypeError: not a numpy array / torch tensor, or not uint8 (the message says how to
-            convert a float frame in 0..1).
-        ValueError: not ``(H,W,3)`` / ``(B,H,W,3)`` (channels-first, grey and RGBA get a hint).
-    """
-    if isinstance(images, np.ndarray):
-        dtype, shape = images.dtype, images.shape
-        is_u8 = dtype == np.uint8
-    elif isinstance(images, torch.Tensor):
-        dtype, shape = images.dtype, tuple(images.shape)
-        is_u8 = dtype == torch.uint8
-    else:
-        raise TypeError(f"frames must be a numpy array or torch tensor of uint8 RGB, got {type(images).__name__}")
-    if not is_u8:
-        hint = (" (a float frame in 0..1: pass (frame * 255).round() as uint8)"
-                if "float" in str(dtype) else "")
-        raise TypeError(f"frames must be uint8 RGB (0..255), got {dtype}{hint}")
-    if len(shape) not in (3, 4) or shape[-1] != 3:
-        if len(shape) in (3, 4) and shape[-3] == 3:
-            hint = "; this looks channels-first: move the channels last ((H,W,3))"
-        elif len(shape) in (2, 3) or (len(shape) == 4 and shape[-1] == 1):
-            hint = "; for a grey frame repeat it to 3 channels"
-        elif shape[-1] == 4:
-            hint = "; drop the alpha channel first (frame[..., :3])"
-        else:
-            hint = ""
-        raise ValueError(f"frames must be (H,W,3) or (B,H,W,3) RGB, got shape {shape}{hint}")
-    return images[None] if len(shape) == 3 else images
-
-
-def round_to_multiple(x: float, multiple: int = 32) -> int:
-    """Nearest multiple of ``multiple``, halves rounded up (144 → 160), at least ``multiple``."""
-    return max(multiple, int(x / multiple + 0.5) * multiple)
 
 
 def round_size(size: Union[int, Sequence[int]], multiple: int = 32) -> tuple[int, int]:

@@ -7,14 +7,18 @@ On one clip (generated with PyAV, or given) it measures, one after the other:
 2. **model only**: the matter's ``predict`` on frames already in memory;
 3. **naive loop**: decode → model → composite → RGB frame → encode, one frame at a time on
    one thread with FFmpeg's own RGB→YUV conversion (what the official video notebook does);
-4. **pipeline**: the overlapped :class:`~vidmatte.runtime.pipeline.Pipeline`.
+4. **pipeline**: the :class:`~vidmatte.runtime.pipeline.Pipeline` with ``policy`` (default
+   ``auto``: it times its first frames and picks how to use the cores; the report says
+   which schedule ran and why).
 
 Ratios compare runs made side by side in this process: pipeline ÷ model-only throughput,
-and pipeline ÷ naive.
+and pipeline ÷ naive. The report also gives the cores, the model's threads, the OpenMP
+spin setting and the load average, since all of them move the numbers.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -45,6 +49,11 @@ class PipelineBench:
     decode_fps: float = 0.0
     encode_fps: float = 0.0
     encoder: str = ""
+    policy: str = ""
+    threads: str = ""
+    load: tuple = ()
+    runs_fps: dict = field(default_factory=dict)
+    model_cores_busy: float = 0.0
 
     @property
     def ratio_vs_model(self) -> float:
@@ -59,6 +68,9 @@ class PipelineBench:
         d.update(ratio_pipeline_vs_model_only=self.ratio_vs_model, ratio_pipeline_vs_naive=self.ratio_vs_naive)
         return d
 
+    def _runs(self, key: str) -> str:
+        return ", ".join(f"{x:.2f}" for x in self.runs_fps.get(key, [])) or "-"
+
     def summary(self) -> str:
         stages = "\n".join(f"  {k:<10} {v:8.1f} ms/frame" for k, v in self.stage_ms.items())
         return (
@@ -66,10 +78,15 @@ class PipelineBench:
             f"{self.model_size[0]}x{self.model_size[1]} on {self.device}\n"
             f"stages alone:\n{stages}\n"
             f"decode alone {self.decode_fps:.1f} fps, encode alone {self.encode_fps:.1f} fps\n"
-            f"model only      {self.model_only_fps:7.2f} fps\n"
-            f"naive loop      {self.naive_fps:7.2f} fps\n"
-            f"pipeline        {self.pipeline_fps:7.2f} fps\n"
-            f"pipeline / model-only = {self.ratio_vs_model:.2f}x, pipeline / naive = {self.ratio_vs_naive:.2f}x"
+            f"model only      {self.model_only_fps:7.2f} fps   runs: {self._runs('model-only')}   "
+            f"(cores busy in its best run: {self.model_cores_busy:.2f})\n"
+            f"naive loop      {self.naive_fps:7.2f} fps   runs: {self._runs('naive')}\n"
+            f"pipeline        {self.pipeline_fps:7.2f} fps   runs: {self._runs('pipeline')}\n"
+            + "".join(f"{k:<16}{max(v):7.2f} fps   runs: {self._runs(k)}\n" for k, v in self.runs_fps.items()
+                      if k.startswith("pipeline "))
+            + f"schedule: {self.policy}\n"
+            f"pipeline / model-only = {self.ratio_vs_model:.2f}x, pipeline / naive = {self.ratio_vs_naive:.2f}x\n"
+            f"threads: {self.threads}; load average before/after: " + " / ".join(f"{x:.2f}" for x in self.load)
         )
 
 
@@ -93,6 +110,17 @@ def make_bench_clip(path: Path, width: int, height: int, frames: int, fps: int =
         for p in s.encode(None):
             c.mux(p)
     return path
+
+
+def _threads(matter) -> str:
+    """Cores, the model's threads and the OpenMP spin setting, in words."""
+    from vidmatte.runtime.schedule import model_threads
+    from vidmatte.runtime.threads import cpu_cores
+
+    spin = os.environ.get("GOMP_SPINCOUNT") or ("OMP_WAIT_POLICY=" + os.environ["OMP_WAIT_POLICY"]
+                                                if "OMP_WAIT_POLICY" in os.environ else "OpenMP default spin")
+    spin = f"GOMP_SPINCOUNT={spin}" if spin.isdigit() else spin
+    return f"{cpu_cores()} cores, model {model_threads(matter)} threads, {spin}"
 
 
 def _sync(device: torch.device) -> None:
@@ -137,15 +165,20 @@ def bench_pipeline(
     batch_size: int = 1,
     naive: bool = True,
     workdir: Optional[Path] = None,
+    policy: str = "auto",
+    rounds: int = 2,
 ) -> PipelineBench:
     """Measure ``matter`` with ``background``, ``smoothing`` and ``fg_estimation`` on ``clip``
-    (or a generated one)."""
+    (or a generated one). Model-only, naive and pipeline runs take turns ``rounds`` times and
+    the best of each is reported (a busy machine only ever slows a run down). ``policy="all"``
+    adds a pipeline run per fixed schedule (inline, overlap, threads) to each round."""
     from vidmatte.io.sinks import VideoSink
     from vidmatte.io.sources import VideoSource
     from vidmatte.runtime.pipeline import Pipeline
     from vidmatte.runtime.processor import Processor
     from vidmatte.runtime.stats import StageTimes
 
+    load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     tmp = tempfile.TemporaryDirectory(dir=workdir)
     root = Path(tmp.name)
     try:
@@ -187,35 +220,45 @@ def bench_pipeline(
         encode_s = time.perf_counter() - t0
         stage_ms = {"decode": 1000 * decode_s / n, **stage, "encode": 1000 * encode_s / n}
 
-        # 2. model only --------------------------------------------------------------
+        # 2-4. model only, naive loop, pipeline: `rounds` times in turn; the best of each counts
         batch = [torch.from_numpy(np.stack([f.image for f in decoded[i:i + batch_size]])).to(dev)
                  for i in range(0, n, batch_size)]
+        del outs, decoded
         matter.predict(batch[0])
         _sync(dev)
-        t0 = time.perf_counter()
-        for b in batch:
-            matter.predict(b)
-        _sync(dev)
-        model_fps = n / (time.perf_counter() - t0)
-        del batch, outs, decoded
-
-        # 3. naive loop --------------------------------------------------------------
-        naive_fps = _naive(clip, root / "naive.mp4", matter, proc.compositor) if naive else 0.0
-
-        # 4. pipeline ----------------------------------------------------------------
-        proc = processor()
-        proc.timed = False
-        with VideoSource(clip, threading="frame") as src, VideoSink(
-            root / "pipe.mp4", width=src.width, height=src.height, time_base=src.time_base, fps=src.fps,
-            hw_encode=yuv,
-        ) as sink:
-            stats = Pipeline(src, proc, sink, batch_size=batch_size, progress=False).run()
+        runs: dict = {"model-only": [], "naive": [], "pipeline": []}
+        busy: list = []  # CPU seconds per wall second while the model runs alone: its share of the cores
+        for r in range(max(1, rounds)):
+            t0, c0 = time.perf_counter(), time.process_time()
+            for b in batch:
+                matter.predict(b)
+            _sync(dev)
+            runs["model-only"].append(n / (time.perf_counter() - t0))
+            busy.append((time.process_time() - c0) / (time.perf_counter() - t0))
+            if naive:
+                runs["naive"].append(_naive(clip, root / "naive.mp4", matter, proc.compositor))
+            for pol in (("auto", "inline", "overlap", "threads") if policy == "all" else (policy,)):
+                pproc = processor()
+                pproc.timed = False
+                with VideoSource(clip, threading="frame") as src, VideoSink(
+                    root / "pipe.mp4", width=src.width, height=src.height, time_base=src.time_base, fps=src.fps,
+                    overwrite=True, hw_encode=yuv,
+                ) as sink:
+                    stats = Pipeline(src, pproc, sink, batch_size=batch_size, progress=False, policy=pol).run()
+                key = "pipeline" if pol in ("auto", policy) else f"pipeline {pol}"
+                runs.setdefault(key, []).append(stats.fps)
+                if key == "pipeline":
+                    policies = policies + [stats.policy] if r else [stats.policy]
+        model_fps, pipeline_fps = max(runs["model-only"]), max(runs["pipeline"])
+        naive_fps = max(runs["naive"]) if naive else 0.0
 
         return PipelineBench(
             clip=str(clip), width=w, height=h, frames=n, model=getattr(matter, "name", type(matter).__name__),
             model_size=tuple(getattr(matter, "size", (0, 0))), device=str(dev), stage_ms=stage_ms,
-            model_only_fps=model_fps, naive_fps=naive_fps, pipeline_fps=stats.fps,
-            decode_fps=n / decode_s, encode_fps=n / encode_s, encoder=encoder,
+            model_only_fps=model_fps, naive_fps=naive_fps, pipeline_fps=pipeline_fps,
+            decode_fps=n / decode_s, encode_fps=n / encode_s, encoder=encoder, policy=" | ".join(dict.fromkeys(policies)),
+            threads=_threads(matter), runs_fps=runs, model_cores_busy=busy[runs["model-only"].index(model_fps)],
+            load=(load0, os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0),
         )
     finally:
         tmp.cleanup()

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
-import av
-
 from vidmatte.errors import DeviceError, InputError
 
 __all__ = ["SourceSpec", "parse_source", "list_cameras", "is_live_spec", "URL_SCHEMES"]
@@ -67,6 +65,8 @@ def parse_source(spec: Union[int, str], system: Optional[str] = None) -> SourceS
 
 def _dshow_name(index: int) -> str:
     """The ``video=NAME`` of the index-th DirectShow camera, from FFmpeg's device list."""
+    import av  # only here: spec parsing stays free of codecs (input errors answer at once)
+
     with av.logging.Capture() as logs:
         try:
             av.open("dummy", format="dshow", options={"list_devices": "true"}).close()

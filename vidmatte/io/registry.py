@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Optional, Protocol, Union, runtime_c
 
 from vidmatte.errors import InputError, OutputError, VidmatteError
 
-__all__ = ["Source", "Sink", "register_source", "register_sink", "open_source", "open_sink",
+__all__ = ["Source", "Sink", "register_source", "register_sink", "open_source", "open_sink", "check_source",
            "SOURCES", "SINKS"]
 
 PathLike = Union[str, os.PathLike]
@@ -109,12 +109,19 @@ def _open(table: dict[str, Kind], spec: PathLike, what: str, error: type, kind: 
     raise error(f"cannot open {what} {text}; tried: {'; '.join(tried)}")
 
 
-def open_source(spec: PathLike, *, kind: Optional[str] = None, **kw) -> Any:
-    """Open ``spec`` with the first registered source kind that takes it (or ``kind``)."""
+def check_source(spec: PathLike) -> None:
+    """Raise the one-line :class:`InputError` when ``spec`` is no file, folder, frame pattern
+    or live source. Cheap (no codec, no model), so commands call it before loading a model."""
     text = os.fspath(spec)
-    if kind is None and not Path(text).exists() and not _is_sequence(text) and not _is_live(text):
+    if not Path(text).exists() and not _is_sequence(text) and not _is_live(text):
         raise InputError(f"cannot open {text}: no such file or folder (tried: video file, image file, image folder, "
                          "frame pattern such as frames/%06d.png or *.png, camera index / URL / lavfi:GRAPH)")
+
+
+def open_source(spec: PathLike, *, kind: Optional[str] = None, **kw) -> Any:
+    """Open ``spec`` with the first registered source kind that takes it (or ``kind``)."""
+    if kind is None:
+        check_source(spec)
     return _open(SOURCES, spec, "input", InputError, kind, **kw)
 
 

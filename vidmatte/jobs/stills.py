@@ -1,18 +1,62 @@
-"""Still images → RGBA cut-outs or composites (:func:`images`)."""
+"""Still images → RGBA cut-outs or composites (:func:`images`).
+
+Set-up happens once per call (one model, one processor); the images then flow through one
+of two schedules, chosen from the model and the cores (:func:`plan`):
+
+* **parallel images** (``"N workers"``): a model with a thread-safe numpy path
+  (``predict_array``: ONNX models on the CPU) making cut-outs: N threads each read, matte,
+  cut out (:func:`vidmatte.compose.cutout.cutout_rgba`) and write one image at a time,
+  the model using ``cores // N`` threads. Nothing single-threaded waits for anything, no
+  thread pool spins against another, and torch is never imported.
+* **overlapped** (``"read | model | write"``): every other case runs the
+  :class:`~vidmatte.runtime.processor.Processor` on the calling thread with all the model's
+  threads, while one helper decodes the next image and another encodes the previous one.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
+from contextlib import nullcontext
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 from vidmatte.defaults import FG_ESTIMATION, REFINE
 from vidmatte.errors import InputError, OutputError
 from vidmatte.jobs.common import as_matter
+from vidmatte.runtime.threads import cpu_cores, opencv_threads
 
-__all__ = ["images"]
+__all__ = ["images", "check_inputs", "plan", "StillsPlan", "cpu_cores"]
 
 PathLike = Union[str, os.PathLike]
+
+
+def _expand(inputs: Sequence[PathLike]) -> list:
+    """Folders and patterns (``shots/``, ``'shots/*.png'``) become the images they hold."""
+    from vidmatte.io.sequence_files import is_sequence_spec, list_sequence, no_frames_advice
+
+    out: list = []
+    for p in inputs:
+        if Path(p).is_dir() or (is_sequence_spec(os.fspath(p)) and not Path(p).exists()):
+            files = list_sequence(p)
+            if not files:
+                raise InputError(no_frames_advice(p))
+            out += files
+        else:
+            out.append(p)
+    return out
+
+
+def check_inputs(inputs: Sequence[PathLike]) -> None:
+    """One-line :class:`InputError` for no inputs or a missing one (cheap: nothing decoded)."""
+    if not inputs:
+        raise InputError("no input images given")
+    for p in inputs:
+        if not Path(p).is_file():
+            raise InputError(f"image not found: {p}")
 
 
 def _targets(inputs: Sequence[PathLike], output: PathLike, composite: bool, overwrite: bool) -> list[Path]:
@@ -33,48 +77,145 @@ def _targets(inputs: Sequence[PathLike], output: PathLike, composite: bool, over
     return targets
 
 
-def _expand(inputs: Sequence[PathLike]) -> list:
-    """Folders and patterns (``shots/``, ``'shots/*.png'``) become the images they hold."""
-    from vidmatte.io.sequence_files import is_sequence_spec, list_sequence, no_frames_advice
+@dataclass(frozen=True)
+class StillsPlan:
+    """How :func:`images` schedules its work: ``workers`` images at a time (each model call
+    with ``model_threads`` threads) on the numpy path (``arrays``), or overlapped I/O."""
 
-    out: list = []
-    for p in inputs:
-        if Path(p).is_dir() or (is_sequence_spec(os.fspath(p)) and not Path(p).exists()):
-            files = list_sequence(p)
-            if not files:
-                raise InputError(no_frames_advice(p))
-            out += files
-        else:
-            out.append(p)
-    return out
+    arrays: bool
+    workers: int
+    model_threads: Optional[int]
+
+    @property
+    def policy(self) -> str:
+        if self.arrays:
+            return f"{self.workers} image workers, model {self.model_threads} thread(s) each, no torch"
+        return "read | model | write threads (processor on the calling thread)"
+
+
+def plan(matter: Any, n_images: int, *, background: Any = None, fg_estimation: str = FG_ESTIMATION,
+         workers: Optional[int] = None, cores: Optional[int] = None, refine: Any = REFINE) -> StillsPlan:
+    """The schedule for ``n_images`` images with ``matter`` (see the module docstring); the
+    numpy path takes refinement ``"none"`` or ``"auto"`` (images auto refines go to a Processor)."""
+    from vidmatte.compose.cutout import CUTOUT_FG_ESTIMATIONS
+
+    cores = cores or cpu_cores()
+    arrays = (callable(getattr(matter, "predict_array", None)) and getattr(matter, "device_type", "cpu") == "cpu"
+              and background is None and fg_estimation in CUTOUT_FG_ESTIMATIONS and refine in (None, "none", "auto"))
+    if not arrays:
+        return StillsPlan(False, 1, None)
+    threads = getattr(matter, "threads", None)
+    if workers is None:
+        workers = max(1, min(n_images, cores // threads if threads else cores))
+    return StillsPlan(True, workers, threads or max(1, cores // workers))
+
+
+def _run(n: int, read: Callable, render: Callable, write: Callable, workers: int) -> None:
+    """``write(i, render(read(i)))`` for every ``i``; see the module docstring for the overlap."""
+    if workers > 1:
+        with ThreadPoolExecutor(workers, thread_name_prefix="vidmatte-still") as pool:
+            pending: deque = deque()
+            try:
+                for i in range(n):
+                    if len(pending) >= 2 * workers:  # bounded: a few decoded images in memory
+                        pending.popleft().result()
+                    pending.append(pool.submit(lambda k: write(k, render(read(k))), i))
+                while pending:
+                    pending.popleft().result()
+            except BaseException:
+                for f in pending:
+                    f.cancel()
+                raise
+        return
+    with ThreadPoolExecutor(2, thread_name_prefix="vidmatte-io") as io:
+        ahead, writing = io.submit(read, 0), None
+        try:
+            for i in range(n):
+                image = ahead.result()
+                if i + 1 < n:
+                    ahead = io.submit(read, i + 1)
+                out = render(image)
+                if writing is not None:
+                    writing.result()
+                writing = io.submit(write, i, out)
+            if writing is not None:
+                writing.result()
+        except BaseException:
+            ahead.cancel()
+            raise
 
 
 def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto", background: Any = None,
-           fg_estimation: str = FG_ESTIMATION, overwrite: bool = False, refine: Any = REFINE) -> list[Path]:
+           fg_estimation: str = FG_ESTIMATION, overwrite: bool = False, refine: Any = REFINE,
+           workers: Optional[int] = None, stats: Optional[dict] = None) -> list[Path]:
     """Still images → RGBA PNG cut-outs (``background=None``) or composites.
 
     One input: ``output`` is a file (``.png``; ``.jpg`` for composites). Several inputs:
     ``output`` is a folder, and each result is named after its input (``.png``); a folder or a
-    pattern (``'shots/*.jpg'``) stands for the images it holds. Each image
-    goes through the same :class:`~vidmatte.runtime.processor.Processor` (no smoothing:
-    stills are not a sequence; ``refine`` as there, e.g. ``"vitmatte"``). Returns the written paths.
+    pattern (``'shots/*.jpg'``) stands for the images it holds. No smoothing (stills are not
+    a sequence); the result is what a :class:`~vidmatte.runtime.processor.Processor` makes of
+    each image alone, ``refine`` included (``"vitmatte"`` for the offline quality tier; an
+    image ``auto`` would refine takes the Processor even on the numpy path). Returns the
+    written paths.
+
+    Args:
+        workers: images in flight on the numpy path (default: one per core; see :func:`plan`).
+            An ONNX matter built without ``threads`` is switched to ``cores // workers``.
+        stats: if given, receives ``policy`` (the schedule, in words).
     """
-    from vidmatte.compose.backgrounds.spec import as_background
     from vidmatte.io.atomic import atomic_path
     from vidmatte.io.stills import read_image, write_image
-    from vidmatte.runtime.processor import Processor
+    from vidmatte.runtime.tuning import tune_allocator
 
-    if not inputs:
-        raise InputError("no input images given")
     inputs = _expand(inputs)
-    background = as_background(background)
+    check_inputs(inputs)
+    if background is not None and not callable(background):
+        from vidmatte.compose.backgrounds.spec import as_background
+
+        background = as_background(background)
     targets = _targets(inputs, output, background is not None, overwrite)
-    written = []
-    with Processor(as_matter(matter), background, smoothing=None, fg_estimation=fg_estimation,
-                   refine=refine) as proc:
-        for src_path, target in zip(inputs, targets):
-            result = proc(read_image(src_path))
-            with atomic_path(target, overwrite=overwrite) as tmp:
-                write_image(tmp, result)
-            written.append(target)
-    return written
+    matter = as_matter(matter)
+    how = plan(matter, len(inputs), background=background, fg_estimation=fg_estimation, workers=workers, refine=refine)
+    if stats is not None:
+        stats["policy"] = how.policy
+    tune_allocator()  # large buffers stay mapped between images
+
+    def read(i: int):
+        return read_image(inputs[i])
+
+    def write(i: int, result) -> None:
+        with atomic_path(targets[i], overwrite=overwrite) as tmp:
+            write_image(tmp, result)
+
+    processor, lock = None, threading.Lock()
+
+    def make_processor():
+        from vidmatte.runtime.processor import Processor
+
+        return Processor(matter, background, smoothing=None, fg_estimation=fg_estimation, refine=refine)
+
+    if how.arrays:
+        from vidmatte.compose.cutout import cutout_rgba
+        from vidmatte.refine.factor import auto_refines
+
+        if getattr(matter, "threads", None) != how.model_threads and hasattr(matter, "set_threads"):
+            matter.set_threads(how.model_threads)
+
+        def render(img):
+            nonlocal processor
+            if refine == "auto" and auto_refines(matter, img.shape[:2]):  # the guided filter needs torch
+                with lock:
+                    processor = processor or make_processor()
+                    return processor(img)
+            return cutout_rgba(img, matter.predict_array(img)[0, 0], fg_estimation)
+
+        try:
+            with opencv_threads(1) if how.workers > 1 else nullcontext():  # one OpenCV thread per worker
+                _run(len(inputs), read, render, write, how.workers)
+        finally:
+            if processor is not None:
+                processor.close()
+        return list(targets)
+    with make_processor() as proc:
+        _run(len(inputs), read, proc, write, 1)
+    return list(targets)

@@ -14,29 +14,37 @@ Names (the same for the command line and the library):
 
 Input size and precision default per model family and device from
 :data:`vidmatte.defaults.MODEL_DEFAULTS`.
+
+ONNX models never need torch to load or run (:meth:`OnnxMatter.predict_array`): for them
+``device="auto"`` means CUDA only when onnxruntime has its CUDA provider (and torch sees a
+GPU), so a CPU-only onnxruntime never imports torch just to ask.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Union
-
-import torch
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from vidmatte.defaults import model_defaults
 from vidmatte.errors import DeviceError, WeightsError
-from vidmatte.matting import ChromaKeyMatter, Matter
 from vidmatte.models.bundled import bundled_model_path
+
+if TYPE_CHECKING:
+    import torch
+
+    from vidmatte.matting import Matter
 
 __all__ = ["load_matter", "resolve_device", "resolve_dtype", "bundled_model_path", "GET_BIREFNET"]
 
-_DTYPES = {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16,
-           "float16": torch.float16, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}
+_DTYPES = {"fp32": "float32", "float32": "float32", "fp16": "float16", "float16": "float16",
+           "bf16": "bfloat16", "bfloat16": "bfloat16"}
 GET_BIREFNET = "for BiRefNet-lite run `vidmatte models download lite` once online (or pass --weights FILE)"
 
 
-def resolve_device(device: Union[str, torch.device, None] = "auto") -> torch.device:
+def resolve_device(device: Union[str, "torch.device", None] = "auto") -> "torch.device":
     """``auto`` → ``cuda`` when available, else ``cpu``; ``cuda`` without CUDA → DeviceError."""
+    import torch
+
     name = str(device or "auto")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -46,33 +54,51 @@ def resolve_device(device: Union[str, torch.device, None] = "auto") -> torch.dev
     return dev
 
 
-def resolve_dtype(dtype: Union[str, torch.dtype, None], device: torch.device, family: str = "birefnet") -> torch.dtype:
+def resolve_dtype(dtype: Union[str, "torch.dtype", None], device: "torch.device",
+                  family: str = "birefnet") -> "torch.dtype":
     """``auto`` → the family's default on the device (fp16 on CUDA, fp32 on CPU for BiRefNet)."""
+    import torch
+
     if isinstance(dtype, torch.dtype):
         return dtype
     if dtype in (None, "auto"):
         dtype = (model_defaults(family, device.type) or model_defaults("birefnet", device.type)).dtype
     try:
-        return _DTYPES[str(dtype)]
+        return getattr(torch, _DTYPES[str(dtype)])
     except KeyError:
         raise ValueError(f"unknown dtype {dtype!r}; use fp32, fp16 or bf16") from None
 
 
-def _onnx(path: Path, dev: torch.device, size, preset, options: Optional[dict], live: bool) -> Matter:
+def onnx_device(device: Union[str, "torch.device", None] = "auto") -> str:
+    """Where an ONNX model runs, resolved without torch unless CUDA is in play: ``auto`` is
+    ``cuda`` only when onnxruntime has its CUDA provider and torch sees a GPU."""
+    name = str(device or "auto")
+    if name == "auto":
+        import onnxruntime as ort
+
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            return "cpu"
+    return name if name == "cpu" else str(resolve_device(name))
+
+
+def _onnx(path: Path, device, size, preset, options: Optional[dict], live: bool) -> "Matter":
     from vidmatte.models.onnx import OnnxMatter
 
+    dev = onnx_device(device)
     matter = OnnxMatter(path, preset=preset, size=size, device=dev, **(options or {}))
     if size is None:  # the family's default on this device, where the table has one
-        d = model_defaults(matter.name, dev.type, live)
+        d = model_defaults(matter.name, matter.device_type, live)
         if d is not None and d.size is not None and matter.size != matter._resolve_size(d.size):
             matter = OnnxMatter(path, preset=preset, size=d.size, device=dev, **(options or {}))
     return matter
 
 
-def _birefnet(name: Optional[str], path: Optional[Path], dev: torch.device, size, dtype, patch_order,
-              download: bool, live: bool) -> Matter:
+def _birefnet(name: Optional[str], path: Optional[Path], device, size, dtype, patch_order,
+              download: bool, live: bool) -> "Matter":
     from vidmatte.models.birefnet.matter import BiRefNetMatter
     from vidmatte.models.weights.loader import load_birefnet
+
+    dev = resolve_device(device)
 
     net, info = load_birefnet(name or "lite", weights=path, patch_order=patch_order, download=download)
     if size is None:
@@ -107,14 +133,14 @@ def load_matter(
     *,
     weights: Optional[Union[str, Path]] = None,
     size: Optional[Union[int, tuple]] = None,
-    device: Union[str, torch.device, None] = "auto",
-    dtype: Union[str, torch.dtype, None] = "auto",
+    device: Union[str, "torch.device", None] = "auto",
+    dtype: Union[str, "torch.dtype", None] = "auto",
     patch_order: Optional[str] = None,
     preset: Optional[str] = None,
     download: bool = True,
     onnx_options: Optional[dict] = None,
     live: bool = False,
-) -> Matter:
+) -> "Matter":
     """Build a ready-to-run matter (see the module docstring for the names).
 
     Args:
@@ -133,15 +159,18 @@ def load_matter(
     The returned matter has a ``notice`` attribute: one line saying which model ``auto``
     chose and why (``None`` when a model was named).
     """
-    dev = resolve_device(device)
     name = str(model or "auto")
     notice = None
     if name.startswith("chroma"):
-        return ChromaKeyMatter(device=dev)
+        from vidmatte.matting import ChromaKeyMatter
+
+        return ChromaKeyMatter(device=resolve_device(device))
     path = Path(weights) if weights else (Path(name) if _looks_like_path(name) else None)
     if path is not None and path.suffix.lower() == ".onnx":
-        return _onnx(path, dev, size, preset, onnx_options, live)
+        return _onnx(path, device, size, preset, onnx_options, live)
+    dev: Any = device
     if name == "auto" and path is None:
+        dev = resolve_device(device)
         if live and dev.type == "cpu":
             name, notice = "modnet", ", for live use on a CPU (BiRefNet runs below 1 fps there); pick another with --model"
         else:

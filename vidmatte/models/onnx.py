@@ -21,7 +21,12 @@ IS-Net follows the official DIS inference code (``x/255 - 0.5``); rembg's sessio
 mean (0.485, 0.456, 0.406) with std 1.0 after ``x/max(x)`` — pass ``mean=`` to match it.
 Frames are resized as uint8 with ``cv2.INTER_AREA`` (enlarging: ``INTER_LINEAR``), which
 reproduces the published MODNet numbers on alphamatting.com (SAD 30.0, MSE 0.053); resizing
-in float gives SAD 29.35 there.
+in float gives SAD 29.35 there. The matte goes back to the frame size with the same rule
+(bilinear up, area down), in float32.
+
+Everything here is numpy, OpenCV and onnxruntime: :meth:`OnnxMatter.predict_array` never
+imports torch (the still-image job runs without it); :meth:`OnnxMatter.predict` wraps the
+same array in a tensor on ``device``.
 """
 
 from __future__ import annotations
@@ -30,14 +35,17 @@ import warnings
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
+from typing import TYPE_CHECKING, Any
+
 import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from vidmatte.errors import DeviceError, InputError, WeightsError
-from vidmatte.matting import ImageBatch, check_images, round_to_multiple
+from vidmatte.frame import check_images, round_to_multiple
 from vidmatte.models.onnx_presets import PRESETS, OnnxPreset, detect_preset, model_size
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["OnnxMatter", "OnnxPreset", "PRESETS", "detect_preset"]
 
@@ -57,8 +65,9 @@ class OnnxMatter:
         mean, std, output_index, sigmoid: override the preset's values.
         providers: onnxruntime execution providers (default: CUDA for ``device='cuda'``
             when available, else CPU).
-        device: where ``predict`` returns its tensor.
-        threads: intra-op threads of the CPU provider (default: onnxruntime's choice).
+        device: where ``predict`` returns its tensor (``"cpu"``, ``"cuda"``, a torch.device).
+        threads: intra-op threads of the CPU provider (default: onnxruntime's choice);
+            :meth:`set_threads` changes it later.
     """
 
     def __init__(
@@ -72,14 +81,20 @@ class OnnxMatter:
         output_index: Optional[int] = None,
         sigmoid: Optional[bool] = None,
         providers: Optional[Sequence[str]] = None,
-        device: Union[str, torch.device] = "cpu",
+        device: Union[str, "torch.device"] = "cpu",
         threads: Optional[int] = None,
     ):
         self.path = Path(path)
-        self.device = torch.device(device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise DeviceError("device 'cuda' was asked but no CUDA device is available; use --device cpu")
-        self.session = _open_session(self.path, providers, self.device, threads)
+        self._device = str(device)
+        self.device_type = self._device.split(":")[0]
+        if self.device_type == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise DeviceError("device 'cuda' was asked but no CUDA device is available; use --device cpu")
+        self._providers = providers
+        self.threads = threads
+        self.session = _open_session(self.path, providers, self.device_type, threads)
         inp = self.session.get_inputs()[0]
         self._input_name = inp.name
         self._fixed_batch = isinstance(inp.shape[0], int) and inp.shape[0] == 1
@@ -95,6 +110,19 @@ class OnnxMatter:
         self._output_name = outputs[self.preset.output_index].name
         self.name = self.preset.name
         self.size = self._resolve_size(size)
+
+    @property
+    def device(self) -> "torch.device":
+        """Where :meth:`predict` puts its tensor (asking for it loads torch)."""
+        import torch
+
+        return torch.device(self._device)
+
+    def set_threads(self, threads: Optional[int]) -> None:
+        """Reopen the session with ``threads`` intra-op threads (nothing to do if unchanged)."""
+        if threads != self.threads:
+            self.session = _open_session(self.path, self._providers, self.device_type, threads)
+            self.threads = threads
 
     def _resolve_size(self, size: Size) -> tuple[int, int]:
         if self._fixed_hw is not None:
@@ -144,34 +172,44 @@ class OnnxMatter:
                              "expected (B,1,H,W); pick another one with --output-index")
         return out[:, :1]
 
-    def postprocess(self, out: np.ndarray, hw: tuple[int, int]) -> torch.Tensor:
-        """Raw output → alpha ``(B,1,H,W)`` in [0,1] at the frame size, on ``device``."""
-        a = torch.from_numpy(out).to(self.device)
-        if self.preset.sigmoid:
-            a = a.sigmoid()
+    def postprocess(self, out: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+        """Raw output → alpha ``(B,1,H,W)`` float32 in [0,1] at the frame size ``hw``."""
+        a = out.astype(np.float32, copy=True)
+        if self.preset.sigmoid:  # 1 / (1 + exp(-x)); exp overflowing to inf gives 0, as it should
+            with np.errstate(over="ignore"):
+                np.exp(np.negative(a, out=a), out=a)
+            np.reciprocal(np.add(a, 1.0, out=a), out=a)
         if self.preset.minmax:
-            lo = a.amin(dim=(1, 2, 3), keepdim=True)
-            hi = a.amax(dim=(1, 2, 3), keepdim=True)
-            a = (a - lo) / (hi - lo).clamp_min(1e-8)
+            lo = a.min(axis=(1, 2, 3), keepdims=True)
+            hi = a.max(axis=(1, 2, 3), keepdims=True)
+            a = (a - lo) / np.maximum(hi - lo, 1e-8)
         if tuple(a.shape[-2:]) != hw:
             shrink = a.shape[-2] > hw[0] or a.shape[-1] > hw[1]
-            a = F.interpolate(a, size=hw, mode="bilinear", align_corners=False, antialias=shrink)
-        return a.clamp_(0.0, 1.0)
+            interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+            a = np.stack([cv2.resize(m[0], (hw[1], hw[0]), interpolation=interp) for m in a])[:, None]
+        return np.clip(a, 0.0, 1.0, out=a)
 
-    @torch.inference_mode()
-    def predict(self, images: ImageBatch) -> torch.Tensor:
-        """uint8 RGB ``(B,H,W,3)``/``(H,W,3)`` → float32 alpha ``(B,1,H,W)`` in [0,1]."""
+    def predict_array(self, images: Any) -> np.ndarray:
+        """uint8 RGB ``(B,H,W,3)``/``(H,W,3)`` (numpy) → float32 alpha ``(B,1,H,W)`` in [0,1], numpy.
+
+        Safe to call from several threads at once (onnxruntime sessions are)."""
         x = _to_nhwc(images)
         return self.postprocess(self.forward(self.preprocess(x)), (int(x.shape[1]), int(x.shape[2])))
 
+    def predict(self, images: Any) -> "torch.Tensor":
+        """uint8 RGB ``(B,H,W,3)``/``(H,W,3)`` → float32 alpha ``(B,1,H,W)`` in [0,1] on ``device``."""
+        import torch
+
+        return torch.from_numpy(self.predict_array(images)).to(self._device)
+
     def __repr__(self) -> str:
-        return f"OnnxMatter({self.path.name!r}, preset={self.name!r}, size={self.size}, device={self.device})"
+        return f"OnnxMatter({self.path.name!r}, preset={self.name!r}, size={self.size}, device={self._device})"
 
 
-def _to_nhwc(images: ImageBatch) -> np.ndarray:
+def _to_nhwc(images: Any) -> np.ndarray:
     """Checked uint8 frames → contiguous numpy ``(B,H,W,3)`` on the host."""
     x = check_images(images)
-    x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
+    x = x.detach().cpu().numpy() if hasattr(x, "detach") else x
     return np.ascontiguousarray(x)
 
 
@@ -182,7 +220,7 @@ def _as_hw(size: Union[int, Sequence[int]]) -> tuple[int, int]:
     return int(h), int(w)
 
 
-def _open_session(path: Path, providers, device: torch.device, threads: Optional[int]):
+def _open_session(path: Path, providers, device_type: str, threads: Optional[int]):
     import onnxruntime as ort
 
     if not path.is_file():
@@ -190,7 +228,7 @@ def _open_session(path: Path, providers, device: torch.device, threads: Optional
     if providers is None:
         available = ort.get_available_providers()
         providers = ["CPUExecutionProvider"]
-        if device.type == "cuda":
+        if device_type == "cuda":
             if "CUDAExecutionProvider" in available:
                 providers.insert(0, "CUDAExecutionProvider")
             else:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 from vidmatte.errors import InputError
-from vidmatte.matting import IMAGENET_MEAN, IMAGENET_STD
+from vidmatte.defaults import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["OnnxPreset", "PRESETS", "detect_preset", "model_size", "OVERRIDE_HINT"]
 

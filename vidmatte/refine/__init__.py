@@ -11,7 +11,7 @@ from vidmatte._lazy import attach
 
 _NAMES = {
     "guided_refine": "guided", "GuidedRefine": "guided", "guided_params": "guided", "GuidedParams": "guided",
-    "upsample_factor": "guided", "GuidedUpsampler": "guided", "AUTO_MIN_FACTOR": "guided",
+    "upsample_factor": "factor", "GuidedUpsampler": "guided", "AUTO_MIN_FACTOR": "factor", "auto_refines": "factor",
     "make_trimap": "trimap", "Trimap": "trimap", "band_radius": "trimap", "UNKNOWN": "trimap",
     "run_tiled": "tiles", "tile_starts": "tiles",
     "VitMatteRefiner": "vitmatte", "load_vitmatte": "vitmatte_load",

@@ -42,14 +42,10 @@ import torch
 from torch import nn
 
 from vidmatte.errors import VidmatteError
+from vidmatte.refine.factor import AUTO_MIN_FACTOR, upsample_factor
 
 __all__ = ["guided_refine", "GuidedRefine", "GuidedParams", "guided_params", "upsample_factor",
            "GuidedUpsampler", "AUTO_MIN_FACTOR"]
-
-#: ``--refine auto`` turns the guided filter on from this upsampling factor (frame / model
-#: size) up: -9..-14% gradient error at 2.5-6; below 2 the gain shrinks to ~5% while the
-#: filter runs at full resolution (no subsampling), so auto leaves it off there.
-AUTO_MIN_FACTOR = 2.0
 
 _INSTALL_HINT = "--refine guided needs kornia: pip install kornia (it is a dependency of vidmatte; reinstall it)"
 
@@ -129,25 +125,6 @@ def guided_params(factor: float, *, scale: float = 3.0, eps: float = 1e-4) -> Gu
     """
     f = max(float(factor), 1.0)
     return GuidedParams(max(1, round(scale * f)), float(eps), max(1, math.floor(f)))
-
-
-def upsample_factor(matter: Any, hw: tuple[int, int]) -> float:
-    """How many frame pixels one model pixel spans along the coarser axis: ``max(H/h, W/w)``.
-
-    The model size is ``matter.run_size(hw)`` when the matter has one (ONNX MODNet keeps the
-    aspect: its long side), else ``matter.size`` (``N`` or ``(h, w)``); wrappers with a
-    ``.matter`` (``ReuseAlpha``) are looked through. ``1.0`` when the size is unknown or
-    ``(0, 0)`` (models that run at the frame size, the chroma keyer).
-    """
-    while not callable(getattr(matter, "run_size", None)) and hasattr(matter, "matter"):
-        matter = matter.matter
-    run_size = getattr(matter, "run_size", None)
-    size = run_size(tuple(hw)) if callable(run_size) else getattr(matter, "size", None)
-    if isinstance(size, int):
-        size = (size, size)
-    if not size or len(size) != 2 or min(size) <= 0:
-        return 1.0
-    return max(hw[0] / size[0], hw[1] / size[1])
 
 
 class GuidedUpsampler:

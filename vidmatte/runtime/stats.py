@@ -41,7 +41,7 @@ class PipelineStats:
         return self.frames / self.wall_s if self.wall_s > 0 else 0.0
 
     def summary(self) -> str:
-        policy = f"; threads: {self.policy}" if self.policy else ""
+        policy = f"; schedule: {self.policy}" if self.policy else ""
         return (f"{self.frames} frames in {self.wall_s:.2f} s ({self.fps:.2f} fps); "
                 f"ms/frame: {self.times.line(self.frames)}{policy}")
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 
-from vidmatte.compose.backgrounds.base import Background
-from vidmatte.compose.backgrounds.image import ImageBackground
-from vidmatte.compose.backgrounds.solid import ColorBackground, GreenBackground
-from vidmatte.compose.backgrounds.blur import BlurBackground
-from vidmatte.compose.backgrounds.video import VideoBackground
+from typing import TYPE_CHECKING
+
 from vidmatte.errors import InputError
 from vidmatte.io.formats import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
-__all__ = ["parse_background", "as_background"]
+if TYPE_CHECKING:
+    from vidmatte.compose.backgrounds.base import Background
+
+__all__ = ["parse_background", "as_background", "check_background_spec"]
 
 _SPEC_HELP = "an image or video file, #RRGGBB, R,G,B, a colour name, blur[:SIGMA] or green"
 
@@ -25,9 +25,13 @@ def parse_background(spec: str) -> Background:
     :data:`NAMED_COLORS`, ``blur`` or ``blur:SIGMA`` (pixels at 1080p), ``green``.
     Raises :class:`InputError` with a one-line message otherwise.
     """
-    if not isinstance(spec, str) or not spec.strip():
-        raise InputError(f"empty background: give {_SPEC_HELP}")
-    s = spec.strip()
+    s = check_background_spec(spec)
+    # the background classes (and torch) load only once the spec is known to be usable
+    from vidmatte.compose.backgrounds.blur import BlurBackground
+    from vidmatte.compose.backgrounds.image import ImageBackground
+    from vidmatte.compose.backgrounds.solid import ColorBackground, GreenBackground
+    from vidmatte.compose.backgrounds.video import VideoBackground
+
     low = s.lower()
     if low == "green":
         return GreenBackground()
@@ -59,6 +63,20 @@ def parse_background(spec: str) -> Background:
     raise InputError(f"background {s!r} is not a file here nor a colour: give {_SPEC_HELP}")
 
 
+def check_background_spec(spec: str) -> str:
+    """The stripped spec, or one-line :class:`InputError` for an empty spec or a named image /
+    video file that is not there. Imports nothing heavy: commands call it before a model loads."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise InputError(f"empty background: give {_SPEC_HELP}")
+    s = spec.strip()
+    ext = os.path.splitext(s.lower())[1]
+    if ext in VIDEO_EXTENSIONS and not os.path.isfile(s):
+        raise InputError(f"background video not found: {s}")
+    if ext in IMAGE_EXTENSIONS and not os.path.isfile(s):
+        raise InputError(f"background image not found: {s}")
+    return s
+
+
 def as_background(value) -> "Background | None":
     """What the library accepts as a background → ``None`` (transparent) or a Background.
 
@@ -69,4 +87,6 @@ def as_background(value) -> "Background | None":
         return value
     if isinstance(value, (str, os.PathLike)):
         return parse_background(os.fspath(value))
+    from vidmatte.compose.backgrounds.solid import ColorBackground
+
     return ColorBackground(value)
