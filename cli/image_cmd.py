@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from vidmatte_cli.options import (add_background_options, add_model_options, add_output_options, add_refine_options,
-                                  background_from_args, matter_from_args, refine_from_args)
+                                  background_from_args, check_refine_args, matter_from_args, refine_from_args)
 
 
 def register(sub) -> None:
@@ -22,16 +22,18 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vidmatte.jobs.stills import check_inputs, cpu_cores, images
+    from vidmatte.jobs.stills import check_inputs, cpu_cores, expand_inputs, images
 
-    check_inputs(args.inputs)  # before any model loads
+    check_refine_args(args)
+    inputs = expand_inputs(args.inputs)  # folders and patterns → their images
+    check_inputs(inputs)  # before any model loads
     background = background_from_args(args)
-    workers = max(1, min(cpu_cores(), len(args.inputs)))
+    workers = max(1, min(cpu_cores(), len(inputs)))
     # cut-outs with an ONNX model run one image per core: open its session with that many threads once
     hint = max(1, cpu_cores() // workers) if background is None else None
     matter = matter_from_args(args, onnx_threads=hint)
     stats: dict = {}
-    written = images(args.inputs, args.output, matter=matter, background=background,
+    written = images(inputs, args.output, matter=matter, background=background,
                      fg_estimation=args.fg_estimation, overwrite=args.overwrite, refine=refine_from_args(args, matter),
                      stats=stats)
     if not args.quiet:

@@ -101,12 +101,22 @@ def add_refine_options(p: argparse.ArgumentParser, *, vitmatte: bool) -> None:
                             "from the Hugging Face cache, downloaded unless --offline")
 
 
+def check_refine_args(args) -> None:
+    """The refine options' own errors, before any file is read or model loaded (cheap)."""
+    choice = getattr(args, "refine", REFINE)
+    if getattr(args, "refine_weights", None) and choice != "vitmatte":
+        raise InputError("--refine-weights is for --refine vitmatte")
+    if choice == "vitmatte":
+        from vidmatte.refine.extras import require_transformers
+
+        require_transformers()
+
+
 def refine_from_args(args, matter=None):
     """``refine=`` for the jobs: the choice, or for ``vitmatte`` the loaded refiner (weights are
     found now, before any output is opened)."""
     choice = getattr(args, "refine", REFINE)
-    if getattr(args, "refine_weights", None) and choice != "vitmatte":
-        raise InputError("--refine-weights is for --refine vitmatte")
+    check_refine_args(args)
     if choice != "vitmatte":
         return choice
     from vidmatte.refine.refiners import make_refiner

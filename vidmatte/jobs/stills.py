@@ -29,12 +29,12 @@ from vidmatte.errors import InputError, OutputError
 from vidmatte.jobs.common import as_matter
 from vidmatte.runtime.threads import cpu_cores, opencv_threads
 
-__all__ = ["images", "check_inputs", "plan", "StillsPlan", "cpu_cores"]
+__all__ = ["images", "expand_inputs", "check_inputs", "plan", "StillsPlan", "cpu_cores"]
 
 PathLike = Union[str, os.PathLike]
 
 
-def _expand(inputs: Sequence[PathLike]) -> list:
+def expand_inputs(inputs: Sequence[PathLike]) -> list:
     """Folders and patterns (``shots/``, ``'shots/*.png'``) become the images they hold."""
     from vidmatte.io.sequence_files import is_sequence_spec, list_sequence, no_frames_advice
 
@@ -167,7 +167,7 @@ def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto"
     from vidmatte.io.stills import read_image, write_image
     from vidmatte.runtime.tuning import tune_allocator
 
-    inputs = _expand(inputs)
+    inputs = expand_inputs(inputs)
     check_inputs(inputs)
     if background is not None and not callable(background):
         from vidmatte.compose.backgrounds.spec import as_background

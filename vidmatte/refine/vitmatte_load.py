@@ -24,10 +24,10 @@ from typing import Any, Union
 import torch
 
 from vidmatte.errors import VidmatteError, WeightsError
+from vidmatte.refine.extras import INSTALL_HINT, require_transformers
 
 __all__ = ["transformers_classes", "load_vitmatte", "INSTALL_HINT"]
 
-INSTALL_HINT = '--refine vitmatte needs the optional package transformers: pip install "vidmatte[refine]"'
 
 
 def transformers_classes() -> tuple[Any, Any]:
@@ -60,8 +60,7 @@ def load_vitmatte(name: str = "vitmatte-small", weights: Union[str, Path, None] 
     defaults)."""
     from vidmatte.models.weights.hub import resolve_folder
 
-    if importlib.util.find_spec("transformers") is None:
-        raise VidmatteError(INSTALL_HINT)
+    require_transformers()
     folder = resolve_folder(name, weights=weights, download=download)  # before the slow import
     _check_folder(folder)
     model_cls, processor_cls = transformers_classes()
