@@ -230,3 +230,37 @@ def test_cuda_half_matches_fp32(lite):
     for dtype in (torch.float32, torch.float16, torch.bfloat16):
         gpu = BiRefNetMatter(copy.deepcopy(lite), size=128, device="cuda", dtype=dtype).predict(frame)
         assert gpu.device.type == "cuda" and (gpu.cpu() - cpu).abs().max() < (1e-3 if dtype == torch.float32 else 0.05)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_graph_replay_follows_its_input(lite):
+    """A replay must compute from the new input: every kernel, the deformable conv's too, is captured."""
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 256, (120, 160, 3), dtype=np.uint8) for _ in range(3)]
+    eager = BiRefNetMatter(copy.deepcopy(lite), size=128, device="cuda", dtype=torch.float16, cuda_graph=False)
+    graph = BiRefNetMatter(copy.deepcopy(lite), size=128, device="cuda", dtype=torch.float16, cuda_graph=True)
+    for f in frames:                       # the first call captures, the others replay
+        a, b = eager.predict(f), graph.predict(f)
+        assert (a - b).abs().max() < 2e-3
+    assert (eager.predict(frames[0]) - eager.predict(frames[1])).abs().max() > 1e-2   # inputs do matter
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_deform_conv_on_a_side_stream():
+    """On a non-default stream the result is ready and right when that stream says so."""
+    g = torch.Generator().manual_seed(4)
+    conv = DeformableConv2d(16, 8, 3, 1).eval()
+    x = torch.randn(2, 16, 64, 48, generator=g)
+    with torch.inference_mode():
+        ref = conv(x)
+        conv = conv.cuda()
+        side = torch.cuda.Stream()
+        xg = x.cuda()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            torch.cuda._sleep(10_000_000)   # keep the side stream busy so a default-stream kernel would run first
+            out = conv(xg * 1.0)
+            host = out.to("cpu", non_blocking=False)
+    assert (host - ref).abs().max() < 1e-4

@@ -9,10 +9,13 @@ deformable k=1/3/7, and global pooling; concat (1280 ch) → 1×1 conv → BN �
 The pooled branch is spatially constant, so its share of the 1×1 conv is added as a
 per-sample bias instead of being broadcast to ``H×W`` and concatenated (same result).
 
-On CPU the deformable conv runs as :func:`deform_conv2d_gather` (an ``embedding_bag``
-gather of the bilinear corners + one GEMM, multi-threaded, chunked) instead of
-torchvision's single-threaded im2col (about 2× less CPU time, and closer to float64);
-on CUDA torchvision's kernel is used.
+The deformable conv runs as :func:`deform_conv2d_gather` (an ``embedding_bag`` gather of
+the bilinear corners + one GEMM, chunked) on every device, not torchvision's kernel:
+on CPU it takes about half the time of torchvision's single-threaded im2col; on CUDA,
+torchvision's kernels are launched on the legacy default stream rather than the current
+one (pytorch/vision#9513, fixed only in 2026 releases), so they race with work on other
+streams and are left out of CUDA-graph capture (a replay reuses stale columns). Plain
+torch ops keep both streams and graphs correct.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torchvision.ops import deform_conv2d
 
 __all__ = [
     "fold_bn",
@@ -32,8 +34,10 @@ __all__ = [
 ]
 
 # Output pixels per chunk are chosen so one chunk of gathered columns (pixels·k²·C) stays
-# under this many elements: bounds memory at large sizes and keeps the chunk cache-warm.
+# under this many elements: bounds memory at large sizes and keeps the chunk cache-warm on a
+# CPU; on CUDA fewer, larger chunks mean fewer kernel launches (64 MB per chunk in fp16).
 CHUNK_ELEMENTS = 1 << 21
+CHUNK_ELEMENTS_CUDA = 1 << 25
 
 
 def fold_bn(weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,7 +96,7 @@ def _bilinear_taps(offset: torch.Tensor, mask: torch.Tensor, k: int, padding: in
 
 def deform_conv2d_gather(x: torch.Tensor, offset: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor,
                          bias: torch.Tensor | None = None, padding: int = 0,
-                         chunk_elements: int = CHUNK_ELEMENTS) -> torch.Tensor:
+                         chunk_elements: int | None = None) -> torch.Tensor:
     """Modulated deformable conv (stride 1, dilation 1, one offset group) as gather + GEMM.
 
     Args:
@@ -105,6 +109,8 @@ def deform_conv2d_gather(x: torch.Tensor, offset: torch.Tensor, mask: torch.Tens
     ``torchvision.ops.deform_conv2d``; returns ``(B, O, H', W')`` with channels-last
     strides when ``x`` has them, contiguous otherwise.
     """
+    if chunk_elements is None:
+        chunk_elements = CHUNK_ELEMENTS if x.device.type == "cpu" else CHUNK_ELEMENTS_CUDA
     b, c, h, w = x.shape
     o, _, k, _ = weight.shape
     kk = k * k
@@ -168,14 +174,7 @@ class DeformableConv2d(nn.Module):
             offset, mod = self.offset_conv(x), self.modulator_conv(x)
         mask = torch.sigmoid(mod).mul_(2.0)
         w, b = self.regular_conv.weight, self.regular_conv.bias
-        if x.device.type == "cpu":
-            return deform_conv2d_gather(x, offset, mask, w, b, self.padding)
-        if x.dtype == torch.bfloat16:   # torchvision has no bf16 kernel: run it in fp32
-            b = None if b is None else b.float()
-            out = deform_conv2d(x.float(), offset.float(), w.float(), b, padding=(self.padding,) * 2,
-                                mask=mask.float())
-            return out.to(x.dtype)
-        return deform_conv2d(x, offset, w, b, padding=(self.padding, self.padding), mask=mask)
+        return deform_conv2d_gather(x, offset, mask, w, b, self.padding)
 
 
 class ASPPBranch(nn.Module):

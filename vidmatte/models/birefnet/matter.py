@@ -46,7 +46,7 @@ class BiRefNetMatter(TorchMatter):
         super().__init__(size=size, device=dev, dtype=dtype)
         self.name = f"birefnet-{model.variant}"
         model = model.to(device=dev).eval().fuse_for_inference()
-        # deform_conv2d has no bf16 kernel: keep fp32 weights and run under autocast then.
+        # bf16 keeps fp32 weights and runs under autocast, which leaves layer norm and softmax in fp32.
         self._autocast = dtype == torch.bfloat16
         model = model.to(dtype=torch.float32 if self._autocast else dtype)
         if channels_last:
