@@ -71,14 +71,19 @@ def model_only(device, size, dtype, runs, warmup, official: Optional[str]) -> di
     state = {k: v.clone() for k, v in BiRefNet("lite", patch_order="current").state_dict().items()}
     x = torch.randn(1, 3, size, size, device=device)
     res: dict = {"size": size, "dtype": str(dtype).replace("torch.", "")}
-    outs = {}
+    x2 = torch.randn(1, 3, size, size, device=device)   # not the capture input: a replay must follow it
+    outs, second = {}, {}
     for name, graph in (("ours_eager", False), ("ours_graph", True)):
         if graph and device.type != "cuda":
             continue
         m = _matter(state, size, device, dtype, graph)
         res[f"{name}_ms"] = time_ms(lambda: m.logits(x.to(dtype)), device, runs, warmup)
         outs[name] = m.logits(x.to(dtype)).float()
+        second[name] = m.logits(x2.to(dtype)).float()
         del m
+    if len(second) == 2:
+        res["max_alpha_diff_graph_vs_eager"] = float(
+            (second["ours_graph"].sigmoid() - second["ours_eager"].sigmoid()).abs().max())
     if official:
         from vidmatte.bench.official import load_official_birefnet
 
