@@ -74,6 +74,44 @@ def test_a_matte_linear_in_the_colour_comes_back_unchanged(subsample):
     assert float((out - p).abs().max()) < 2e-3
 
 
+@pytest.mark.parametrize("r,eps", [(2, 1e-4), (5, 1e-3)])
+def test_numpy_twin_matches_the_plain_reference(r, eps):
+    from vidmatte.refine.guided_np import guided_refine_np
+
+    image, alpha = _scene()
+    out = guided_refine_np(image[0].permute(1, 2, 0).numpy(), alpha[0, 0].numpy(), r, eps)
+    ref = _guided_reference(image[0].double().numpy(), alpha[0, 0].double().numpy(), r, eps)
+    assert out.dtype == np.float32 and out.shape == alpha.shape[-2:]
+    assert np.abs(out - ref).max() < 2e-4
+
+
+@pytest.mark.parametrize("hw,r,subsample", [((41, 57), 3, 1), ((64, 48), 3, 2), ((101, 77), 8, 3), ((60, 90), 22, 7)])
+def test_numpy_twin_equals_kornia_at_every_subsample(hw, r, subsample):
+    """The still-image job's numpy filter (uint8 guide) == guided_refine (kornia's fast form)."""
+    from vidmatte.refine.guided_np import guided_refine_np
+
+    rng = np.random.default_rng(hw[0])
+    img = rng.integers(0, 256, (*hw, 3), dtype=np.uint8)
+    alpha = rng.random(hw, dtype=np.float32)
+    ref = guided_refine(torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255, torch.from_numpy(alpha)[None, None],
+                        r, 1e-4, subsample)[0, 0].numpy()
+    out = guided_refine_np(img, alpha, r, 1e-4, subsample)
+    assert np.abs(out - ref).max() < 5e-5
+    assert 0.0 <= out.min() and out.max() <= 1.0
+
+
+def test_numpy_twin_refuses_bad_input():
+    from vidmatte.refine.guided_np import guided_refine_np
+
+    img, alpha = np.zeros((8, 9, 3), np.uint8), np.zeros((8, 9), np.float32)
+    with pytest.raises(ValueError, match="expects image"):
+        guided_refine_np(img, alpha[:4], 2)
+    with pytest.raises(ValueError, match="radius and subsample"):
+        guided_refine_np(img, alpha, 0)
+    with pytest.raises(ValueError, match="radius and subsample"):
+        guided_refine_np(img, alpha, 2, eps=0.0)
+
+
 def test_shape_dtype_device_and_module():
     image, alpha = _scene()
     for a in (alpha, alpha.half(), alpha.double()):

@@ -47,6 +47,7 @@ def test_plan_picks_parallel_images_only_for_numpy_cutouts(modnet):
     assert not plan(modnet, 27, background="#fff", cores=4).arrays  # composites: the processor
     assert not plan(modnet, 27, fg_estimation="ml", cores=4).arrays
     assert not plan(ChromaKeyMatter(), 27, cores=4).arrays  # torch matters: the processor
+    assert plan(modnet, 27, cores=4, refine="guided").arrays and not plan(modnet, 27, cores=4, refine="vitmatte").arrays
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -63,6 +64,29 @@ def test_numpy_cutouts_equal_the_processor(tmp_path, photos, modnet, workers):
         diff = np.abs(got.astype(int) - want.astype(int))
         assert diff.max() <= 1 and diff.mean() < 0.01, (src.name, diff.max(), diff.mean())
         assert got[..., 3].min() < 20 and got[..., 3].max() > 235  # a real matte, not a flat map
+
+
+@pytest.mark.parametrize("refine", ["auto", "guided"])
+def test_numpy_cutouts_refine_like_the_processor(tmp_path, photos, refine):
+    """At model size 128 the 320-px photo is upsampled 2.5x: auto refines it, and the numpy
+    guided filter gives the processor's (kornia's) cut-out."""
+    from vidmatte.models.factory import load_matter
+    from vidmatte.refine.factor import auto_refines
+    from vidmatte.runtime.processor import Processor
+
+    small = load_matter("modnet", size=128, device="cpu")
+    assert auto_refines(small, (241, 320)) and not auto_refines(small, (180, 97))
+    stats: dict = {}
+    written = images(photos, tmp_path / "out", matter=small, workers=2, refine=refine, stats=stats)
+    assert "no torch" in stats["policy"]
+    plain = images(photos[:1], tmp_path / "plain.png", matter=small, refine="none")[0]
+    with Processor(small, None, smoothing=None, refine=refine) as proc:
+        for src, out in zip(photos, written):
+            got, want = read_image(out, with_alpha=True), proc(read_image(src))
+            diff = np.abs(got.astype(int) - want.astype(int))
+            assert diff.max() <= 1 and diff.mean() < 0.01, (src.name, diff.max(), diff.mean())
+    refined, unrefined = read_image(written[0], with_alpha=True), read_image(plain, with_alpha=True)
+    assert np.abs(refined[..., 3].astype(int) - unrefined[..., 3]).max() > 10   # the filter did something
 
 
 def test_overlapped_schedule_for_composites(tmp_path, photos, modnet):
@@ -91,7 +115,7 @@ def test_image_command_with_onnx_never_imports_torch(tmp_path, photos):
     code = ("import sys\nfrom vidmatte_cli.main import main\nrc = main(sys.argv[1:])\n"
             "print('HEAVY', [m for m in ('torch',) if m in sys.modules], rc)")
     res = subprocess.run([sys.executable, "-c", code, "image", *map(str, photos), "-o", f"{tmp_path}/o/",
-                          "--model", "modnet", "--model-size", "256", "--device", "cpu"],
+                          "--model", "modnet", "--model-size", "128", "--device", "cpu"],   # p0: auto refines
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "HEAVY [] 0", res.stdout + res.stderr

@@ -16,7 +16,6 @@ of two schedules, chosen from the model and the cores (:func:`plan`):
 from __future__ import annotations
 
 import os
-import threading
 from collections import deque
 from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
@@ -96,12 +95,14 @@ class StillsPlan:
 def plan(matter: Any, n_images: int, *, background: Any = None, fg_estimation: str = FG_ESTIMATION,
          workers: Optional[int] = None, cores: Optional[int] = None, refine: Any = REFINE) -> StillsPlan:
     """The schedule for ``n_images`` images with ``matter`` (see the module docstring); the
-    numpy path takes refinement ``"none"`` or ``"auto"`` (images auto refines go to a Processor)."""
+    numpy path takes refinement ``"none"``, ``"auto"`` and ``"guided"`` (the guided filter in
+    numpy, :mod:`vidmatte.refine.guided_np`)."""
     from vidmatte.compose.cutout import CUTOUT_FG_ESTIMATIONS
 
     cores = cores or cpu_cores()
     arrays = (callable(getattr(matter, "predict_array", None)) and getattr(matter, "device_type", "cpu") == "cpu"
-              and background is None and fg_estimation in CUTOUT_FG_ESTIMATIONS and refine in (None, "none", "auto"))
+              and background is None and fg_estimation in CUTOUT_FG_ESTIMATIONS
+              and refine in (None, "none", "auto", "guided"))
     if not arrays:
         return StillsPlan(False, 1, None)
     threads = getattr(matter, "threads", None)
@@ -154,9 +155,8 @@ def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto"
     ``output`` is a folder, and each result is named after its input (``.png``); a folder or a
     pattern (``'shots/*.jpg'``) stands for the images it holds. No smoothing (stills are not
     a sequence); the result is what a :class:`~vidmatte.runtime.processor.Processor` makes of
-    each image alone, ``refine`` included (``"vitmatte"`` for the offline quality tier; an
-    image ``auto`` would refine takes the Processor even on the numpy path). Returns the
-    written paths.
+    each image alone, ``refine`` included (``"vitmatte"`` for the offline quality tier).
+    Returns the written paths.
 
     Args:
         workers: images in flight on the numpy path (default: one per core; see :func:`plan`).
@@ -187,8 +187,6 @@ def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto"
         with atomic_path(targets[i], overwrite=overwrite) as tmp:
             write_image(tmp, result)
 
-    processor, lock = None, threading.Lock()
-
     def make_processor():
         from vidmatte.runtime.processor import Processor
 
@@ -196,25 +194,23 @@ def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto"
 
     if how.arrays:
         from vidmatte.compose.cutout import cutout_rgba
-        from vidmatte.refine.factor import auto_refines
+        from vidmatte.refine.factor import AUTO_MIN_FACTOR, guided_params, upsample_factor
+        from vidmatte.refine.guided_np import guided_refine_np
 
         if getattr(matter, "threads", None) != how.model_threads and hasattr(matter, "set_threads"):
             matter.set_threads(how.model_threads)
 
         def render(img):
-            nonlocal processor
-            if refine == "auto" and auto_refines(matter, img.shape[:2]):  # the guided filter needs torch
-                with lock:
-                    processor = processor or make_processor()
-                    return processor(img)
-            return cutout_rgba(img, matter.predict_array(img)[0, 0], fg_estimation)
+            alpha = matter.predict_array(img)[0, 0]
+            if refine in ("auto", "guided"):   # what GuidedUpsampler does in a Processor
+                factor = upsample_factor(matter, img.shape[:2])
+                if refine == "guided" or factor >= AUTO_MIN_FACTOR:
+                    p = guided_params(factor)
+                    alpha = guided_refine_np(img, alpha, p.radius, p.eps, p.subsample)
+            return cutout_rgba(img, alpha, fg_estimation)
 
-        try:
-            with opencv_threads(1) if how.workers > 1 else nullcontext():  # one OpenCV thread per worker
-                _run(len(inputs), read, render, write, how.workers)
-        finally:
-            if processor is not None:
-                processor.close()
+        with opencv_threads(1) if how.workers > 1 else nullcontext():  # one OpenCV thread per worker
+            _run(len(inputs), read, render, write, how.workers)
         return list(targets)
     with make_processor() as proc:
         _run(len(inputs), read, proc, write, 1)

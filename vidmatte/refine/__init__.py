@@ -10,7 +10,7 @@
 from vidmatte._lazy import attach
 
 _NAMES = {
-    "guided_refine": "guided", "GuidedRefine": "guided", "guided_params": "guided", "GuidedParams": "guided",
+    "guided_refine": "guided", "GuidedRefine": "guided", "guided_params": "factor", "GuidedParams": "factor",
     "upsample_factor": "factor", "GuidedUpsampler": "guided", "AUTO_MIN_FACTOR": "factor", "auto_refines": "factor",
     "make_trimap": "trimap", "Trimap": "trimap", "band_radius": "trimap", "UNKNOWN": "trimap",
     "run_tiled": "tiles", "tile_starts": "tiles",

@@ -1,11 +1,14 @@
-"""How much a matte was upsampled, and from when ``--refine auto`` refines it (torch-free,
-so the still-image job can decide per image without loading torch)."""
+"""How much a matte was upsampled, whether ``--refine auto`` refines it, and the guided
+filter's settings for that factor: torch-free, so the still-image job decides (and filters,
+:mod:`vidmatte.refine.guided_np`) per image without loading torch."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["upsample_factor", "AUTO_MIN_FACTOR", "auto_refines"]
+__all__ = ["upsample_factor", "AUTO_MIN_FACTOR", "auto_refines", "GuidedParams", "guided_params"]
 
 #: ``--refine auto`` turns the guided filter on from this upsampling factor (frame / model
 #: size) up: -9..-14% gradient error at 2.5-6; below 2 the gain shrinks to ~5% while the
@@ -35,3 +38,24 @@ def upsample_factor(matter: Any, hw: tuple[int, int]) -> float:
 def auto_refines(matter: Any, hw: tuple[int, int]) -> bool:
     """Whether ``--refine auto`` runs the guided filter on a frame of size ``hw`` with ``matter``."""
     return upsample_factor(matter, hw) >= AUTO_MIN_FACTOR
+
+
+@dataclass(frozen=True)
+class GuidedParams:
+    """Filter settings for one upsampling factor (see :func:`guided_params`)."""
+
+    radius: int
+    eps: float
+    subsample: int
+
+
+def guided_params(factor: float, *, scale: float = 3.0, eps: float = 1e-4) -> GuidedParams:
+    """``radius = round(scale * f)`` (at least 1), ``subsample = floor(f)`` (at least 1), ``eps``.
+
+    >>> guided_params(4.17)
+    GuidedParams(radius=13, eps=0.0001, subsample=4)
+    >>> guided_params(1.0)
+    GuidedParams(radius=3, eps=0.0001, subsample=1)
+    """
+    f = max(float(factor), 1.0)
+    return GuidedParams(max(1, round(scale * f)), float(eps), max(1, math.floor(f)))

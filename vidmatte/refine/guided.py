@@ -34,15 +34,13 @@ up to ``r`` pixels outside the edge, where bilinear upsampling leaves a narrower
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any, Optional
 
 import torch
 from torch import nn
 
 from vidmatte.errors import VidmatteError
-from vidmatte.refine.factor import AUTO_MIN_FACTOR, upsample_factor
+from vidmatte.refine.factor import AUTO_MIN_FACTOR, GuidedParams, guided_params, upsample_factor
 
 __all__ = ["guided_refine", "GuidedRefine", "GuidedParams", "guided_params", "upsample_factor",
            "GuidedUpsampler", "AUTO_MIN_FACTOR"]
@@ -104,27 +102,6 @@ class GuidedRefine(nn.Module):
 
     def extra_repr(self) -> str:
         return f"radius={self.radius}, eps={self.eps}, subsample={self.subsample}"
-
-
-@dataclass(frozen=True)
-class GuidedParams:
-    """Filter settings for one upsampling factor (see :func:`guided_params`)."""
-
-    radius: int
-    eps: float
-    subsample: int
-
-
-def guided_params(factor: float, *, scale: float = 3.0, eps: float = 1e-4) -> GuidedParams:
-    """``radius = round(scale * f)`` (at least 1), ``subsample = floor(f)`` (at least 1), ``eps``.
-
-    >>> guided_params(4.17)
-    GuidedParams(radius=13, eps=0.0001, subsample=4)
-    >>> guided_params(1.0)
-    GuidedParams(radius=3, eps=0.0001, subsample=1)
-    """
-    f = max(float(factor), 1.0)
-    return GuidedParams(max(1, round(scale * f)), float(eps), max(1, math.floor(f)))
 
 
 class GuidedUpsampler:
