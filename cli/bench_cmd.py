@@ -63,7 +63,9 @@ def _pipeline_args(p: argparse.ArgumentParser) -> None:
                    help="foreground colour estimation (default blur)")
     p.add_argument("--no-smooth", action="store_true", help="skip temporal smoothing")
     p.add_argument("--smoother", help="temporal smoother (default: the file jobs' default, flow)")
-    p.add_argument("--no-naive", action="store_true", help="skip the naive sequential loop")
+    p.add_argument("--refine", default="auto", choices=("auto", "guided", "none"),
+                   help="edge refinement, as in replace (default auto)")
+    p.add_argument("--no-naive", action="store_true", help="skip the naive sequential loops")
     p.add_argument("--rounds", type=int, default=2, metavar="N",
                    help="model-only, naive and pipeline runs take turns N times; the best of each counts (default 2)")
     p.add_argument("--policy", default="auto", choices=("auto", "inline", "overlap", "threads", "all"),
@@ -91,8 +93,8 @@ def _pipeline_run(args: argparse.Namespace) -> int:
         matter = load_matter(args.model, size=args.model_size, device=args.device, dtype=args.dtype, download=False)
     h, w = args.resolution if isinstance(args.resolution, tuple) else (args.resolution, args.resolution)
     res = bench_pipeline(matter, "#3366ff", smoothing=None if args.no_smooth else (args.smoother or SMOOTHER_FILES),
-                         fg_estimation=args.fg_estimation, clip=args.clip, width=w, height=h, frames=args.frames,
-                         batch_size=args.batch, naive=not args.no_naive, policy=args.policy,
+                         fg_estimation=args.fg_estimation, refine=args.refine, clip=args.clip, width=w, height=h,
+                         frames=args.frames, batch_size=args.batch, naive=not args.no_naive, policy=args.policy,
                          rounds=args.rounds)
     print(json.dumps(res.as_dict()) if args.json else res.summary())
     return 0

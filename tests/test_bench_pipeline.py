@@ -20,13 +20,16 @@ def test_bench_pipeline_reports_all_stages_and_ratios(tmp_path):
     assert res.frames == 10 and (res.width, res.height) == (160, 96)
     assert STAGES <= set(res.stage_ms), res.stage_ms
     assert all(v > 0 for v in res.stage_ms.values())
-    for fps in (res.model_only_fps, res.naive_fps, res.pipeline_fps, res.decode_fps, res.encode_fps):
+    for fps in (res.model_only_fps, res.naive_fps, res.same_work_fps, res.pipeline_fps, res.decode_fps, res.encode_fps):
         assert fps > 0
     assert res.ratio_vs_model == pytest.approx(res.pipeline_fps / res.model_only_fps)
     assert res.ratio_vs_naive == pytest.approx(res.pipeline_fps / res.naive_fps)
+    assert res.ratio_vs_same_work == pytest.approx(res.pipeline_fps / res.same_work_fps)
+    assert "naive same work" in res.summary() and "smoothing: gated" in res.summary()
     assert "pipeline / model-only" in res.summary()
     assert res.policy and res.policy in res.summary() and "cores" in res.threads  # what ran, and on what
-    assert {k: len(v) for k, v in res.runs_fps.items()} == {"model-only": 2, "naive": 2, "pipeline": 2}
+    assert {k: len(v) for k, v in res.runs_fps.items()} == {"model-only": 2, "naive": 2, "same-work": 2,
+                                                                 "pipeline": 2}
     assert res.pipeline_fps == max(res.runs_fps["pipeline"])
     assert list(tmp_path.iterdir()) == []  # its clip and outputs are cleaned up
 
@@ -34,9 +37,9 @@ def test_bench_pipeline_reports_all_stages_and_ratios(tmp_path):
 def test_bench_pipeline_all_policies_side_by_side(tmp_path):
     res = bench_pipeline(ChromaKeyMatter(), "#3366ff", width=96, height=64, frames=8, workdir=tmp_path,
                          naive=False, rounds=1, policy="all")
-    assert set(res.runs_fps) == {"model-only", "naive", "pipeline", "pipeline inline", "pipeline overlap",
-                                 "pipeline threads"}
-    assert all(v[0] > 0 for k, v in res.runs_fps.items() if k != "naive")
+    assert set(res.runs_fps) == {"model-only", "naive", "same-work", "pipeline", "pipeline inline",
+                                 "pipeline overlap", "pipeline threads"}
+    assert all(v[0] > 0 for k, v in res.runs_fps.items() if k not in ("naive", "same-work"))
     assert "pipeline overlap" in res.summary()
 
 
@@ -59,3 +62,17 @@ def test_bench_startup_times_every_command_against_import_torch():
     assert all(len(v) == 1 and v[0] > 0 for v in res.runs_s.values())
     assert set(res.as_dict()["ratio_vs_import_torch"]) == set(COMMANDS)
     assert "x import torch" in res.summary()
+
+
+def test_same_work_loop_writes_every_frame_with_a_look_ahead_smoother(tmp_path):
+    """The same-work baseline flushes what the look-ahead smoother holds back: all frames out."""
+    import av
+
+    from vidmatte.bench.baselines import same_work_loop
+    from vidmatte.bench.pipeline import make_bench_clip
+    from vidmatte.runtime.processor import Processor
+
+    clip = make_bench_clip(tmp_path / "c.mp4", 96, 64, 9)
+    fps = same_work_loop(clip, tmp_path / "o.mp4", Processor(ChromaKeyMatter(), "#3366ff", smoothing="flow"))
+    with av.open(str(tmp_path / "o.mp4")) as c:
+        assert fps > 0 and sum(1 for _ in c.decode(video=0)) == 9

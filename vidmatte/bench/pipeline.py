@@ -6,8 +6,13 @@ On one clip (generated with PyAV, or given) it measures, one after the other:
    (to-tensor, model, smoothing, compositing, to-YUV), then encode (the processed frames);
 2. **model only**: the matter's ``predict`` on frames already in memory;
 3. **naive loop**: decode → model → composite → RGB frame → encode, one frame at a time on
-   one thread with FFmpeg's own RGB→YUV conversion (what the official video notebook does);
-4. **pipeline**: the :class:`~vidmatte.runtime.pipeline.Pipeline` with ``policy`` (default
+   one thread with FFmpeg's own RGB→YUV conversion (what the official video notebook does:
+   no refinement, no smoothing);
+4. **naive loop, same work** (``same_work_fps``): decode → the same
+   :class:`~vidmatte.runtime.processor.Processor` (refinement and smoothing included) →
+   encode, one frame at a time on the calling thread: the pipeline's work without its
+   scheduling, so pipeline ÷ this is what the schedule wins or loses;
+5. **pipeline**: the :class:`~vidmatte.runtime.pipeline.Pipeline` with ``policy`` (default
    ``auto``: it times its first frames and picks how to use the cores; the report says
    which schedule ran and why).
 
@@ -45,6 +50,7 @@ class PipelineBench:
     stage_ms: dict = field(default_factory=dict)
     model_only_fps: float = 0.0
     naive_fps: float = 0.0
+    same_work_fps: float = 0.0
     pipeline_fps: float = 0.0
     decode_fps: float = 0.0
     encode_fps: float = 0.0
@@ -54,6 +60,8 @@ class PipelineBench:
     load: tuple = ()
     runs_fps: dict = field(default_factory=dict)
     model_cores_busy: float = 0.0
+    refine: str = ""
+    smoothing: str = ""
 
     @property
     def ratio_vs_model(self) -> float:
@@ -63,9 +71,14 @@ class PipelineBench:
     def ratio_vs_naive(self) -> float:
         return self.pipeline_fps / self.naive_fps if self.naive_fps else 0.0
 
+    @property
+    def ratio_vs_same_work(self) -> float:
+        return self.pipeline_fps / self.same_work_fps if self.same_work_fps else 0.0
+
     def as_dict(self) -> dict:
         d = asdict(self)
-        d.update(ratio_pipeline_vs_model_only=self.ratio_vs_model, ratio_pipeline_vs_naive=self.ratio_vs_naive)
+        d.update(ratio_pipeline_vs_model_only=self.ratio_vs_model, ratio_pipeline_vs_naive=self.ratio_vs_naive,
+                 ratio_pipeline_vs_same_work=self.ratio_vs_same_work)
         return d
 
     def _runs(self, key: str) -> str:
@@ -80,12 +93,15 @@ class PipelineBench:
             f"decode alone {self.decode_fps:.1f} fps, encode alone {self.encode_fps:.1f} fps\n"
             f"model only      {self.model_only_fps:7.2f} fps   runs: {self._runs('model-only')}   "
             f"(cores busy in its best run: {self.model_cores_busy:.2f})\n"
-            f"naive loop      {self.naive_fps:7.2f} fps   runs: {self._runs('naive')}\n"
+            f"naive loop      {self.naive_fps:7.2f} fps   runs: {self._runs('naive')}   (model + composite only)\n"
+            f"naive same work {self.same_work_fps:7.2f} fps   runs: {self._runs('same-work')}   "
+            f"(+ refine: {self.refine}, smoothing: {self.smoothing})\n"
             f"pipeline        {self.pipeline_fps:7.2f} fps   runs: {self._runs('pipeline')}\n"
             + "".join(f"{k:<16}{max(v):7.2f} fps   runs: {self._runs(k)}\n" for k, v in self.runs_fps.items()
                       if k.startswith("pipeline "))
             + f"schedule: {self.policy}\n"
-            f"pipeline / model-only = {self.ratio_vs_model:.2f}x, pipeline / naive = {self.ratio_vs_naive:.2f}x\n"
+            f"pipeline / model-only = {self.ratio_vs_model:.2f}x, pipeline / naive = {self.ratio_vs_naive:.2f}x, "
+            f"pipeline / naive same work = {self.ratio_vs_same_work:.2f}x\n"
             f"threads: {self.threads}; load average before/after: " + " / ".join(f"{x:.2f}" for x in self.load)
         )
 
@@ -128,36 +144,13 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _naive(clip: Path, out: Path, matter, compositor) -> float:
-    """One frame at a time, one thread: decode → model → composite → rgb24 → FFmpeg → x264."""
-    t0 = time.perf_counter()
-    n = 0
-    with av.open(str(clip)) as src, av.open(str(out), "w") as dst:
-        vin = src.streams.video[0]
-        vout = dst.add_stream("libx264", rate=vin.average_rate, options={"crf": "18", "preset": "medium"})
-        vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
-        for frame in src.decode(vin):
-            rgb = frame.to_ndarray(format="rgb24")
-            x = torch.from_numpy(rgb).to(matter.device).permute(2, 0, 1)[None].float().div_(255)
-            alpha = matter.predict(rgb)
-            comp = compositor(x, alpha, n)
-            img = comp[0].permute(1, 2, 0).mul(255).add_(0.5).clamp_(0, 255).byte().cpu().numpy()
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            vf.pts = n
-            for p in vout.encode(vf):
-                dst.mux(p)
-            n += 1
-        for p in vout.encode(None):
-            dst.mux(p)
-    return n / (time.perf_counter() - t0)
-
-
 def bench_pipeline(
     matter,
     background="#3366ff",
     *,
     smoothing="flow",
     fg_estimation: str = "blur",
+    refine: str = "auto",
     clip: Optional[Path] = None,
     width: int = 1920,
     height: int = 1080,
@@ -172,6 +165,7 @@ def bench_pipeline(
     (or a generated one). Model-only, naive and pipeline runs take turns ``rounds`` times and
     the best of each is reported (a busy machine only ever slows a run down). ``policy="all"``
     adds a pipeline run per fixed schedule (inline, overlap, threads) to each round."""
+    from vidmatte.bench.baselines import naive_loop, same_work_loop
     from vidmatte.io.sinks import VideoSink
     from vidmatte.io.sources import VideoSource
     from vidmatte.runtime.pipeline import Pipeline
@@ -189,7 +183,8 @@ def bench_pipeline(
         fmt = "yuv420p" if yuv else "rgb24"
 
         def processor(**kw) -> Processor:
-            return Processor(matter, background, smoothing=smoothing, fg_estimation=fg_estimation, format=fmt, **kw)
+            return Processor(matter, background, smoothing=smoothing, fg_estimation=fg_estimation, format=fmt,
+                             refine=refine, **kw)
 
         # 1. stages alone ------------------------------------------------------------
         t0 = time.perf_counter()
@@ -226,7 +221,7 @@ def bench_pipeline(
         del outs, decoded
         matter.predict(batch[0])
         _sync(dev)
-        runs: dict = {"model-only": [], "naive": [], "pipeline": []}
+        runs: dict = {"model-only": [], "naive": [], "same-work": [], "pipeline": []}
         busy: list = []  # CPU seconds per wall second while the model runs alone: its share of the cores
         for r in range(max(1, rounds)):
             t0, c0 = time.perf_counter(), time.process_time()
@@ -236,7 +231,10 @@ def bench_pipeline(
             runs["model-only"].append(n / (time.perf_counter() - t0))
             busy.append((time.process_time() - c0) / (time.perf_counter() - t0))
             if naive:
-                runs["naive"].append(_naive(clip, root / "naive.mp4", matter, proc.compositor))
+                runs["naive"].append(naive_loop(clip, root / "naive.mp4", matter, proc.compositor))
+                sproc = processor()
+                sproc.timed = False
+                runs["same-work"].append(same_work_loop(clip, root / "same.mp4", sproc))
             for pol in (("auto", "inline", "overlap", "threads") if policy == "all" else (policy,)):
                 pproc = processor()
                 pproc.timed = False
@@ -251,11 +249,13 @@ def bench_pipeline(
                     policies = policies + [stats.policy] if r else [stats.policy]
         model_fps, pipeline_fps = max(runs["model-only"]), max(runs["pipeline"])
         naive_fps = max(runs["naive"]) if naive else 0.0
+        same_fps = max(runs["same-work"]) if naive else 0.0
 
         return PipelineBench(
             clip=str(clip), width=w, height=h, frames=n, model=getattr(matter, "name", type(matter).__name__),
             model_size=tuple(getattr(matter, "size", (0, 0))), device=str(dev), stage_ms=stage_ms,
-            model_only_fps=model_fps, naive_fps=naive_fps, pipeline_fps=pipeline_fps,
+            model_only_fps=model_fps, naive_fps=naive_fps, same_work_fps=same_fps, pipeline_fps=pipeline_fps,
+            refine=str(refine), smoothing=str(smoothing),
             decode_fps=n / decode_s, encode_fps=n / encode_s, encoder=encoder, policy=" | ".join(dict.fromkeys(policies)),
             threads=_threads(matter), runs_fps=runs, model_cores_busy=busy[runs["model-only"].index(model_fps)],
             load=(load0, os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0),
