@@ -133,6 +133,8 @@ def test_deform_gather_equals_torchvision(k, b, h, w):
     out = deform_conv2d_gather(x, off, mask, wt, bias, k // 2, chunk_elements=64)   # many chunks
     assert out.shape == ref.shape and out.is_contiguous()
     assert (out - ref).abs().max() < 1e-4
+    by_index = deform_conv2d_gather(x, off, mask, wt, bias, k // 2, chunk_elements=64, gather="index")  # CUDA's
+    assert (by_index - ref).abs().max() < 1e-4
     out_cl = deform_conv2d_gather(x.contiguous(memory_format=torch.channels_last), off, mask, wt, None, k // 2)
     assert out_cl.is_contiguous(memory_format=torch.channels_last)
     assert (out_cl + bias.view(1, -1, 1, 1) - ref).abs().max() < 1e-4

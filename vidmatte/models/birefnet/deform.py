@@ -35,9 +35,10 @@ __all__ = [
 
 # Output pixels per chunk are chosen so one chunk of gathered columns (pixels·k²·C) stays
 # under this many elements: bounds memory at large sizes and keeps the chunk cache-warm on a
-# CPU; on CUDA fewer, larger chunks mean fewer kernel launches (64 MB per chunk in fp16).
+# CPU; on CUDA fewer, larger chunks mean fewer kernel launches (the "index" gather holds 4
+# rows per column entry: 128 MB per chunk in fp16).
 CHUNK_ELEMENTS = 1 << 21
-CHUNK_ELEMENTS_CUDA = 1 << 25
+CHUNK_ELEMENTS_CUDA = 1 << 24
 
 
 def fold_bn(weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,23 +95,37 @@ def _bilinear_taps(offset: torch.Tensor, mask: torch.Tensor, k: int, padding: in
     return idx.reshape(-1, 4), weights
 
 
+def _corner_sums(idx: torch.Tensor, wts: torch.Tensor, table: torch.Tensor, gather: str) -> torch.Tensor:
+    """``(m, 4)`` corner indices and weights → ``(m, C)`` weighted sums of ``table`` rows."""
+    if gather == "bag":
+        return F.embedding_bag(idx, table, per_sample_weights=wts, mode="sum")
+    rows = table.index_select(0, idx.reshape(-1)).view(idx.shape[0], 4, table.shape[1])
+    return torch.bmm(wts.unsqueeze(1), rows).squeeze(1)
+
+
 def deform_conv2d_gather(x: torch.Tensor, offset: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor,
                          bias: torch.Tensor | None = None, padding: int = 0,
-                         chunk_elements: int | None = None) -> torch.Tensor:
+                         chunk_elements: int | None = None, gather: str | None = None) -> torch.Tensor:
     """Modulated deformable conv (stride 1, dilation 1, one offset group) as gather + GEMM.
 
     Args:
         x: ``(B, C, H, W)``; offset: ``(B, 2k², H', W')``, ``(dy, dx)`` per row-major tap;
         mask: ``(B, k², H', W')``; weight: ``(O, C, k, k)``; bias: ``(O,)`` or None.
 
-    ``cols[p, t, :] = Σ_corners w · x[:, corner]`` (``F.embedding_bag`` over the
-    channels-last pixel table, mask folded into the weights), then
+    ``cols[p, t, :] = Σ_corners w · x[:, corner]`` over the channels-last pixel table, mask
+    folded into the weights (``gather="bag"``: one ``F.embedding_bag``, the CPU default;
+    ``"index"``: ``index_select`` + a batched 1x4 product, the CUDA default: the plainest
+    kernels, safe in CUDA-graph capture), then
     ``out[p] = cols[p] · W`` for each output pixel ``p``. Same maths as
     ``torchvision.ops.deform_conv2d``; returns ``(B, O, H', W')`` with channels-last
     strides when ``x`` has them, contiguous otherwise.
     """
+    cpu = x.device.type == "cpu"
     if chunk_elements is None:
-        chunk_elements = CHUNK_ELEMENTS if x.device.type == "cpu" else CHUNK_ELEMENTS_CUDA
+        chunk_elements = CHUNK_ELEMENTS if cpu else CHUNK_ELEMENTS_CUDA
+    gather = gather or ("bag" if cpu else "index")
+    if gather not in ("bag", "index"):
+        raise ValueError(f"gather must be 'bag' or 'index', got {gather!r}")
     b, c, h, w = x.shape
     o, _, k, _ = weight.shape
     kk = k * k
@@ -125,8 +140,7 @@ def deform_conv2d_gather(x: torch.Tensor, offset: torch.Tensor, mask: torch.Tens
     step = max(1, chunk_elements // (kk * c))
     for p0 in range(0, n, step):
         p1 = min(n, p0 + step)
-        cols = F.embedding_bag(idx[p0 * kk:p1 * kk], table, per_sample_weights=wts[p0 * kk:p1 * kk], mode="sum")
-        cols = cols.view(p1 - p0, kk * c)
+        cols = _corner_sums(idx[p0 * kk:p1 * kk], wts[p0 * kk:p1 * kk], table, gather).view(p1 - p0, kk * c)
         if bias is None:
             torch.mm(cols, wmat, out=out[p0:p1])
         else:
