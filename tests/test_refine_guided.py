@@ -56,10 +56,11 @@ def _scene(h=40, w=56, seed=0):
     return image[None].clamp(0, 1), blurry
 
 
+@pytest.mark.parametrize("backend", ["torch", "auto"])
 @pytest.mark.parametrize("r,eps", [(2, 1e-4), (5, 1e-3), (8, 1e-2)])
-def test_matches_the_plain_reference(r, eps):
+def test_matches_the_plain_reference(r, eps, backend):
     image, alpha = _scene()
-    out = guided_refine(image, alpha, r, eps)
+    out = guided_refine(image, alpha, r, eps, backend=backend)
     ref = _guided_reference(image[0].double().numpy(), alpha[0, 0].double().numpy(), r, eps)
     assert np.abs(out[0, 0].double().numpy() - ref).max() < 2e-4
     assert float((out - alpha).abs().max()) > 0.05  # it did change the matte
@@ -94,7 +95,7 @@ def test_numpy_twin_equals_kornia_at_every_subsample(hw, r, subsample):
     img = rng.integers(0, 256, (*hw, 3), dtype=np.uint8)
     alpha = rng.random(hw, dtype=np.float32)
     ref = guided_refine(torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255, torch.from_numpy(alpha)[None, None],
-                        r, 1e-4, subsample)[0, 0].numpy()
+                        r, 1e-4, subsample, backend="torch")[0, 0].numpy()
     out = guided_refine_np(img, alpha, r, 1e-4, subsample)
     assert np.abs(out - ref).max() < 5e-5
     assert 0.0 <= out.min() and out.max() <= 1.0
@@ -123,6 +124,10 @@ def test_shape_dtype_device_and_module():
     assert torch.equal(out, guided_refine(*batch, 4, 1e-3, 2)) and out.shape == (2, 1, 40, 56)
     assert torch.allclose(out[1:], guided_refine(batch[0][1:], batch[1][1:], 4, 1e-3, 2), atol=1e-6)
     assert "radius=4" in repr(GuidedRefine(4, 1e-3, 2))
+    kornia_out = guided_refine(*batch, 4, 1e-3, 2, backend="torch")   # the CPU's numpy twin == kornia
+    assert (out - kornia_out).abs().max() < 5e-5
+    with pytest.raises(ValueError, match="backend"):
+        guided_refine(*batch, 4, backend="cv2")
 
 
 @pytest.mark.cuda
@@ -268,7 +273,7 @@ def test_missing_kornia_is_one_line(tmp_path):
                              "print(Processor(ChromaKeyMatter()).refiner)")
     assert res.returncode == 0 and res.stdout.strip() == "None", res.stderr  # auto: quietly off
     res = _without("kornia", "from vidmatte.refine.guided import guided_refine\nimport torch\n"
-                             "guided_refine(torch.rand(1, 3, 8, 8), torch.rand(1, 1, 8, 8), 2)")
+                             "guided_refine(torch.rand(1, 3, 8, 8), torch.rand(1, 1, 8, 8), 2, backend='torch')")
     assert "VidmatteError" in res.stderr and "pip install kornia" in res.stderr
 
 
