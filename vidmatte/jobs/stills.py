@@ -194,7 +194,7 @@ def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto"
 
     if how.arrays:
         from vidmatte.compose.cutout import cutout_rgba
-        from vidmatte.refine.factor import AUTO_MIN_FACTOR, guided_params, upsample_factor
+        from vidmatte.refine.factor import AUTO_MIN_FACTOR, frame_params
         from vidmatte.refine.guided_np import guided_refine_np
 
         if getattr(matter, "threads", None) != how.model_threads and hasattr(matter, "set_threads"):
@@ -202,10 +202,9 @@ def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto"
 
         def render(img):
             alpha = matter.predict_array(img)[0, 0]
-            if refine in ("auto", "guided"):   # what GuidedUpsampler does in a Processor
-                factor = upsample_factor(matter, img.shape[:2])
-                if refine == "guided" or factor >= AUTO_MIN_FACTOR:
-                    p = guided_params(factor)
+            if refine in ("auto", "guided"):   # the settings GuidedUpsampler uses in a Processor
+                p = frame_params(matter, img.shape[:2], AUTO_MIN_FACTOR if refine == "auto" else None)
+                if p is not None:
                     alpha = guided_refine_np(img, alpha, p.radius, p.eps, p.subsample)
             return cutout_rgba(img, alpha, fg_estimation)
 

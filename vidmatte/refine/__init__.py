@@ -12,6 +12,7 @@ from vidmatte._lazy import attach
 _NAMES = {
     "guided_refine": "guided", "GuidedRefine": "guided", "guided_params": "factor", "GuidedParams": "factor",
     "upsample_factor": "factor", "GuidedUpsampler": "guided", "AUTO_MIN_FACTOR": "factor", "auto_refines": "factor",
+    "frame_params": "factor",
     "make_trimap": "trimap", "Trimap": "trimap", "band_radius": "trimap", "UNKNOWN": "trimap",
     "run_tiled": "tiles", "tile_starts": "tiles",
     "VitMatteRefiner": "vitmatte", "load_vitmatte": "vitmatte_load",

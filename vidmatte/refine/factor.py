@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
-__all__ = ["upsample_factor", "AUTO_MIN_FACTOR", "auto_refines", "GuidedParams", "guided_params"]
+__all__ = ["upsample_factor", "AUTO_MIN_FACTOR", "auto_refines", "GuidedParams", "guided_params", "frame_params"]
 
 #: ``--refine auto`` turns the guided filter on from this upsampling factor (frame / model
 #: size) up: -9..-14% gradient error at 2.5-6; below 2 the gain shrinks to ~5% while the
@@ -37,7 +37,7 @@ def upsample_factor(matter: Any, hw: tuple[int, int]) -> float:
 
 def auto_refines(matter: Any, hw: tuple[int, int]) -> bool:
     """Whether ``--refine auto`` runs the guided filter on a frame of size ``hw`` with ``matter``."""
-    return upsample_factor(matter, hw) >= AUTO_MIN_FACTOR
+    return frame_params(matter, hw, AUTO_MIN_FACTOR) is not None
 
 
 @dataclass(frozen=True)
@@ -59,3 +59,14 @@ def guided_params(factor: float, *, scale: float = 3.0, eps: float = 1e-4) -> Gu
     """
     f = max(float(factor), 1.0)
     return GuidedParams(max(1, round(scale * f)), float(eps), max(1, math.floor(f)))
+
+
+def frame_params(matter: Any, hw: tuple[int, int], min_factor: Optional[float] = None, *, scale: float = 3.0,
+                 eps: float = 1e-4) -> Optional[GuidedParams]:
+    """The guided filter's settings for a frame of ``hw`` matted by ``matter`` (:func:`guided_params`
+    of its :func:`upsample_factor`), or ``None`` when ``min_factor`` is given and the frame was
+    upsampled less than that (``--refine auto`` passes :data:`AUTO_MIN_FACTOR`)."""
+    factor = upsample_factor(matter, hw)
+    if min_factor is not None and factor < min_factor:
+        return None
+    return guided_params(factor, scale=scale, eps=eps)

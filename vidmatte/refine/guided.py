@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from vidmatte.errors import VidmatteError
-from vidmatte.refine.factor import AUTO_MIN_FACTOR, GuidedParams, guided_params, upsample_factor
+from vidmatte.refine.factor import AUTO_MIN_FACTOR, GuidedParams, frame_params, guided_params, upsample_factor
 
 __all__ = ["guided_refine", "GuidedRefine", "GuidedParams", "guided_params", "upsample_factor",
            "GuidedUpsampler", "AUTO_MIN_FACTOR"]
@@ -138,10 +138,7 @@ class GuidedUpsampler:
 
     def params(self, hw: tuple[int, int]) -> Optional[GuidedParams]:
         """The settings for frames of ``hw``, or ``None`` where this refiner leaves them alone."""
-        factor = upsample_factor(self.matter, hw)
-        if self.min_factor is not None and factor < self.min_factor:
-            return None
-        return guided_params(factor, scale=self.scale, eps=self.eps)
+        return frame_params(self.matter, hw, self.min_factor, scale=self.scale, eps=self.eps)
 
     def __call__(self, image: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         p = self.params((int(alpha.shape[-2]), int(alpha.shape[-1])))
