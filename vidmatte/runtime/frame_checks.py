@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from vidmatte.errors import warn
+from vidmatte.frame import Frame, check_images
 
 __all__ = ["check_array", "check_frames", "check_alpha"]
 
@@ -43,8 +44,6 @@ def check_array(image: Any, bgr: bool = False) -> tuple[list, bool, str]:
     Takes ``(H,W,3)``/``(B,H,W,3)`` uint8 or uint16 (numpy or torch), grey ``(H,W)`` /
     ``(H,W,1)`` (spread to RGB); ``bgr`` reverses the channels.
     """
-    from vidmatte.frame import Frame
-
     if isinstance(image, Frame) or (isinstance(image, (list, tuple)) and image and isinstance(image[0], Frame)):
         raise TypeError("proc(image) takes arrays; use proc.process([frames]) for Frame objects")
     if isinstance(image, torch.Tensor):
@@ -60,8 +59,6 @@ def check_array(image: Any, bgr: bool = False) -> tuple[list, bool, str]:
     single = image.ndim == 3
     batch = image[None] if single else image
     if batch.ndim != 4 or batch.shape[-1] != 3:
-        from vidmatte.matting import check_images
-
         check_images(batch.astype(np.uint8, copy=False))  # raises with the shape hint
         raise ValueError(f"frames must be (H,W,3) or (B,H,W,3), got shape {image.shape}")
     _warn_if_8bit_in_16(batch)
@@ -79,8 +76,6 @@ def _kind(img: Any) -> tuple[tuple, np.dtype]:
 
 def check_frames(frames: Sequence[Any]) -> None:
     """Frames for ``process``/``infer``: one size and one dtype, ``(H,W,3)`` uint8 or uint16."""
-    from vidmatte.frame import Frame
-
     if not all(isinstance(f, Frame) for f in frames):
         raise TypeError("process() takes a list of Frame objects; call proc(image) for arrays")
     first = _kind(frames[0].image)

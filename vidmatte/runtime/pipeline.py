@@ -241,6 +241,4 @@ class Pipeline:
         while inflight:
             for out in inflight.popleft().result():
                 q_out.put_or_stop(out)
-        for out in self._flush():
-            q_out.put_or_stop(out)
         q_out.put_or_stop(END)
