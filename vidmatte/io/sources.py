@@ -202,14 +202,10 @@ class VideoSource:
         self._iterated = True
         step = max(1, round(1 / (self.fps * self.time_base))) if self.fps else 1
         index, last = 0, None
-        fmt = {(False, False): "rgb24", (True, False): "rgb48", (False, True): "rgba", (True, True): "rgba64"}[
-            (self.deep, self.with_alpha)]
         for f in frames:
             pts = f.pts if f.pts is not None else (last + step if last is not None else 0)
             last = pts
-            meta = {"rotation": self.rotation, "source": str(self.path)}
-            yield Frame(image=self._to_image(f), pts=pts, time_base=self.time_base, index=index, meta=meta,
-                        format=fmt)
+            yield self._frame(f, pts, index)
             index += 1
         if index == 0:
             raise InputError(f"{self.path} yielded no decodable frame; the file is damaged")
@@ -235,9 +231,15 @@ class VideoSource:
         for f in itertools.chain([first] if first is not None else [], frames):
             if f.pts is None or f.pts < pts:
                 continue
-            meta = {"rotation": self.rotation, "source": str(self.path)}
-            yield Frame(image=self._to_image(f), pts=f.pts, time_base=self.time_base, index=index, meta=meta)
+            yield self._frame(f, f.pts, index)
             index += 1
+
+    def _frame(self, f: av.VideoFrame, pts: int, index: int) -> Frame:
+        """One decoded frame as a :class:`Frame` in this source's pixel format."""
+        fmt = {(False, False): "rgb24", (True, False): "rgb48", (False, True): "rgba", (True, True): "rgba64"}[
+            (self.deep, self.with_alpha)]
+        meta = {"rotation": self.rotation, "source": str(self.path)}
+        return Frame(image=self._to_image(f), pts=pts, time_base=self.time_base, index=index, meta=meta, format=fmt)
 
     def __len__(self) -> int:
         n = self.frame_count
