@@ -153,6 +153,9 @@ def _batch_run(args: argparse.Namespace) -> int:
     h, w = args.resolution if isinstance(args.resolution, tuple) else (args.resolution, args.resolution)
     res = bench_batch(args.clips, count=args.count, frames=args.frames, width=w, height=h, model=args.model,
                       workers=args.workers, segment=args.segment, ray=not args.no_ray)
+    print(json.dumps(res.as_dict()) if args.json else res.summary())
+    return 0
+
 
 def _sizes(text: str) -> list:
     try:

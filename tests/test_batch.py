@@ -3,6 +3,7 @@ bad inputs fail alone, nothing half-written is left (the Ray engine: test_batch_
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -142,6 +143,14 @@ def test_bench_batch_times_the_engines_against_one_by_one():
     assert list(res.seconds) == ["one by one", "batch local"] and res.frames == 12
     assert all(s > 0 for s in res.seconds.values()) and res.ratio("one by one") == 1.0
     assert "of one by one" in res.summary() and set(res.as_dict()["ratios"]) == set(res.seconds)
+
+
+def test_bench_batch_command_prints_its_result():
+    out = subprocess.run([sys.executable, "-m", "vidmatte_cli.main", "bench", "batch", "--count", "2", "--frames", "6",
+                          "--resolution", "48x64", "--no-ray", "--json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert list(data["seconds"]) == ["one by one", "batch local"] and data["frames"] == 12
 
 
 def test_transparent_webm_segments_keep_alpha_times_and_audio(tmp_path):
