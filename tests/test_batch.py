@@ -81,6 +81,17 @@ def test_interrupted_batch_leaves_nothing_half_written(tmp_path):
     assert len(batch([clip], tmp_path / "out", segment=0.5, **CHROMA).done) == 1  # and a re-run finishes it
 
 
+def test_a_killed_writers_partial_is_removed(tmp_path):
+    """A partial output whose writer process is gone (a SIGKILLed worker) goes when its item ends."""
+    clip = make_clip(tmp_path / "in.mp4", frames=6).path
+    (tmp_path / "out").mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left = tmp_path / "out" / f".in.partial-{int(dead.stdout)}-0123abcd.mp4"
+    left.write_bytes(b"half")
+    assert len(batch([clip], tmp_path / "out", **CHROMA).done) == 1
+    assert only_outputs(tmp_path / "out") == ["in.mp4"]
+
+
 def test_matte_mode_and_transparent_outputs(tmp_path):
     clip = make_clip(tmp_path / "in.mp4", frames=6, size=(96, 64), audio=True)
     plates = batch([clip.path], tmp_path / "plates", matte=True, format="prores", matter="chroma", progress=False)

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Iterator, Optional, Union
 
 from vidmatte.defaults import FG_ESTIMATION, SMOOTHER_FILES
 from vidmatte.errors import InputError, OutputError, VidmatteError
+from vidmatte.io.atomic import cleanup_partials
 from vidmatte.scale.engines import ENGINES, make_engine
 from vidmatte.scale.inputs import expand_inputs
 from vidmatte.scale.manifest import Manifest
@@ -163,9 +164,7 @@ def _clean(item: Item) -> None:
     """Remove the item's pieces and half-written outputs left by killed workers or runs."""
     if item.pieces is not None:
         shutil.rmtree(item.pieces, ignore_errors=True)
-    out = item.output
-    for p in out.parent.glob(f".{out.stem}.partial-????????{out.suffix}"):
-        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    cleanup_partials(item.output.parent, item.output.stem)
 
 
 def _remove_empty(folder: Path) -> None:
