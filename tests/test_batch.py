@@ -116,6 +116,7 @@ def test_inputs_and_output_names(tmp_path):
     assert output_name("a.mp4", mode="matte") == "a.mp4"  # an alpha matte, as `vidmatte matte a.mp4` writes
     assert output_name("a.avi", mode="matte") == "a.mov"
     assert output_name("a.mp4", mode="matte", format="png") == "a"
+    assert output_name("a.mp4", mode="matte", format="tiff") == "a"   # every image-sequence format: a folder
 
 
 def test_cli_batch_and_its_one_line_errors(tmp_path, capsys):

@@ -55,15 +55,15 @@ def output_name(input: PathLike, *, mode: str, transparent: bool = False, format
     * ``replace`` with a background: H.264 in .mp4/.m4v/.mov/.mkv, else ``.mp4``;
     * ``replace`` transparent: .mov/.mkv (ProRes 4444) or .webm (VP9), else ``.mov``;
     * ``matte``: as ``vidmatte matte`` would write that name (.mp4 → alpha matte video,
-      .mov/.mkv → ProRes 4444, .webm → VP9), else ProRes ``.mov``; ``format`` png/exr
-      gives a folder named after the input, other formats their container.
+      .mov/.mkv → ProRes 4444, .webm → VP9), else ProRes ``.mov``; an image-sequence
+      ``format`` (png/exr/tiff) gives a folder named after the input, other formats their container.
     """
-    from vidmatte.io.formats import ALPHA_CONTAINERS, PRESETS
+    from vidmatte.io.formats import ALPHA_CONTAINERS, PRESETS, SEQUENCE_FORMATS
 
     p = Path(input)
     ext = p.suffix.lower()
     if mode == "matte":
-        if format in ("png", "exr"):
+        if format in SEQUENCE_FORMATS:
             return p.stem
         default = {**ALPHA_CONTAINERS, ".mp4": "alpha", ".m4v": "alpha"}.get(ext, "prores")
         preset = PRESETS[format or default]

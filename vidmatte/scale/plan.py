@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from vidmatte.errors import InputError, VidmatteError
+from vidmatte.io.formats import SEQUENCE_FORMATS
 from vidmatte.scale.inputs import output_name
 from vidmatte.scale.manifest import Manifest
 from vidmatte.scale.worker import JobSpec, Task
@@ -85,7 +86,7 @@ def plan_items(files, outdir: Path, spec: JobSpec, manifest: Manifest, segment, 
                                                    "pass --overwrite to replace it"))
                     continue
             plan = spec.plan(out)
-            check_output_path(out, overwrite=True, inputs=(f,), folder=plan.format in ("png", "exr"))
+            check_output_path(out, overwrite=True, inputs=(f,), folder=plan.format in SEQUENCE_FORMATS)
             item = Item(str(f), f.absolute(), out, entry)
             _tasks(item, n, spec, segment)
         except VidmatteError as e:
@@ -105,10 +106,11 @@ def _tasks(item: Item, n: int, spec: JobSpec, segment: Optional[float]) -> None:
     muxer = MUXERS.get(item.output.suffix.lower())
     if segment and muxer:
         from vidmatte.scale.segments import plan_segments, scan, warmup_frames
+        from vidmatte.temporal import as_smoother
 
         sc = scan(item.input)
         if sc is not None:
-            smoother = _smoother(spec)
+            smoother = as_smoother(spec.smoothing, spec.strength)
             after = int(getattr(smoother, "delay", 0) or 0)
             segs = plan_segments(sc, segment, context=warmup_frames(smoother), after=after,
                                  shift=muxer in ("mp4", "mov"))
@@ -126,12 +128,3 @@ def _tasks(item: Item, n: int, spec: JobSpec, segment: Optional[float]) -> None:
         frames = getattr(src, "frame_count", None)
     item.tasks, item.left = [Task(f"{n}", str(item.input), str(item.output), None, frames)], 1
 
-
-def _smoother(spec: JobSpec):
-    if spec.smoothing is None or spec.smoothing is False or spec.smoothing == "none":
-        return None
-    if isinstance(spec.smoothing, str):
-        from vidmatte.temporal import make_smoother
-
-        return make_smoother(spec.smoothing, spec.strength)
-    return spec.smoothing
