@@ -22,15 +22,14 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vidmatte.jobs.stills import check_inputs, cpu_cores, expand_inputs, images
+    from vidmatte.jobs.stills import check_inputs, expand_inputs, images, model_threads_hint
 
     check_refine_args(args)
     inputs = expand_inputs(args.inputs)  # folders and patterns → their images
     check_inputs(inputs)  # before any model loads
     background = background_from_args(args)
-    workers = max(1, min(cpu_cores(), len(inputs)))
     # cut-outs with an ONNX model run one image per core: open its session with that many threads once
-    hint = max(1, cpu_cores() // workers) if background is None else None
+    hint = model_threads_hint(len(inputs), background=background, fg_estimation=args.fg_estimation, refine=args.refine)
     matter = matter_from_args(args, onnx_threads=hint)
     stats: dict = {}
     written = images(inputs, args.output, matter=matter, background=background,

@@ -50,6 +50,16 @@ def test_plan_picks_parallel_images_only_for_numpy_cutouts(modnet):
     assert plan(modnet, 27, cores=4, refine="guided").arrays and not plan(modnet, 27, cores=4, refine="vitmatte").arrays
 
 
+def test_the_command_lines_thread_hint_follows_the_plan():
+    """One image per core on the numpy path; no hint where the processor runs the model."""
+    from vidmatte.jobs.stills import model_threads_hint
+
+    assert model_threads_hint(27, cores=4) == 1 and model_threads_hint(1, cores=4) == 4
+    assert model_threads_hint(27, cores=4, refine="guided") == 1
+    for kw in ({"background": "#fff"}, {"fg_estimation": "ml"}, {"refine": "vitmatte"}):
+        assert model_threads_hint(27, cores=4, **kw) is None, kw
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_numpy_cutouts_equal_the_processor(tmp_path, photos, modnet, workers):
     from vidmatte.runtime.processor import Processor

@@ -28,7 +28,7 @@ from vidmatte.errors import InputError, OutputError
 from vidmatte.jobs.common import as_matter
 from vidmatte.runtime.threads import cpu_cores, opencv_threads
 
-__all__ = ["images", "expand_inputs", "check_inputs", "plan", "StillsPlan", "cpu_cores"]
+__all__ = ["images", "expand_inputs", "check_inputs", "plan", "StillsPlan", "model_threads_hint"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -97,18 +97,34 @@ def plan(matter: Any, n_images: int, *, background: Any = None, fg_estimation: s
     """The schedule for ``n_images`` images with ``matter`` (see the module docstring); the
     numpy path takes refinement ``"none"``, ``"auto"`` and ``"guided"`` (the guided filter in
     numpy, :mod:`vidmatte.refine.guided_np`)."""
-    from vidmatte.compose.cutout import CUTOUT_FG_ESTIMATIONS
-
     cores = cores or cpu_cores()
     arrays = (callable(getattr(matter, "predict_array", None)) and getattr(matter, "device_type", "cpu") == "cpu"
-              and background is None and fg_estimation in CUTOUT_FG_ESTIMATIONS
-              and refine in (None, "none", "auto", "guided"))
+              and _numpy_job(background, fg_estimation, refine))
     if not arrays:
         return StillsPlan(False, 1, None)
     threads = getattr(matter, "threads", None)
     if workers is None:
         workers = max(1, min(n_images, cores // threads if threads else cores))
     return StillsPlan(True, workers, threads or max(1, cores // workers))
+
+
+def _numpy_job(background: Any, fg_estimation: str, refine: Any) -> bool:
+    """Whether the job itself (not the model) suits the numpy path: cut-outs, blur or no
+    foreground estimation, no refinement or the guided filter."""
+    from vidmatte.compose.cutout import CUTOUT_FG_ESTIMATIONS
+
+    return background is None and fg_estimation in CUTOUT_FG_ESTIMATIONS and refine in (None, "none", "auto", "guided")
+
+
+def model_threads_hint(n_images: int, *, background: Any = None, fg_estimation: str = FG_ESTIMATION,
+                       refine: Any = REFINE, cores: Optional[int] = None) -> Optional[int]:
+    """Threads per model call an ONNX model will get on the numpy path (one image per core),
+    so the command line can open its session that way once; ``None`` when the job takes the
+    processor instead (the model then keeps its default threads)."""
+    if not _numpy_job(background, fg_estimation, refine):
+        return None
+    cores = cores or cpu_cores()
+    return max(1, cores // max(1, min(cores, n_images)))
 
 
 def _run(n: int, read: Callable, render: Callable, write: Callable, workers: int) -> None:
