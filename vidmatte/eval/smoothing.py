@@ -117,8 +117,8 @@ def evaluate_smoothers(video: Path, gt: Path, matter, smoothers: Sequence = DEFA
             cache[i] = read_matte(gt_files[i])
         return cache[i]
 
-    base = Processor(matter, format="gray", smoothing=None)
-    procs = [Processor(base.matter, format="gray", smoothing=s) for _, s in named]
+    base = Processor(matter, format="gray", smoothing=None)   # model and refinement, once per frame
+    procs = [Processor(base.matter, format="gray", smoothing=s, refine=None) for _, s in named]
     scorers = [_Scorer(n, truth) for n, _ in named]
     start, n = time.perf_counter(), 0
     for i, image in enumerate(video_frames(video, limit=len(gt_files))):
@@ -126,6 +126,8 @@ def evaluate_smoothers(video: Path, gt: Path, matter, smoothers: Sequence = DEFA
             progress(i, len(gt_files), gt_files[i].stem)
         frame = Frame(image, index=i)
         x, alpha = base.infer([frame])
+        if base.refiner is not None:
+            alpha = base.refiner(x, alpha)
         for proc, sc in zip(procs, scorers):
             sc.add(proc.finish([frame], x, alpha))
         n = i + 1
