@@ -7,7 +7,8 @@ normalisation, the sigmoid and the resize back.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from contextlib import contextmanager, nullcontext
+from typing import Iterator, Optional, Sequence, Union
 
 import torch
 
@@ -18,6 +19,17 @@ from vidmatte.models.birefnet.network import BiRefNet
 __all__ = ["BiRefNetMatter"]
 
 _HALF = (torch.float16, torch.bfloat16)
+
+
+@contextmanager
+def _no_cudnn_tf32() -> Iterator[None]:
+    """cuDNN convolutions in true fp32 inside the block; the caller's setting is restored."""
+    before = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = before
 
 
 class BiRefNetMatter(TorchMatter):
@@ -69,10 +81,10 @@ class BiRefNetMatter(TorchMatter):
         return self._forward(x)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        # fp32 means fp32: on Ampere and later cuDNN would run the convolutions in TF32 by default
-        # (alpha off by up to 0.1 from the CPU's fp32 on the H200); fp16/bf16 are the fast paths.
+        # fp32 means fp32: on Ampere and later cuDNN runs fp32 convolutions in TF32 by default
+        # (10-bit mantissa); fp16/bf16 are the fast paths. Only that one flag is touched.
         exact = self.device.type == "cuda" and self.dtype == torch.float32
-        with torch.inference_mode(), torch.backends.cudnn.flags(enabled=True, allow_tf32=not exact):
+        with torch.inference_mode(), _no_cudnn_tf32() if exact else nullcontext():
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             if self._autocast:
