@@ -108,7 +108,7 @@ def pack_frame(image: Any, preset: Preset, *, alpha_mode: str = "straight", alph
     if deep.dtype == np.uint16 and preset.alpha and preset.pix_fmt.endswith("10le") and deep.shape[2] in (3, 4) \
             and alpha is None:
         return _pack_deep(deep, preset, alpha_mode)
-    img = as_uint8_image(image)
+    img = as_uint8_image(deep)   # already numpy (H,W,C): no second device copy
     if img.shape[2] == 1:
         img = np.repeat(img, 3, axis=2) if not preset.matte else img
     a8: Optional[np.ndarray] = None
