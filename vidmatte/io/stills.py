@@ -9,8 +9,6 @@ A damaged file is refused, never half-shown: FFmpeg's JPEG decoder fills a cut-o
 with grey without an error, so a JPEG whose last scan has no end marker (EOI) is an
 :class:`InputError` here (other image decoders fail on their own).
 
-ZIP), so EXR values read back exactly.
-
 PNGs are written with OpenCV's zlib at level 1 by default (``png_level``): 55 ms for an
 800x552 RGBA image where FFmpeg's encoder took 266 ms and Pillow's default (level 6) 318 ms,
 for files ~12% larger. Nothing here imports torch (the EXR transfer functions load it).
