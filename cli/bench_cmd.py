@@ -68,7 +68,7 @@ def _pipeline_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-naive", action="store_true", help="skip the naive sequential loops")
     p.add_argument("--rounds", type=int, default=2, metavar="N",
                    help="model-only, naive and pipeline runs take turns N times; the best of each counts (default 2)")
-    p.add_argument("--policy", default="auto", choices=("auto", "inline", "overlap", "threads", "all"),
+    p.add_argument("--policy", default="auto", choices=("auto", "inline", "overlap", "frames", "threads", "all"),
                    help="how the pipeline uses the cores (default auto: measured on the first frames); "
                         "all: also time each fixed schedule in every round")
     p.add_argument("--json", action="store_true", help="print the result as JSON")

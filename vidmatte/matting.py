@@ -57,6 +57,8 @@ class Matter(Protocol):
         name: short human name ("birefnet-lite", "modnet", ...).
         size: ``(H, W)`` the model runs at (``(0, 0)``: the input size).
         device: where ``predict`` returns its tensor.
+        stateless (optional, default false): ``predict`` keeps no state between calls, so a
+            CPU run may call it on two batches at once (:mod:`vidmatte.runtime.parallel`).
     """
 
     name: str
@@ -98,6 +100,7 @@ class TorchMatter:
 
     name = "torch"
     output_is_alpha = False
+    stateless = True  # a subclass that keeps state between calls sets False
 
     def __init__(
         self,
@@ -148,6 +151,7 @@ class ChromaKeyMatter:
     """
 
     name = "chroma"
+    stateless = True
 
     def __init__(self, key=(0, 255, 0), inner: float = 0.15, outer: float = 0.35, device="cpu"):
         if not 0 <= inner < outer:

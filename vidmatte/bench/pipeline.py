@@ -171,7 +171,9 @@ def bench_pipeline(
     from vidmatte.runtime.pipeline import Pipeline
     from vidmatte.runtime.processor import Processor
     from vidmatte.runtime.stats import StageTimes
+    from vidmatte.runtime.tuning import tune_allocator
 
+    tune_allocator()  # as every Pipeline run does: the stages-alone times then match the runs'
     load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     tmp = tempfile.TemporaryDirectory(dir=workdir)
     root = Path(tmp.name)
@@ -235,7 +237,7 @@ def bench_pipeline(
                 sproc = processor()
                 sproc.timed = False
                 runs["same-work"].append(same_work_loop(clip, root / "same.mp4", sproc))
-            for pol in (("auto", "inline", "overlap", "threads") if policy == "all" else (policy,)):
+            for pol in (("auto", "inline", "overlap", "frames", "threads") if policy == "all" else (policy,)):
                 pproc = processor()
                 pproc.timed = False
                 with VideoSource(clip, threading="frame") as src, VideoSink(

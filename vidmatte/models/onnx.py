@@ -70,6 +70,8 @@ class OnnxMatter:
             :meth:`set_threads` changes it later.
     """
 
+    stateless = True  # predict may run on several batches at once
+
     def __init__(
         self,
         path: Union[str, Path],
@@ -95,6 +97,7 @@ class OnnxMatter:
         self._providers = providers
         self.threads = threads
         self.session = _open_session(self.path, providers, self.device_type, threads)
+        self._sessions = {threads: self.session}  # by thread count: switching back is free
         inp = self.session.get_inputs()[0]
         self._input_name = inp.name
         self._fixed_batch = isinstance(inp.shape[0], int) and inp.shape[0] == 1
@@ -119,10 +122,11 @@ class OnnxMatter:
         return torch.device(self._device)
 
     def set_threads(self, threads: Optional[int]) -> None:
-        """Reopen the session with ``threads`` intra-op threads (nothing to do if unchanged)."""
+        """Run on ``threads`` intra-op threads from now on (a session per count, opened once)."""
         if threads != self.threads:
-            self.session = _open_session(self.path, self._providers, self.device_type, threads)
-            self.threads = threads
+            if threads not in self._sessions:
+                self._sessions[threads] = _open_session(self.path, self._providers, self.device_type, threads)
+            self.session, self.threads = self._sessions[threads], threads
 
     def _resolve_size(self, size: Size) -> tuple[int, int]:
         if self._fixed_hw is not None:

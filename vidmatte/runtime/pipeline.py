@@ -4,9 +4,11 @@
 
 * ``auto`` (default): on CUDA the stream schedule below; on a CPU
   :class:`~vidmatte.runtime.schedule.AdaptiveRun` times the first frames and then runs
-  inline, overlapped (the model keeps the cores, finishing and encoding take what is left)
-  or with one thread per stage, falling back to inline if overlapping stops paying;
-* ``inline`` / ``overlap``: that CPU schedule after the same calibration;
+  inline, overlapped (the model keeps the cores, finishing and encoding take what is left),
+  frame-parallel (two model calls at once, each worker finishing its frame in turn) or with
+  one thread per stage, falling back to inline if overlapping or frames stop paying;
+* ``inline`` / ``overlap`` / ``frames``: that CPU schedule after the same calibration
+  (``frames``: two frames in the model at once, :mod:`vidmatte.runtime.parallel`);
 * ``threads``: one thread per stage from the start::
 
     source ─(decode thread)─▶ q_in ─(this thread: model)─▶ q_mid ─(compose thread: smoothing,
@@ -39,7 +41,7 @@ from vidmatte.runtime.tuning import tune_allocator
 
 __all__ = ["Pipeline", "PipelineStats", "POLICIES"]
 
-POLICIES = ("auto", "inline", "overlap", "threads")
+POLICIES = ("auto", "inline", "overlap", "frames", "threads")
 
 
 class _Batches:

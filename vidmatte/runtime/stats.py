@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -12,12 +13,15 @@ __all__ = ["StageTimes", "PipelineStats", "LiveStats"]
 
 @dataclass
 class StageTimes:
-    """Seconds spent per stage (summed over frames), filled by whoever runs the stage."""
+    """Seconds spent per stage (summed over frames), filled by whoever runs the stage (from
+    any thread: frame-parallel workers add at once)."""
 
     seconds: dict = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, stage: str, dt: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + dt
+        with self._lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + dt
 
     def per_frame_ms(self, frames: int) -> dict:
         return {k: 1000.0 * v / max(frames, 1) for k, v in self.seconds.items()}
