@@ -28,8 +28,9 @@ def test_bench_pipeline_reports_all_stages_and_ratios(tmp_path):
     assert "naive same work" in res.summary() and "smoothing: gated" in res.summary()
     assert "pipeline / model-only" in res.summary()
     assert res.policy and res.policy in res.summary() and "cores" in res.threads  # what ran, and on what
-    assert {k: len(v) for k, v in res.runs_fps.items()} == {"model-only": 2, "naive": 2, "same-work": 2,
-                                                                 "pipeline": 2}
+    assert {k: len(v) for k, v in res.runs_fps.items()} == {"model-only": 2, "model-two": 2, "naive": 2,
+                                                                 "same-work": 2, "pipeline": 2}
+    assert res.model_two_fps == max(res.runs_fps["model-two"]) > 0 and "2 at once" in res.summary()
     assert res.pipeline_fps == max(res.runs_fps["pipeline"])
     assert list(tmp_path.iterdir()) == []  # its clip and outputs are cleaned up
 
@@ -37,8 +38,8 @@ def test_bench_pipeline_reports_all_stages_and_ratios(tmp_path):
 def test_bench_pipeline_all_policies_side_by_side(tmp_path):
     res = bench_pipeline(ChromaKeyMatter(), "#3366ff", width=96, height=64, frames=8, workdir=tmp_path,
                          naive=False, rounds=1, policy="all")
-    assert set(res.runs_fps) == {"model-only", "naive", "same-work", "pipeline", "pipeline inline",
-                                 "pipeline overlap", "pipeline threads"}
+    assert set(res.runs_fps) == {"model-only", "model-two", "naive", "same-work", "pipeline", "pipeline inline",
+                                 "pipeline overlap", "pipeline frames", "pipeline threads"}
     assert all(v[0] > 0 for k, v in res.runs_fps.items() if k not in ("naive", "same-work"))
     assert "pipeline overlap" in res.summary()
 

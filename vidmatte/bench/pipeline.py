@@ -4,7 +4,10 @@ On one clip (generated with PyAV, or given) it measures, one after the other:
 
 1. **stages alone**: decode (all frames into memory), then the processor on those frames
    (to-tensor, model, smoothing, compositing, to-YUV), then encode (the processed frames);
-2. **model only**: the matter's ``predict`` on frames already in memory;
+2. **model only**: the matter's ``predict`` on frames already in memory; on a CPU also
+   **two calls at once** (``model_two_fps``: two threads, each calling ``predict`` on half
+   the model's threads, as the ``frames`` schedule does), so a pipeline above model-only
+   shows where that comes from;
 3. **naive loop**: decode → model → composite → RGB frame → encode, one frame at a time on
    one thread with FFmpeg's own RGB→YUV conversion (what the official video notebook does:
    no refinement, no smoothing);
@@ -49,6 +52,7 @@ class PipelineBench:
     device: str
     stage_ms: dict = field(default_factory=dict)
     model_only_fps: float = 0.0
+    model_two_fps: float = 0.0
     naive_fps: float = 0.0
     same_work_fps: float = 0.0
     pipeline_fps: float = 0.0
@@ -93,7 +97,9 @@ class PipelineBench:
             f"decode alone {self.decode_fps:.1f} fps, encode alone {self.encode_fps:.1f} fps\n"
             f"model only      {self.model_only_fps:7.2f} fps   runs: {self._runs('model-only')}   "
             f"(cores busy in its best run: {self.model_cores_busy:.2f})\n"
-            f"naive loop      {self.naive_fps:7.2f} fps   runs: {self._runs('naive')}   (model + composite only)\n"
+            + (f"model, 2 at once {self.model_two_fps:6.2f} fps   runs: {self._runs('model-two')}   "
+               f"(two calls side by side, half the threads each)\n" if self.model_two_fps else "")
+            + f"naive loop      {self.naive_fps:7.2f} fps   runs: {self._runs('naive')}   (model + composite only)\n"
             f"naive same work {self.same_work_fps:7.2f} fps   runs: {self._runs('same-work')}   "
             f"(+ refine: {self.refine}, smoothing: {self.smoothing})\n"
             f"pipeline        {self.pipeline_fps:7.2f} fps   runs: {self._runs('pipeline')}\n"
@@ -142,6 +148,33 @@ def _threads(matter) -> str:
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def _two_at_once(matter, batches: list) -> float:
+    """fps of ``predict`` over ``batches`` from two threads at once, each on half the model's
+    threads (the ``frames`` schedule's model work alone)."""
+    import threading
+
+    from vidmatte.runtime.parallel import session_threads
+    from vidmatte.runtime.schedule import FRAME_WORKERS, model_threads
+    from vidmatte.runtime.threads import torch_threads
+
+    each = max(1, model_threads(matter) // FRAME_WORKERS)
+
+    def work(part: list) -> None:
+        with torch_threads(each, opencv=False):
+            for b in part:
+                matter.predict(b)
+
+    with session_threads(matter, each):
+        matter.predict(batches[0])  # a new session's first call
+        threads = [threading.Thread(target=work, args=(batches[i::FRAME_WORKERS],)) for i in range(FRAME_WORKERS)]
+        t0 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return sum(len(b) for b in batches) / (time.perf_counter() - t0)
 
 
 def bench_pipeline(
@@ -223,6 +256,9 @@ def bench_pipeline(
         del outs, decoded
         matter.predict(batch[0])
         _sync(dev)
+        from vidmatte.runtime.parallel import parallel_safe
+
+        two = dev.type == "cpu" and parallel_safe(matter)
         runs: dict = {"model-only": [], "naive": [], "same-work": [], "pipeline": []}
         busy: list = []  # CPU seconds per wall second while the model runs alone: its share of the cores
         for r in range(max(1, rounds)):
@@ -232,6 +268,8 @@ def bench_pipeline(
             _sync(dev)
             runs["model-only"].append(n / (time.perf_counter() - t0))
             busy.append((time.process_time() - c0) / (time.perf_counter() - t0))
+            if two:
+                runs.setdefault("model-two", []).append(_two_at_once(matter, batch))
             if naive:
                 runs["naive"].append(naive_loop(clip, root / "naive.mp4", matter, proc.compositor))
                 sproc = processor()
@@ -256,7 +294,7 @@ def bench_pipeline(
         return PipelineBench(
             clip=str(clip), width=w, height=h, frames=n, model=getattr(matter, "name", type(matter).__name__),
             model_size=tuple(getattr(matter, "size", (0, 0))), device=str(dev), stage_ms=stage_ms,
-            model_only_fps=model_fps, naive_fps=naive_fps, same_work_fps=same_fps, pipeline_fps=pipeline_fps,
+            model_only_fps=model_fps, model_two_fps=max(runs.get("model-two", [0.0])), naive_fps=naive_fps, same_work_fps=same_fps, pipeline_fps=pipeline_fps,
             refine=str(refine), smoothing=str(smoothing),
             decode_fps=n / decode_s, encode_fps=n / encode_s, encoder=encoder, policy=" | ".join(dict.fromkeys(policies)),
             threads=_threads(matter), runs_fps=runs, model_cores_busy=busy[runs["model-only"].index(model_fps)],

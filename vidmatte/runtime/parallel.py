@@ -42,7 +42,7 @@ from typing import Callable, Iterator, Optional
 
 from vidmatte.runtime.threads import opencv_threads, torch_threads
 
-__all__ = ["FrameParallel", "parallel_safe", "room_for_another_call", "WINDOW"]
+__all__ = ["FrameParallel", "parallel_safe", "room_for_another_call", "session_threads", "WINDOW"]
 
 #: batches whose pace is judged together (after the first ``workers`` ones: the start-up)
 WINDOW = 6
@@ -70,7 +70,7 @@ def room_for_another_call() -> bool:
 
 
 @contextmanager
-def _session_threads(matter, n: int) -> Iterator[None]:
+def session_threads(matter, n: int) -> Iterator[None]:
     """An ONNX matter's session runs on ``n`` threads inside the block (torch threads are
     set per worker thread instead)."""
     if not callable(getattr(matter, "set_threads", None)):
@@ -114,7 +114,7 @@ class FrameParallel:
 
     def run(self) -> Optional[str]:
         """Process batches until they end (``None``) or the pace check stops it (the reason)."""
-        with _session_threads(self.processor.matter, self.threads_each), opencv_threads(self.threads_each):
+        with session_threads(self.processor.matter, self.threads_each), opencv_threads(self.threads_each):
             threads = [threading.Thread(target=self._worker, name=f"vidmatte-frames-{i}", daemon=True)
                        for i in range(self.workers)]
             for th in threads:
