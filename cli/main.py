@@ -105,8 +105,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _run(args: argparse.Namespace, debug: bool) -> int:
     from vidmatte.errors import VidmatteError
     from vidmatte.runtime.threads import set_openmp_spin
+    from vidmatte.runtime.tuning import tune_allocator
 
     set_openmp_spin()  # before torch loads: idle OpenMP workers soon yield their core (see runtime/threads.py)
+    tune_allocator()  # before any thread starts: one malloc arena, buffers kept (see runtime/tuning.py)
 
     try:
         code = args.func(args)

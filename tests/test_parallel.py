@@ -214,3 +214,21 @@ def test_onnx_matter_keeps_a_session_per_thread_count():
     assert m.session is one  # opened once
     alpha = m.predict(np.zeros((1, 64, 64, 3), np.uint8))
     assert isinstance(alpha, torch.Tensor) and alpha.shape == (1, 1, 64, 64)
+
+
+def test_the_command_line_tunes_the_allocator_before_any_thread(tmp_path):
+    """One malloc arena only helps if it is set before threads allocate: the CLI does it first."""
+    import subprocess
+    import sys
+
+    code = ("import threading, vidmatte_cli.main as m, vidmatte.runtime.tuning as t, sys;"
+            "seen = {};"
+            "orig = t.tune_allocator;"
+            "t.tune_allocator = lambda: (seen.setdefault('threads', threading.active_count()), orig());"
+            "rc = m.main(['models', 'list']);"
+            "print(seen.get('threads'), t._done, rc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    threads, done, rc = out.stdout.split()[-3:]
+    assert threads == "1" and rc == "0"
+    assert done == ("True" if sys.platform.startswith("linux") else "False")
