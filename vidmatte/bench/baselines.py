@@ -1,5 +1,6 @@
 """The baselines ``vidmatte bench pipeline`` measures the pipeline against: plain loops, one
-frame at a time on the calling thread, no queues and no threads of ours."""
+frame at a time on the calling thread, no queues and no threads of ours; and the model alone
+two calls at once (the ``frames`` schedule's model work without its other stages)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import av
 import numpy as np
 import torch
 
-__all__ = ["naive_loop", "same_work_loop"]
+__all__ = ["naive_loop", "same_work_loop", "two_at_once"]
 
 
 def naive_loop(clip: Path, out: Path, matter, compositor) -> float:
@@ -55,3 +56,30 @@ def same_work_loop(clip: Path, out: Path, proc) -> float:
             sink.write(done)
             n += 1
     return n / (time.perf_counter() - t0)
+
+
+def two_at_once(matter, batches: list) -> float:
+    """fps of ``predict`` over ``batches`` from two threads at once, each on half the model's
+    threads (the ``frames`` schedule's model work alone)."""
+    import threading
+
+    from vidmatte.runtime.parallel import session_threads
+    from vidmatte.runtime.schedule import FRAME_WORKERS, model_threads
+    from vidmatte.runtime.threads import torch_threads
+
+    each = max(1, model_threads(matter) // FRAME_WORKERS)
+
+    def work(part: list) -> None:
+        with torch_threads(each, opencv=False):
+            for b in part:
+                matter.predict(b)
+
+    with session_threads(matter, each):
+        matter.predict(batches[0])  # a new session's first call
+        threads = [threading.Thread(target=work, args=(batches[i::FRAME_WORKERS],)) for i in range(FRAME_WORKERS)]
+        t0 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return sum(len(b) for b in batches) / (time.perf_counter() - t0)

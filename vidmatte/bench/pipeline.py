@@ -150,33 +150,6 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _two_at_once(matter, batches: list) -> float:
-    """fps of ``predict`` over ``batches`` from two threads at once, each on half the model's
-    threads (the ``frames`` schedule's model work alone)."""
-    import threading
-
-    from vidmatte.runtime.parallel import session_threads
-    from vidmatte.runtime.schedule import FRAME_WORKERS, model_threads
-    from vidmatte.runtime.threads import torch_threads
-
-    each = max(1, model_threads(matter) // FRAME_WORKERS)
-
-    def work(part: list) -> None:
-        with torch_threads(each, opencv=False):
-            for b in part:
-                matter.predict(b)
-
-    with session_threads(matter, each):
-        matter.predict(batches[0])  # a new session's first call
-        threads = [threading.Thread(target=work, args=(batches[i::FRAME_WORKERS],)) for i in range(FRAME_WORKERS)]
-        t0 = time.perf_counter()
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        return sum(len(b) for b in batches) / (time.perf_counter() - t0)
-
-
 def bench_pipeline(
     matter,
     background="#3366ff",
@@ -198,7 +171,7 @@ def bench_pipeline(
     (or a generated one). Model-only, naive and pipeline runs take turns ``rounds`` times and
     the best of each is reported (a busy machine only ever slows a run down). ``policy="all"``
     adds a pipeline run per fixed schedule (inline, overlap, threads) to each round."""
-    from vidmatte.bench.baselines import naive_loop, same_work_loop
+    from vidmatte.bench.baselines import naive_loop, same_work_loop, two_at_once
     from vidmatte.io.sinks import VideoSink
     from vidmatte.io.sources import VideoSource
     from vidmatte.runtime.pipeline import Pipeline
@@ -269,7 +242,7 @@ def bench_pipeline(
             runs["model-only"].append(n / (time.perf_counter() - t0))
             busy.append((time.process_time() - c0) / (time.perf_counter() - t0))
             if two:
-                runs.setdefault("model-two", []).append(_two_at_once(matter, batch))
+                runs.setdefault("model-two", []).append(two_at_once(matter, batch))
             if naive:
                 runs["naive"].append(naive_loop(clip, root / "naive.mp4", matter, proc.compositor))
                 sproc = processor()
