@@ -130,13 +130,21 @@ def resolve_weights(name: str = "lite", weights: Union[str, Path, None] = None, 
     if found is not None:
         return found
     what = f"weights for {ckpt.name!r} ({ckpt.repo_id}/{ckpt.filename}) are not in the Hugging Face cache ({hub_cache_dir()})"
+    return _fetch(ckpt, what, download)
+
+
+def _fetch(ckpt: Checkpoint, what: str, download: bool, filename: Optional[str] = None,
+           revision: Optional[str] = None) -> Path:
+    """Download a file that is not cached (``what`` says which), after the checks every
+    download gets: downloads allowed, room in the cache (:func:`check_cache_room`), the Hub
+    reachable. One :class:`WeightsError` line when one fails."""
     if not download or hub_offline():
         why = "--offline was given" if not download else "HF_HUB_OFFLINE is set"
         raise WeightsError(f"{what} and downloads are off ({why}); drop it to download, or {_how_to_get(ckpt)}")
     check_cache_room(ckpt)
     if not hub_reachable():
         raise WeightsError(f"{what} and huggingface.co cannot be reached; {_how_to_get(ckpt)}")
-    return _download(ckpt, what)
+    return _download(ckpt, what, filename=filename, revision=revision)
 
 
 def _download(ckpt: Checkpoint, what: str, filename: Optional[str] = None, revision: Optional[str] = None) -> Path:
@@ -196,11 +204,6 @@ def resolve_folder(name: str, weights: Union[str, Path, None] = None, download: 
             continue
         except Exception:  # not cached
             pass
-        what = f"{ckpt.repo_id}/{extra} is not in the Hugging Face cache ({hub_cache_dir()})"
-        if not download or hub_offline():
-            why = "--offline was given" if not download else "HF_HUB_OFFLINE is set"
-            raise WeightsError(f"{what} and downloads are off ({why}); {_how_to_get(ckpt)}")
-        if not hub_reachable():
-            raise WeightsError(f"{what} and huggingface.co cannot be reached; {_how_to_get(ckpt)}")
-        _download(ckpt, what, filename=extra, revision=rev)
+        _fetch(ckpt, f"{ckpt.repo_id}/{extra} is not in the Hugging Face cache ({hub_cache_dir()})", download,
+               filename=extra, revision=rev)
     return main.parent
