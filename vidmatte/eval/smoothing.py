@@ -24,7 +24,7 @@ import numpy as np
 
 from vidmatte.errors import InputError
 from vidmatte.eval.files import list_files, read_matte, video_frames
-from vidmatte.eval.metrics import SCALES
+from vidmatte.eval.metrics import SCALES, dtssd, mad, to_alpha
 from vidmatte.eval.synth import read_phases
 
 __all__ = ["SmootherScore", "SmoothingReport", "evaluate_smoothers", "DEFAULT_SMOOTHERS"]
@@ -84,15 +84,14 @@ class _Scorer:
 
     def add(self, frames) -> None:
         for f in frames:
-            p = np.asarray(f.image)[..., 0].astype(np.float64) / 255.0
+            p = to_alpha(np.asarray(f.image)[..., 0], "prediction")
             g = self.gt(f.index)
             if p.shape != g.shape:
                 raise InputError(f"frame {f.index}: prediction {p.shape[1]}x{p.shape[0]} but ground truth "
                                  f"{g.shape[1]}x{g.shape[0]}; they must have the same size")
-            self.score.mad.append(float(np.abs(p - g).mean()) * SCALES["MAD"])
-            if self.prev is not None:
-                d = (p - self.prev[0]) - (g - self.prev[1])
-                self.score.dt.append(float(np.sqrt(np.square(d).mean())) * SCALES["dtSSD"])
+            self.score.mad.append(mad(p, g))
+            if self.prev is not None:  # this frame's term of dtSSD
+                self.score.dt.append(dtssd([self.prev[0], p], [self.prev[1], g]))
             self.prev = (p, g)
 
 
