@@ -39,7 +39,7 @@ from torch import nn
 
 from vidmatte.compose.blur_fusion_np import EPS, HALF_MIN_RADIUS, blur_fusion_radii, estimate_foreground_np, half_radius
 from vidmatte.ops.box import box_blur
-from vidmatte.ops.checks import check_image_alpha
+from vidmatte.ops.checks import check_image_alpha, host_twin
 
 __all__ = ["blur_fusion_radii", "blur_fusion_pass", "estimate_foreground", "BlurFusion"]
 
@@ -138,13 +138,11 @@ def estimate_foreground(
     radii = tuple(radii)
     if not radii or any(int(r) != r or r < 1 for r in radii):
         raise ValueError(f"blur fusion radii must be integers >= 1, got {radii!r}")
-    if backend not in ("auto", "torch"):
-        raise ValueError(f"blur fusion backend must be 'auto' or 'torch', got {backend!r}")
     dtype = image.dtype
     work = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
     img = image.to(work)
     a = alpha.to(work)
-    if backend == "auto" and img.device.type == "cpu":
+    if host_twin(backend, img, dtypes=(torch.float32, torch.float64), name="blur fusion backend"):
         fg, bg = _numpy_backend(img, a, radii, eps, half_first)
         return fg.to(dtype), bg.to(dtype)
     fg, bg = img, img

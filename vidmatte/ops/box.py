@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidmatte.ops.checks import host_twin
+
 __all__ = ["box_blur", "BoxBlur", "reflect101_index"]
 
 _CHUNK_ELEMENTS = 1 << 21  # ~8 MB of float32 per scratch buffer
@@ -143,8 +145,8 @@ def box_blur(x: torch.Tensor, radius: int | tuple[int, int], backend: str = "aut
     if not x.is_floating_point():
         raise TypeError(f"box_blur expects a floating tensor, got {x.dtype}")
     ry, rx = _radii(radius)
-    if backend not in ("auto", "torch"):
-        raise ValueError(f"box_blur backend must be 'auto' or 'torch', got {backend!r}")
+    use_cv2 = host_twin(backend, x, dtypes=(torch.float32, torch.float64, torch.float16, torch.bfloat16),
+                        name="box_blur backend")  # half precision is computed in float32 below
     squeeze = x.ndim == 3
     y = x.unsqueeze(0) if squeeze else x
     dtype = y.dtype
@@ -154,7 +156,6 @@ def box_blur(x: torch.Tensor, radius: int | tuple[int, int], backend: str = "aut
         out = y.detach().clone()
     else:
         planes = y.reshape(-1, y.shape[-2], y.shape[-1])
-        use_cv2 = backend == "auto" and y.device.type == "cpu" and y.dtype in (torch.float32, torch.float64)
         with torch.no_grad():
             out = _box_planes_cv2(planes.contiguous(), ry, rx) if use_cv2 else _box_planes(planes, ry, rx)
         out = out.view(y.shape)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["check_image_alpha", "check_bchw"]
+__all__ = ["check_image_alpha", "check_bchw", "host_twin"]
 
 
 def check_bchw(t: torch.Tensor, name: str, channels: int | None = None, floating: bool = True) -> None:
@@ -26,3 +26,12 @@ def check_image_alpha(image: torch.Tensor, alpha: torch.Tensor, name: str = "blu
         raise ValueError(
             f"{name}: alpha {tuple(alpha.shape)} does not match image {tuple(image.shape)} in batch or size"
         )
+
+
+def host_twin(backend: str, *tensors: torch.Tensor, dtypes: tuple = (torch.float32,), name: str = "backend") -> bool:
+    """Whether an op with a numpy/OpenCV twin runs that twin: ``backend`` is ``"auto"`` and
+    every tensor is on the CPU in one of ``dtypes``. ``backend="torch"`` keeps the tensor
+    code; any other value is a ``ValueError`` (``name`` says whose)."""
+    if backend not in ("auto", "torch"):
+        raise ValueError(f"{name} must be 'auto' or 'torch', got {backend!r}")
+    return backend == "auto" and all(t.device.type == "cpu" and t.dtype in dtypes for t in tensors)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidmatte.ops.checks import check_bchw
+from vidmatte.ops.checks import check_bchw, host_twin
 
 __all__ = ["resize", "Resize", "use_cv2"]
 
@@ -24,10 +24,8 @@ _MODES = {"bilinear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA}
 
 
 def use_cv2(t: torch.Tensor, backend: str) -> bool:
-    """Whether ``backend`` (``"auto"`` or ``"torch"``) means OpenCV for tensor ``t``."""
-    if backend not in ("auto", "torch"):
-        raise ValueError(f"backend must be 'auto' or 'torch', got {backend!r}")
-    return backend == "auto" and t.device.type == "cpu" and t.dtype == torch.float32
+    """Whether ``backend`` (``"auto"`` or ``"torch"``) means OpenCV for tensor ``t`` (float32 on the CPU)."""
+    return host_twin(backend, t)
 
 
 def resize(x: torch.Tensor, size: tuple[int, int], mode: str = "bilinear", backend: str = "auto") -> torch.Tensor:

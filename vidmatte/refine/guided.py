@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from vidmatte.errors import VidmatteError
+from vidmatte.ops.checks import host_twin
 from vidmatte.refine.factor import AUTO_MIN_FACTOR, GuidedParams, frame_params, guided_params, upsample_factor
 
 __all__ = ["guided_refine", "GuidedRefine", "GuidedParams", "guided_params", "upsample_factor",
@@ -89,9 +90,7 @@ def guided_refine(image: torch.Tensor, alpha: torch.Tensor, radius: int, eps: fl
         raise ValueError(f"radius and subsample must be integers >= 1, got {radius!r} and {subsample!r}")
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps!r}")
-    if backend not in ("auto", "torch"):
-        raise ValueError(f"guided_refine backend must be 'auto' or 'torch', got {backend!r}")
-    if backend == "auto" and image.device.type == "cpu" and image.dtype == alpha.dtype == torch.float32:
+    if host_twin(backend, image, alpha, name="guided_refine backend"):
         from vidmatte.refine.guided_np import guided_refine_np
 
         out = torch.empty_like(alpha)
