@@ -212,3 +212,16 @@ def test_8bit_values_in_uint16_frames_warn():
 
     with pytest.warns(VidmatteWarning, match="astype"):
         Processor(ChromaKeyMatter(), background="#000000")(green_frame().astype(np.uint16))
+
+
+def test_8bit_values_in_uint16_frames_warn_once_per_stream():
+    import warnings
+
+    from vidmatte.errors import VidmatteWarning
+
+    proc = Processor(ChromaKeyMatter(), background="#000000")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            proc(green_frame().astype(np.uint16))
+    assert sum(issubclass(w.category, VidmatteWarning) for w in seen) == 1

@@ -38,11 +38,12 @@ def _warn_if_8bit_in_16(batch: np.ndarray) -> None:
              "pass frame.astype(np.uint8) for 8-bit pictures")
 
 
-def check_array(image: Any, bgr: bool = False) -> tuple[list, bool, str]:
+def check_array(image: Any, bgr: bool = False, depth_check: bool = True) -> tuple[list, bool, str]:
     """``proc(image)`` input → ``(list of (H,W,3) RGB arrays, single, pixel format)``.
 
     Takes ``(H,W,3)``/``(B,H,W,3)`` uint8 or uint16 (numpy or torch), grey ``(H,W)`` /
-    ``(H,W,1)`` (spread to RGB); ``bgr`` reverses the channels.
+    ``(H,W,1)`` (spread to RGB); ``bgr`` reverses the channels. ``depth_check``: scan uint16
+    frames for 8-bit values (a warning; a stream needs it once, not on every frame).
     """
     if isinstance(image, Frame) or (isinstance(image, (list, tuple)) and image and isinstance(image[0], Frame)):
         raise TypeError("proc(image) takes arrays; use proc.process([frames]) for Frame objects")
@@ -61,7 +62,8 @@ def check_array(image: Any, bgr: bool = False) -> tuple[list, bool, str]:
     if batch.ndim != 4 or batch.shape[-1] != 3:
         check_images(batch.astype(np.uint8, copy=False))  # raises with the shape hint
         raise ValueError(f"frames must be (H,W,3) or (B,H,W,3), got shape {image.shape}")
-    _warn_if_8bit_in_16(batch)
+    if depth_check:
+        _warn_if_8bit_in_16(batch)
     if bgr:
         batch = batch[..., ::-1]
     return list(np.ascontiguousarray(batch)), single, "rgb48" if batch.dtype == np.uint16 else "rgb24"

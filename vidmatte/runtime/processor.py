@@ -101,7 +101,7 @@ class Processor:
         self.times = times if times is not None else StageTimes()
         self.timed = True
         self._alpha: Optional[torch.Tensor] = None  # the last alpha (B,H,W); host copy only when read
-        self._single, self._next_index, self._alpha_checked = False, 0, False
+        self._single, self._next_index, self._alpha_checked, self._depth_checked = False, 0, False, False
         self._held = HoldBack()  # frames waiting for a look-ahead smoother
 
     # -- the array API -----------------------------------------------------------------
@@ -114,7 +114,8 @@ class Processor:
         (:attr:`delay` > 0) the result is always a batch ``(n,…,C)`` of the frames completed so
         far (``n`` may be 0); ``[f.image for f in proc.flush()]`` gives the rest at the end.
         """
-        batch, single, fmt = check_array(image, self.bgr)
+        batch, single, fmt = check_array(image, self.bgr, depth_check=not self._depth_checked)
+        self._depth_checked = self._depth_checked or fmt == "rgb48"  # the 8-bit-in-16 scan: once a stream
         frames = [Frame(img, index=self._next_index + i, format=fmt) for i, img in enumerate(batch)]
         out = self.process(frames)
         result = [f.image for f in out]
