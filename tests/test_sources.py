@@ -188,6 +188,23 @@ def test_image_sequence_orders_naturally_and_times_by_fps(tmp_path):
         ImageSequenceSource(tmp_path / "empty")
 
 
+def test_image_sequence_decodes_each_file_once(tmp_path, monkeypatch):
+    import vidmatte.io.stills as stills
+
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for i in range(3):
+        write_image(folder / f"f{i}.png", np.full((8, 10, 3), 30 * i, np.uint8))
+    decoded = []
+    real = stills._decode_first
+    monkeypatch.setattr(stills, "_decode_first", lambda path: decoded.append(path.name) or real(path))
+    src = ImageSequenceSource(folder, fps=10)
+    frames = list(src)
+    assert decoded == ["f0.png", "f1.png", "f2.png"]
+    assert [int(f.image[0, 0, 0]) for f in frames] == [0, 30, 60]
+    assert [int(f.image[0, 0, 0]) for f in src] == [0, 30, 60]  # a second pass reads the first file again
+
+
 def test_open_source_picks_and_lists_what_it_tried(tmp_path):
     clip = make_clip(tmp_path / "in.mp4", frames=2)
     write_image(tmp_path / "still.jpg", np.zeros((8, 8, 3), np.uint8))

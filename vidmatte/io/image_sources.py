@@ -21,7 +21,7 @@ import numpy as np
 from vidmatte.errors import InputError, warn
 from vidmatte.frame import Frame
 from vidmatte.io.sequence_files import is_sequence_spec, list_sequence, no_frames_advice, numbering_gaps
-from vidmatte.io.stills import image_depth, read_image
+from vidmatte.io.stills import decode_image, frame_depth, image_array, read_image
 
 __all__ = ["ImageSource", "ImageSequenceSource", "is_sequence_spec", "list_sequence"]
 
@@ -91,10 +91,11 @@ class ImageSequenceSource:
         self._pts = list(range(len(self.files)))
         if not self._load_sidecar(override=fps is not None) and fps is None:
             warn(f"{self.path} has no timing (no timestamps.json): {DEFAULT_SEQUENCE_FPS} fps assumed; give --fps")
-        self.deep = image_depth(self.files[0]) > 8 if deep is None else bool(deep)
+        decoded = decode_image(self.files[0])  # once: its depth, its size, and the first frame
+        self.deep = frame_depth(decoded) > 8 if deep is None else bool(deep)
         self.format = ("rgba64" if with_alpha else "rgb48") if self.deep else ("rgba" if with_alpha else "rgb24")
-        first = self._read(self.files[0])
-        self.height, self.width = first.shape[:2]
+        self._first: Optional[np.ndarray] = image_array(decoded, self._mode())
+        self.height, self.width = self._first.shape[:2]
         self.rotation, self.has_audio = 0, False
         self.errors: list[str] = []
         gaps = numbering_gaps(self.files)
@@ -105,9 +106,11 @@ class ImageSequenceSource:
             self.errors.append(msg)
             warn(msg)
 
+    def _mode(self) -> str:
+        return ("rgba64" if self.with_alpha else "rgb48") if self.deep else ("rgba" if self.with_alpha else "rgb")
+
     def _read(self, path: Path) -> np.ndarray:
-        mode = ("rgba64" if self.with_alpha else "rgb48") if self.deep else ("rgba" if self.with_alpha else "rgb")
-        return read_image(path, mode=mode)
+        return read_image(path, mode=self._mode())
 
     def _load_sidecar(self, override: bool) -> bool:
         """Read timestamps.json; True when there is one that fits (``override``: keep ``fps``)."""
@@ -144,7 +147,10 @@ class ImageSequenceSource:
 
     def __iter__(self) -> Iterator[Frame]:
         for i, (f, pts) in enumerate(zip(self.files, self._pts)):
-            img = self._read(f)
+            if i == 0 and self._first is not None:  # decoded by __init__ already
+                img, self._first = self._first, None
+            else:
+                img = self._read(f)
             if img.shape[:2] != (self.height, self.width):
                 raise InputError(f"{f} is {img.shape[1]}x{img.shape[0]}, the sequence is {self.width}x{self.height}; all frames must match")
             yield Frame(image=np.ascontiguousarray(img), pts=pts, time_base=self.time_base, index=i,

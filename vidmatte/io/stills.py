@@ -26,7 +26,7 @@ import numpy as np
 
 from vidmatte.errors import InputError
 
-__all__ = ["read_image", "read_exr", "write_image", "pixel_kind", "jpeg_is_complete", "image_depth"]
+__all__ = ["read_image", "read_exr", "write_image", "pixel_kind", "jpeg_is_complete", "image_depth", "decode_image", "image_array", "frame_depth"]
 
 
 PathLike = Union[str, os.PathLike]
@@ -81,6 +81,11 @@ def _native(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="rgb48le" if deep else "rgb24")
 
 
+def decode_image(path: PathLike) -> av.VideoFrame:
+    """The first picture of an image file, decoded (one clear :class:`InputError` if it cannot be)."""
+    return _decode_first(Path(path))
+
+
 def read_image(path: PathLike, *, with_alpha: bool = False, mode: Optional[str] = None) -> np.ndarray:
     """Decode one image file. This is the project's one image reader (inputs, backgrounds, eval).
 
@@ -97,7 +102,11 @@ def read_image(path: PathLike, *, with_alpha: bool = False, mode: Optional[str] 
     mode = mode or ("rgba" if with_alpha else "rgb")
     if mode not in ("rgb", "rgba", "rgb48", "rgba64", "native"):
         raise ValueError(f"read_image mode must be rgb, rgba, rgb48, rgba64 or native, got {mode!r}")
-    frame = _decode_first(Path(path))
+    return image_array(_decode_first(Path(path)), mode)
+
+
+def image_array(frame: av.VideoFrame, mode: str) -> np.ndarray:
+    """A decoded image (:func:`decode_image`) as an array in ``mode`` (see :func:`read_image`)."""
     if mode == "native":
         return np.ascontiguousarray(_native(frame))
     _, has_alpha, is_float, _ = pixel_kind(frame.format)
@@ -122,7 +131,12 @@ def read_image(path: PathLike, *, with_alpha: bool = False, mode: Optional[str] 
 
 def image_depth(path: PathLike) -> int:
     """Bits per component of an image file (32 for float EXR), read from its first frame."""
-    _, _, is_float, bits = pixel_kind(_decode_first(Path(path)).format)
+    return frame_depth(_decode_first(Path(path)))
+
+
+def frame_depth(frame: av.VideoFrame) -> int:
+    """Bits per component of a decoded image (32 for float EXR)."""
+    _, _, is_float, bits = pixel_kind(frame.format)
     return 32 if is_float else bits
 
 
