@@ -54,9 +54,6 @@ class LocalEngine:
                 result = task_error(exc)
             yield task, result
 
-    def poll(self) -> None:
-        """Progress arrives through ``report`` directly; nothing to collect."""
-
     def close(self) -> None:
         self._worker = None
 

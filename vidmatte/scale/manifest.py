@@ -56,10 +56,6 @@ class Manifest:
         self.outputs[name] = {**entry, **extra, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         self.save()
 
-    def forget(self, name: str) -> None:
-        if self.outputs.pop(name, None) is not None:
-            self.save()
-
     def save(self) -> None:
         tmp = self.path.with_name(f"{self.path.name}.partial-{uuid.uuid4().hex[:8]}")
         try:
