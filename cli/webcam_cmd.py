@@ -51,6 +51,9 @@ def register(subparsers) -> None:
                    help="print fps/drops/latency every SECONDS (default 2)")
     r.add_argument("--reuse-alpha", type=float, metavar="THRESH",
                    help="reuse the last matte while the frame barely changes (mean |diff| < THRESH, e.g. 0.01)")
+    r.add_argument("--workers", type=int, choices=(1, 2), metavar="{1,2}",
+                   help="frames in the model at once: 2 (default on a CPU with 2+ cores, without --preview or "
+                        "--reuse-alpha) gives more fps, 1 the shortest model call")
     r.add_argument("--quiet", "-q", action="store_true", help="no summary")
     add_model_options(p)
     add_refine_options(p, vitmatte=False)
@@ -78,7 +81,8 @@ def run(args) -> int:
                    fps=args.fps, mjpeg=args.mjpeg, realtime=args.realtime, frames=args.frames,
                    duration=args.duration, **smoothing, fg_estimation=args.fg_estimation,
                    reuse_alpha=args.reuse_alpha, threads=args.threads, stats_interval=args.stats,
-                   on_stats=(lambda st: say(st.summary())) if args.stats else None, log=say, refine=args.refine)
+                   on_stats=(lambda st: say(st.summary())) if args.stats else None, log=say, refine=args.refine,
+                   workers=args.workers)
     say(stats.summary())
     if args.stats:
         say("ms/frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stats.stages_ms.items()))

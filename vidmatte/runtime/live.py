@@ -5,6 +5,13 @@ newest frame (older unread ones are dropped and counted), so when the model is s
 the camera, latency stays near one capture interval plus one processing time instead of
 growing. Ctrl-C and SIGTERM stop the loop between frames; the camera and virtual camera
 are released and recordings are finalised (the video up to then is valid).
+
+``workers=2`` (a CPU with a model that keeps no state between calls): two frames in the
+model at once, each on half the threads, as the offline ``frames`` schedule does
+(:mod:`vidmatte.runtime.parallel`). Each worker takes the newest frame, runs the model,
+then in its turn (frames leave in capture order) finishes it, writes it to every sink and
+polls the watchers. The model's throughput rises by a quarter on 2 cores and finishing
+overlaps the other frame's model call; a frame's own model call takes longer (one thread).
 """
 
 from __future__ import annotations
@@ -34,13 +41,20 @@ class LiveRunner:
         stats_interval, on_stats: call ``on_stats(stats)`` every ``stats_interval`` seconds.
         watchers: objects whose ``poll()`` runs once per loop (e.g. :class:`BackgroundWatcher`).
         stall_timeout: seconds without any frame from a source that has not ended → DeviceError.
+        workers: frames in flight at once (module docstring); above 1 ``process`` must be a
+            :class:`~vidmatte.runtime.processor.Processor` (it is split into model and finishing).
     """
 
     def __init__(self, source, process, sinks: Sequence[Any], *, frames: Optional[int] = None,
                  duration: Optional[float] = None, stats_interval: Optional[float] = None,
                  on_stats: Optional[Callable[[LiveStats], None]] = None, watchers: Sequence[Any] = (),
-                 stall_timeout: float = 10.0):
+                 stall_timeout: float = 10.0, workers: int = 1):
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        if workers > 1 and not (callable(getattr(process, "infer", None)) and callable(getattr(process, "finish", None))):
+            raise ValueError("workers > 1 needs a Processor (its infer and finish run apart)")
         self.source, self.sinks, self.watchers = source, list(sinks), list(watchers)
+        self.processor, self.workers = process, workers
         self._process = (lambda f: process.process([f])[0]) if hasattr(process, "process") else process
         self.frames, self.duration, self.stall_timeout = frames, duration, stall_timeout
         self.stats_interval, self.on_stats = stats_interval, on_stats
@@ -66,41 +80,21 @@ class LiveRunner:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 saved[sig] = signal.signal(sig, self._on_signal)
         failed, st, t0 = False, self.stats, time.perf_counter()
-        t_first, next_report = None, t0 + (self.stats_interval or float("inf"))
+        self._t0, self._t_first, self._last_frame = t0, None, t0
+        self._next_report = t0 + (self.stats_interval or float("inf"))
         try:
-            last_frame = t0
-            while not self._stop.is_set():
-                if self.frames is not None and st.processed >= self.frames:
-                    self.stop("frames")
-                elif self.duration is not None and time.perf_counter() - t0 >= self.duration:
-                    self.stop("duration")
-                for w in self.watchers:
-                    w.poll()
-                frame = None if self._stop.is_set() else self.source.read(timeout=0.1)
-                now = time.perf_counter()
-                if frame is None:
-                    if self.source.ended:
-                        self.stop(getattr(self.source, "end_reason", None) or "end of source")
-                    elif now - last_frame > self.stall_timeout:
-                        raise DeviceError(f"the source delivered no frame for {self.stall_timeout:g} s; "
-                                          "check the camera or stream")
-                    continue
-                last_frame, t_cap = now, frame.meta.get("t_capture", now)
-                t_first = t_cap if t_first is None else t_first
-                out = self._process(frame)
-                t_proc = time.perf_counter()
-                for sink in self.sinks:
-                    sink.write(out)
-                t_sink = time.perf_counter()
-                st.processed += 1
-                st.process_ms.append(1000.0 * (t_proc - now))
-                st.latency_ms.append(1000.0 * (t_sink - t_cap))
-                if any(getattr(s, "stop_requested", False) for s in self.sinks):
-                    self.stop("window closed")
-                if t_sink >= next_report and self.on_stats is not None:
-                    next_report = t_sink + self.stats_interval
-                    self._fill(st, t_first)
-                    self.on_stats(st)
+            if self.workers > 1:
+                self._run_workers()
+            else:
+                while not self._stop.is_set():
+                    self._check_limits(st.processed)
+                    for w in self.watchers:
+                        w.poll()
+                    frame = self._read()
+                    if frame is None:
+                        continue
+                    t_take = time.perf_counter()
+                    self._deliver(frame, self._process(frame), t_take)
         except KeyboardInterrupt:
             self.stop("SIGINT")
         except BaseException:
@@ -110,8 +104,113 @@ class LiveRunner:
             for sig, handler in saved.items():
                 signal.signal(sig, handler)
             self._shutdown(failed)
-            self._fill(st, t_first)
+            self._fill(st, self._t_first)
         return st
+
+    # -- one frame: limits, reading, delivering (shared by both loops) -------------------------
+    def _check_limits(self, started: int) -> None:
+        if self.frames is not None and started >= self.frames:
+            self.stop("frames")
+        elif self.duration is not None and time.perf_counter() - self._t0 >= self.duration:
+            self.stop("duration")
+
+    def _read(self):
+        """The newest frame, or ``None`` (waited 0.1 s; the end of the source stops the run)."""
+        frame = None if self._stop.is_set() else self.source.read(timeout=0.1)
+        now = time.perf_counter()
+        if frame is None:
+            if self.source.ended:
+                self.stop(getattr(self.source, "end_reason", None) or "end of source")
+            elif now - self._last_frame > self.stall_timeout:
+                raise DeviceError(f"the source delivered no frame for {self.stall_timeout:g} s; "
+                                  "check the camera or stream")
+            return None
+        self._last_frame = now
+        return frame
+
+    def _deliver(self, frame, out, t_take: float) -> None:
+        """Write ``out`` to every sink and count it (one frame at a time, in capture order)."""
+        st, t_cap = self.stats, frame.meta.get("t_capture", t_take)
+        self._t_first = t_cap if self._t_first is None else self._t_first
+        t_proc = time.perf_counter()
+        for sink in self.sinks:
+            sink.write(out)
+        t_sink = time.perf_counter()
+        st.processed += 1
+        st.process_ms.append(1000.0 * (t_proc - t_take))
+        st.latency_ms.append(1000.0 * (t_sink - t_cap))
+        if any(getattr(s, "stop_requested", False) for s in self.sinks):
+            self.stop("window closed")
+        if t_sink >= self._next_report and self.on_stats is not None:
+            self._next_report = t_sink + self.stats_interval
+            self._fill(st, self._t_first)
+            self.on_stats(st)
+
+    # -- two (or more) frames in flight ----------------------------------------------------------
+    def _run_workers(self) -> None:
+        from vidmatte.runtime.parallel import session_threads
+        from vidmatte.runtime.schedule import model_threads
+        from vidmatte.runtime.threads import opencv_threads, torch_threads
+
+        proc = self.processor
+        each = max(1, model_threads(proc.matter) // self.workers)
+        take, turn = threading.Lock(), threading.Condition()
+        state = {"taken": 0, "next": 0}
+        errors: list = []
+
+        def one() -> bool:
+            with take:
+                if self._stop.is_set():
+                    return False
+                self._check_limits(state["taken"])
+                frame = self._read()
+                if frame is None:
+                    return not self._stop.is_set()
+                mine, state["taken"] = state["taken"], state["taken"] + 1
+            t_take = time.perf_counter()
+            x, alpha = proc.infer([frame])
+            with turn:
+                while state["next"] != mine:
+                    if errors:
+                        return False
+                    turn.wait(0.1)
+            try:
+                if not errors:
+                    for w in self.watchers:  # in the turn: a new background never swaps mid-frame
+                        w.poll()
+                    self._deliver(frame, proc.finish([frame], x, alpha)[0], t_take)
+            finally:
+                with turn:
+                    state["next"] += 1
+                    turn.notify_all()
+            return True
+
+        def worker() -> None:
+            try:
+                with torch_threads(each, opencv=False):
+                    while one():
+                        pass
+            except BaseException as exc:  # noqa: BLE001 - handed to run()
+                errors.append(exc)
+                self._stop.set()
+                with turn:
+                    turn.notify_all()
+
+        with session_threads(proc.matter, each), opencv_threads(each):
+            threads = [threading.Thread(target=worker, name=f"vidmatte-live-{i}", daemon=True)
+                       for i in range(self.workers)]
+            for th in threads:
+                th.start()
+            try:
+                for th in threads:
+                    while th.is_alive():
+                        th.join(timeout=0.05)  # signal handlers run here, on the main thread
+            finally:
+                self._stop.set()
+                for th in threads:
+                    th.join(timeout=10)
+        if errors:
+            raise errors[0]
 
     def _fill(self, st: LiveStats, t_first: Optional[float]) -> None:
         st.captured = int(getattr(self.source, "frames_decoded", st.processed))
