@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
+from vidmatte.bench.timing import load_average
+
 __all__ = ["BatchBench", "bench_batch"]
 
 
@@ -71,7 +73,7 @@ def bench_batch(clips: Optional[Sequence[str]] = None, *, count: int = 4, frames
         for c in clips:
             with VideoSource(c) as src:
                 total += src.frame_count or 0
-        res = BatchBench([str(c) for c in clips], total, model, 0, load=(os.getloadavg()[0],))
+        res = BatchBench([str(c) for c in clips], total, model, 0, load=(load_average(),))
 
         def timed(name: str, fn) -> None:
             t0 = time.perf_counter()
@@ -106,7 +108,7 @@ def bench_batch(clips: Optional[Sequence[str]] = None, *, count: int = 4, frames
             finally:
                 if started and ray_module.is_initialized():
                     ray_module.shutdown()
-        res.load = (res.load[0], os.getloadavg()[0])
+        res.load = (res.load[0], load_average())
         return res
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -37,6 +37,8 @@ import av
 import numpy as np
 import torch
 
+from vidmatte.bench.timing import load_average
+
 
 __all__ = ["PipelineBench", "bench_pipeline", "make_bench_clip"]
 
@@ -180,7 +182,7 @@ def bench_pipeline(
     from vidmatte.runtime.tuning import tune_allocator
 
     tune_allocator()  # as every Pipeline run does: the stages-alone times then match the runs'
-    load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    load0 = load_average()
     tmp = tempfile.TemporaryDirectory(dir=workdir)
     root = Path(tmp.name)
     try:
@@ -271,7 +273,7 @@ def bench_pipeline(
             refine=str(refine), smoothing=str(smoothing),
             decode_fps=n / decode_s, encode_fps=n / encode_s, encoder=encoder, policy=" | ".join(dict.fromkeys(policies)),
             threads=_threads(matter), runs_fps=runs, model_cores_busy=busy[runs["model-only"].index(model_fps)],
-            load=(load0, os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0),
+            load=(load0, load_average()),
         )
     finally:
         tmp.cleanup()

@@ -9,11 +9,11 @@ model list, argument errors and missing files.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
+
+from vidmatte.bench.timing import load_average, run_timed
 
 __all__ = ["StartupBench", "bench_startup", "COMMANDS"]
 
@@ -47,14 +47,12 @@ class StartupBench:
         for label, runs in self.runs_s.items():
             ratio = "" if label == BASELINE else f"{self.ratio(label):14.2f}"
             lines.append(f"{label:<26} {min(runs):7.3f}  {ratio:>14}   " + ", ".join(f"{r:.3f}" for r in runs))
-        lines.append(f"load average: {os.getloadavg()[0]:.2f}")
+        lines.append(f"load average: {load_average():.2f}")
         return "\n".join(lines)
 
 
 def _wall(cmd: list, env: dict) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    return run_timed(cmd, env, check=False)[0]  # some commands fail on purpose (argument errors)
 
 
 def bench_startup(runs: int = 3) -> StartupBench:

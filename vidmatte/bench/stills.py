@@ -16,16 +16,14 @@ and the report says so. With ``gt``, both outputs' alpha channels are scored (SA
 from __future__ import annotations
 
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
+from vidmatte.bench.timing import load_average, run_timed
 from vidmatte.errors import InputError
 
 __all__ = ["StillsBench", "bench_stills", "find_rembg", "rembg_session"]
@@ -104,17 +102,11 @@ def rembg_session(model: Path, name: Optional[str] = None) -> str:
 
 
 def _timed(cmd: Sequence[str], env: dict) -> tuple[float, float]:
-    """Run ``cmd``; (wall seconds, CPU seconds of the child). Raises on failure."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    res = subprocess.run(list(cmd), env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if res.returncode != 0:
-        tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["(no output)"]
-        raise InputError(f"{Path(cmd[0]).name} {cmd[1] if len(cmd) > 1 else ''} failed: {tail[0]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    """Run ``cmd``; (wall seconds, CPU seconds of the child). A failure is one InputError line."""
+    try:
+        return run_timed(cmd, env)
+    except RuntimeError as exc:
+        raise InputError(str(exc)) from None
 
 
 def bench_stills(images: Path, model: Path, *, preset: Optional[str] = None, gt: Optional[Path] = None,
@@ -128,7 +120,7 @@ def bench_stills(images: Path, model: Path, *, preset: Optional[str] = None, gt:
         raise InputError(f"--model {model}: no such file")
     rembg = find_rembg()
     res = StillsBench(images=len(files), model=model.name, rembg=" ".join(rembg) if rembg else
-                      "rembg is not installed here (pip install 'rembg[cli]' to compare)", load=(os.getloadavg()[0],))
+                      "rembg is not installed here (pip install 'rembg[cli]' to compare)", load=(load_average(),))
     with tempfile.TemporaryDirectory(prefix="vidmatte-bench-stills-") as tmp:
         root = Path(tmp)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -150,7 +142,7 @@ def bench_stills(images: Path, model: Path, *, preset: Optional[str] = None, gt:
             wall, cpu = _timed([*vm, "-o", f"{out}{os.sep}"], env)
             res.runs_vidmatte_s.append(wall)
             res.cpu_vidmatte_s.append(cpu)
-        res.load = (res.load[0], os.getloadavg()[0])
+        res.load = (res.load[0], load_average())
         if gt is not None:
             from vidmatte.eval.engine import evaluate_folders
 
