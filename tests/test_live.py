@@ -11,6 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+from fakes import ListSink
 
 from vidmatte.errors import InputError
 from vidmatte.frame import Frame
@@ -23,20 +24,6 @@ from vidmatte.matting import ChromaKeyMatter
 from vidmatte.runtime.processor import Processor
 
 BLUE = torch.tensor([0.0, 0.0, 1.0]).view(1, 3, 1, 1)
-
-
-class ListSink:
-    def __init__(self):
-        self.frames, self.closed, self.aborted = [], 0, 0
-
-    def write(self, frame):
-        self.frames.append(frame)
-
-    def close(self):
-        self.closed += 1
-
-    def abort(self):
-        self.aborted += 1
 
 
 class ConstantAlpha:

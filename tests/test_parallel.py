@@ -9,6 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+from fakes import ListSink, SlowKey, overlapping
 
 from vidmatte import ChromaKeyMatter, Frame
 from vidmatte.matting import ReuseAlpha
@@ -17,20 +18,6 @@ from vidmatte.runtime.pipeline import Pipeline
 from vidmatte.runtime.processor import Processor
 from vidmatte.runtime.schedule import choose_policy
 from vidmatte.runtime.stats import StageTimes
-
-
-class ListSink:
-    def __init__(self):
-        self.frames, self.closed, self.aborted = [], False, False
-
-    def write(self, frame):
-        self.frames.append(frame)
-
-    def close(self):
-        self.closed = True
-
-    def abort(self):
-        self.aborted = True
 
 
 def _frames(n, h=48, w=64, seed=0):
@@ -42,25 +29,6 @@ def _frames(n, h=48, w=64, seed=0):
         x = (2 * i) % (w - 26)
         img[8:30, x:x + 22] = 128 + rng.integers(-20, 20, (22, 22, 3))
         yield Frame(image=img, pts=2 * i, time_base=Fraction(1, 50), index=i)
-
-
-class SlowKey(ChromaKeyMatter):
-    """A keyer whose call takes ``cost`` s (sleeping, as a model's threads would leave the
-    GIL) and records when each call ran."""
-
-    def __init__(self, cost=0.03, fail_at=None):
-        super().__init__()
-        self.cost, self.fail_at, self.spans, self.calls = cost, fail_at, [], 0
-
-    def predict(self, images):
-        self.calls += 1
-        if self.fail_at is not None and self.calls == self.fail_at:
-            raise RuntimeError("model blew up")
-        t0 = time.perf_counter()
-        time.sleep(self.cost)
-        out = super().predict(images)
-        self.spans.append((t0, time.perf_counter()))
-        return out
 
 
 def _processor(matter, **kw):
@@ -110,9 +78,7 @@ def test_model_calls_overlap_and_finishing_stays_one_at_a_time():
                      progress=False, policy="frames").run()
     assert stats.frames == 16 and not overlaps
     assert finishing == sorted(finishing) == list(range(16))
-    spans = sorted(matter.spans)
-    side_by_side = sum(1 for (a0, a1), (b0, b1) in zip(spans, spans[1:]) if b0 < a1)
-    assert side_by_side >= 4, spans  # after calibrating, calls run two at a time
+    assert overlapping(matter.spans) >= 4, matter.spans  # after calibrating, calls run two at a time
 
 
 def test_frames_fall_back_to_inline_when_they_lose():

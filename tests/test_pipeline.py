@@ -9,6 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from fakes import ListSink
 from media import make_clip, read_pts
 from vidmatte import ChromaKeyMatter, Frame
 from vidmatte.io.sinks import VideoSink
@@ -22,22 +23,6 @@ def _processor(format="rgb24", cls=Processor):
     if format == "gray":
         return cls(ChromaKeyMatter(), format="gray", smoothing=None)
     return cls(ChromaKeyMatter(), "#000000", fg_estimation="none", smoothing=None, format=format)
-
-
-class ListSink:
-    def __init__(self, fail_at=None):
-        self.frames, self.closed, self.aborted, self.fail_at = [], False, False, fail_at
-
-    def write(self, frame):
-        if self.fail_at is not None and len(self.frames) == self.fail_at:
-            raise RuntimeError("disk full")
-        self.frames.append(frame)
-
-    def close(self):
-        self.closed = True
-
-    def abort(self):
-        self.aborted = True
 
 
 def _frames(n, h=32, w=48):

@@ -148,7 +148,7 @@ class LiveRunner:
 
     # -- two (or more) frames in flight ----------------------------------------------------------
     def _run_workers(self) -> None:
-        from vidmatte.runtime.parallel import session_threads
+        from vidmatte.runtime.parallel import run_workers, session_threads
         from vidmatte.runtime.schedule import model_threads
         from vidmatte.runtime.threads import opencv_threads, torch_threads
 
@@ -197,18 +197,7 @@ class LiveRunner:
                     turn.notify_all()
 
         with session_threads(proc.matter, each), opencv_threads(each):
-            threads = [threading.Thread(target=worker, name=f"vidmatte-live-{i}", daemon=True)
-                       for i in range(self.workers)]
-            for th in threads:
-                th.start()
-            try:
-                for th in threads:
-                    while th.is_alive():
-                        th.join(timeout=0.05)  # signal handlers run here, on the main thread
-            finally:
-                self._stop.set()
-                for th in threads:
-                    th.join(timeout=10)
+            run_workers(worker, self.workers, "vidmatte-live", self._stop.set)  # signal handlers run meanwhile
         if errors:
             raise errors[0]
 

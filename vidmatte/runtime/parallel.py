@@ -42,7 +42,7 @@ from typing import Callable, Iterator, Optional
 
 from vidmatte.runtime.threads import opencv_threads, torch_threads
 
-__all__ = ["FrameParallel", "parallel_safe", "room_for_another_call", "session_threads", "WINDOW"]
+__all__ = ["FrameParallel", "parallel_safe", "room_for_another_call", "session_threads", "run_workers", "WINDOW"]
 
 #: batches whose pace is judged together (after the first ``workers`` ones: the start-up)
 WINDOW = 6
@@ -84,6 +84,24 @@ def session_threads(matter, n: int) -> Iterator[None]:
         matter.set_threads(before)
 
 
+def run_workers(target: Callable[[], None], n: int, name: str, on_stop: Callable[[], None]) -> None:
+    """``target`` on ``n`` daemon threads (``name-0``, …), waited for from this thread in 50 ms
+    steps so that signal handlers and Ctrl-C still run here. If the wait is interrupted,
+    ``on_stop()`` tells the workers to end and each gets 10 s to finish what it holds."""
+    threads = [threading.Thread(target=target, name=f"{name}-{i}", daemon=True) for i in range(n)]
+    for th in threads:
+        th.start()
+    try:
+        for th in threads:
+            while th.is_alive():
+                th.join(timeout=0.05)
+    except BaseException:
+        on_stop()
+        for th in threads:
+            th.join(timeout=10)
+        raise
+
+
 class FrameParallel:
     """Runs ``batches`` through ``processor`` into ``emit`` with ``workers`` model workers of
     ``threads_each`` threads (see the module docstring).
@@ -115,19 +133,7 @@ class FrameParallel:
     def run(self) -> Optional[str]:
         """Process batches until they end (``None``) or the pace check stops it (the reason)."""
         with session_threads(self.processor.matter, self.threads_each), opencv_threads(self.threads_each):
-            threads = [threading.Thread(target=self._worker, name=f"vidmatte-frames-{i}", daemon=True)
-                       for i in range(self.workers)]
-            for th in threads:
-                th.start()
-            try:
-                for th in threads:
-                    while th.is_alive():
-                        th.join(timeout=0.1)  # stay responsive to Ctrl-C
-            except BaseException:
-                self._fail()
-                for th in threads:
-                    th.join(timeout=10)
-                raise
+            run_workers(self._worker, self.workers, "vidmatte-frames", self._fail)
         if self._errors:
             raise self._errors[0]
         return self.reason
