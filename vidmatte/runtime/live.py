@@ -148,58 +148,29 @@ class LiveRunner:
 
     # -- two (or more) frames in flight ----------------------------------------------------------
     def _run_workers(self) -> None:
-        from vidmatte.runtime.parallel import run_workers, session_threads
+        from vidmatte.runtime.parallel import SKIP, TurnWorkers
         from vidmatte.runtime.schedule import model_threads
-        from vidmatte.runtime.threads import opencv_threads, torch_threads
 
         proc = self.processor
-        each = max(1, model_threads(proc.matter) // self.workers)
-        take, turn = threading.Lock(), threading.Condition()
-        state = {"taken": 0, "next": 0}
-        errors: list = []
 
-        def one() -> bool:
-            with take:
-                if self._stop.is_set():
-                    return False
-                self._check_limits(state["taken"])
-                frame = self._read()
-                if frame is None:
-                    return not self._stop.is_set()
-                mine, state["taken"] = state["taken"], state["taken"] + 1
-            t_take = time.perf_counter()
-            x, alpha = proc.infer([frame])
-            with turn:
-                while state["next"] != mine:
-                    if errors:
-                        return False
-                    turn.wait(0.1)
-            try:
-                if not errors:
-                    for w in self.watchers:  # in the turn: a new background never swaps mid-frame
-                        w.poll()
-                    self._deliver(frame, proc.finish([frame], x, alpha)[0], t_take)
-            finally:
-                with turn:
-                    state["next"] += 1
-                    turn.notify_all()
-            return True
+        def take():
+            if self._stop.is_set():
+                return None
+            self._check_limits(turns.taken)
+            frame = self._read()
+            if frame is None:
+                return None if self._stop.is_set() else SKIP
+            return frame, time.perf_counter()
 
-        def worker() -> None:
-            try:
-                with torch_threads(each, opencv=False):
-                    while one():
-                        pass
-            except BaseException as exc:  # noqa: BLE001 - handed to run()
-                errors.append(exc)
-                self._stop.set()
-                with turn:
-                    turn.notify_all()
+        def finish(item, inferred) -> None:
+            for w in self.watchers:  # in the turn: a new background never swaps mid-frame
+                w.poll()
+            frame, t_take = item
+            self._deliver(frame, proc.finish([frame], *inferred)[0], t_take)
 
-        with session_threads(proc.matter, each), opencv_threads(each):
-            run_workers(worker, self.workers, "vidmatte-live", self._stop.set)  # signal handlers run meanwhile
-        if errors:
-            raise errors[0]
+        turns = TurnWorkers(take, lambda item: proc.infer([item[0]]), finish, workers=self.workers,
+                            name="vidmatte-live")
+        turns.run(max(1, model_threads(proc.matter) // self.workers), proc.matter)  # signal handlers run meanwhile
 
     def _fill(self, st: LiveStats, t_first: Optional[float]) -> None:
         st.captured = int(getattr(self.source, "frames_decoded", st.processed))

@@ -38,11 +38,12 @@ import threading
 import time
 from collections import deque
 from contextlib import contextmanager
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from vidmatte.runtime.threads import opencv_threads, torch_threads
 
-__all__ = ["FrameParallel", "parallel_safe", "room_for_another_call", "session_threads", "run_workers", "WINDOW"]
+__all__ = ["FrameParallel", "TurnWorkers", "SKIP", "parallel_safe", "room_for_another_call", "session_threads",
+           "run_workers", "WINDOW"]
 
 #: batches whose pace is judged together (after the first ``workers`` ones: the start-up)
 WINDOW = 6
@@ -102,6 +103,80 @@ def run_workers(target: Callable[[], None], n: int, name: str, on_stop: Callable
         raise
 
 
+#: what a ``take`` returns when there is nothing yet but the run goes on (ask again)
+SKIP = object()
+
+
+class TurnWorkers:
+    """``workers`` threads that each take an item (one thread at a time), ``work`` on it side by
+    side with the others, then ``finish`` it in the order the items were taken (one at a time).
+
+    ``take()`` runs under a lock and returns the next item, :data:`SKIP`, or ``None`` (no more:
+    the worker ends); :attr:`taken` counts the items taken so far. The first error of any
+    worker stops the others and is raised by :meth:`run`; an item already worked on but not
+    yet finished is then dropped.
+    """
+
+    def __init__(self, take: Callable[[], Any], work: Callable[[Any], Any], finish: Callable[[Any, Any], None], *,
+                 workers: int = 2, name: str = "vidmatte-worker"):
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self.take, self.work, self.finish, self.workers, self.name = take, work, finish, workers, name
+        self.taken = 0
+        self._take = threading.Lock()
+        self._turn = threading.Condition()
+        self._next_turn = 0
+        self._failed = threading.Event()
+        self._errors: list = []
+
+    def run(self, threads_each: int, matter=None) -> None:
+        """Run until every worker ends; each computes on ``threads_each`` threads (torch per
+        worker, ``matter``'s ONNX session and OpenCV's pool for the run)."""
+        with session_threads(matter, threads_each), opencv_threads(threads_each):
+            run_workers(lambda: self._worker(threads_each), self.workers, self.name, self._fail)
+        if self._errors:
+            raise self._errors[0]
+
+    def _fail(self) -> None:
+        self._failed.set()
+        with self._turn:
+            self._turn.notify_all()
+
+    def _worker(self, threads_each: int) -> None:
+        try:
+            with torch_threads(threads_each, opencv=False):
+                while self._one():
+                    pass
+        except BaseException as exc:  # noqa: BLE001 - handed to run()
+            self._errors.append(exc)
+            self._fail()
+
+    def _one(self) -> bool:
+        """Take, work on and finish one item; ``False`` when there is nothing more to do."""
+        with self._take:
+            if self._failed.is_set():
+                return False
+            item = self.take()
+            if item is None or item is SKIP:
+                return item is SKIP
+            mine, self.taken = self.taken, self.taken + 1
+        result = self.work(item)
+        with self._turn:
+            while self._next_turn != mine:
+                if self._failed.is_set():
+                    return False
+                self._turn.wait(0.1)
+        try:
+            if self._failed.is_set():
+                return False
+            self.finish(item, result)
+        finally:
+            with self._turn:
+                self._next_turn += 1
+                self._turn.notify_all()
+        return True
+
+
 class FrameParallel:
     """Runs ``batches`` through ``processor`` into ``emit`` with ``workers`` model workers of
     ``threads_each`` threads (see the module docstring).
@@ -123,60 +198,20 @@ class FrameParallel:
         self.workers, self.threads_each, self.inline_s = workers, threads_each, inline_s
         self.reason: Optional[str] = None  # why the workers stopped taking batches early
         self.batches_done = 0
-        self._take = threading.Lock()
-        self._turn = threading.Condition()
-        self._next_turn = self._taken = 0
-        self._failed = threading.Event()
-        self._errors: list = []
         self._done_at: deque = deque(maxlen=WINDOW + 1)
 
     def run(self) -> Optional[str]:
         """Process batches until they end (``None``) or the pace check stops it (the reason)."""
-        with session_threads(self.processor.matter, self.threads_each), opencv_threads(self.threads_each):
-            run_workers(self._worker, self.workers, "vidmatte-frames", self._fail)
-        if self._errors:
-            raise self._errors[0]
+        TurnWorkers(self._next, lambda batch: self.processor.infer(batch), self._finish, workers=self.workers,
+                    name="vidmatte-frames").run(self.threads_each, self.processor.matter)
         return self.reason
 
-    def _fail(self) -> None:
-        self._failed.set()
-        with self._turn:
-            self._turn.notify_all()
+    def _next(self) -> Optional[list]:
+        return None if self.reason is not None else next(self.batches, None)
 
-    def _worker(self) -> None:
-        try:
-            with torch_threads(self.threads_each, opencv=False):
-                while self._one():
-                    pass
-        except BaseException as exc:  # noqa: BLE001 - handed to run()
-            self._errors.append(exc)
-            self._fail()
-
-    def _one(self) -> bool:
-        """Take, infer, finish and write one batch; ``False`` when there is nothing more to do."""
-        with self._take:
-            if self.reason is not None or self._failed.is_set():
-                return False
-            batch = next(self.batches, None)
-            if batch is None:
-                return False
-            turn, self._taken = self._taken, self._taken + 1
-        x, alpha = self.processor.infer(batch)
-        with self._turn:
-            while self._next_turn != turn:
-                if self._failed.is_set():
-                    return False
-                self._turn.wait(0.1)
-        try:
-            if self._failed.is_set():
-                return False
-            self.emit(self.processor.finish(batch, x, alpha))
-            self._judge()
-        finally:
-            with self._turn:
-                self._next_turn += 1
-                self._turn.notify_all()
-        return True
+    def _finish(self, batch: list, inferred: tuple) -> None:
+        self.emit(self.processor.finish(batch, *inferred))
+        self._judge()
 
     def _judge(self) -> None:
         """After each batch (in its turn): stop taking batches if the pace lost to inline."""
@@ -186,5 +221,4 @@ class FrameParallel:
             return
         pace = (self._done_at[-1] - self._done_at[0]) / WINDOW
         if pace > _SLOWER * self.inline_s:
-            with self._take:
-                self.reason = f"{1000 * pace:.0f} ms a batch > inline {1000 * self.inline_s:.0f} ms"
+            self.reason = f"{1000 * pace:.0f} ms a batch > inline {1000 * self.inline_s:.0f} ms"
