@@ -57,6 +57,7 @@ def _warm_up(processor, height: int, width: int, workers: int = 1) -> tuple[floa
     Returns the seconds of the second frame's model call (on the threads one of ``workers``
     gets) and of its finishing."""
     import time
+    from contextlib import ExitStack
 
     import numpy as np
 
@@ -68,8 +69,11 @@ def _warm_up(processor, height: int, width: int, workers: int = 1) -> tuple[floa
     frame = Frame(np.zeros((height, width, 3), np.uint8))
     processor.process([frame])  # one-off costs
     each = max(1, model_threads(processor.matter) // workers)
-    with session_threads(processor.matter, each), torch_threads(each, opencv=False):
-        processor.infer([frame])  # a new session's first call
+    with ExitStack() as threads:
+        if workers > 1:  # time the call a worker makes, on its share of the threads
+            threads.enter_context(session_threads(processor.matter, each))
+            threads.enter_context(torch_threads(each, opencv=False))
+            processor.infer([frame])  # a new session's first call
         t0 = time.perf_counter()
         x, alpha = processor.infer([frame])
         t1 = time.perf_counter()
