@@ -34,7 +34,7 @@ a plain loop. So :class:`AdaptiveRun` decides from the work and the cores:
    4 cycles is above the inline cycle (no core time to spare), or one wait for the helper
    lasts longer than 5 inline cycles (a starved helper on a busy machine), the helper
    finishes what it holds and the rest runs inline. Frame workers compare their pace per
-   batch over the last 4 batches the same way. The run is therefore never much slower than
+   batch over the last 6 batches with it, and stop taking batches when it is over 5% slower. The run is therefore never much slower than
    the plain loop, whatever the machine does meanwhile.
 
 :attr:`AdaptiveRun.policy` says what ran, and why.
