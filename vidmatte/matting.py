@@ -58,7 +58,7 @@ class Matter(Protocol):
         size: ``(H, W)`` the model runs at (``(0, 0)``: the input size).
         device: where ``predict`` returns its tensor.
         stateless (optional, default false): ``predict`` keeps no state between calls, so a
-            CPU run may call it on two batches at once (:mod:`vidmatte.runtime.parallel`).
+            CPU run may call it on two batches at once (:mod:`vidmatte.runtime.schedules.frames`).
     """
 
     name: str

@@ -138,7 +138,7 @@ def make_bench_clip(path: Path, width: int, height: int, frames: int, fps: int =
 
 def _threads(matter) -> str:
     """Cores, the model's threads and the OpenMP spin setting, in words."""
-    from vidmatte.runtime.schedule import model_threads
+    from vidmatte.runtime.threads import model_threads
     from vidmatte.runtime.threads import cpu_cores
 
     spin = os.environ.get("GOMP_SPINCOUNT") or ("OMP_WAIT_POLICY=" + os.environ["OMP_WAIT_POLICY"]
@@ -231,7 +231,7 @@ def bench_pipeline(
         del outs, decoded
         matter.predict(batch[0])
         _sync(dev)
-        from vidmatte.runtime.parallel import parallel_safe
+        from vidmatte.runtime.schedules.frames import parallel_safe
 
         two = dev.type == "cpu" and parallel_safe(matter)
         runs: dict = {"model-only": [], "naive": [], "same-work": [], "pipeline": []}

@@ -62,8 +62,8 @@ def _warm_up(processor, height: int, width: int, workers: int = 1) -> tuple[floa
     import numpy as np
 
     from vidmatte.frame import Frame
-    from vidmatte.runtime.parallel import session_threads
-    from vidmatte.runtime.schedule import model_threads
+    from vidmatte.runtime.schedules.frames import session_threads
+    from vidmatte.runtime.threads import model_threads
     from vidmatte.runtime.threads import torch_threads
 
     frame = Frame(np.zeros((height, width, 3), np.uint8))
@@ -91,7 +91,7 @@ def live_workers(processor, preview: bool, model_s: Optional[float] = None, ligh
     queue for their turn. Measured with MODNet 256 on 2 cores: at 640x360 (finishing 23 ms,
     a one-thread model call 35 ms) 19.8 → 29.7 fps at the same latency (p50 63 ms); at
     1280x720 (finishing 60 ms) +30% fps but +45% latency, so one worker."""
-    from vidmatte.runtime.parallel import parallel_safe
+    from vidmatte.runtime.schedules.frames import parallel_safe
 
     ok = processor.device.type == "cpu" and cpu_cores() >= 2 and parallel_safe(processor.matter) and not preview
     if ok and model_s is not None and light_s is not None:

@@ -142,18 +142,21 @@ class Processor:
         return t1
 
     @torch.inference_mode()
-    def infer(self, frames: Sequence[Frame]) -> tuple[torch.Tensor, torch.Tensor]:
-        """First half: frames → ``(x (B,3,H,W) float in [0,1], raw alpha (B,1,H,W))``."""
-        check_frames(frames)
-        t = time.perf_counter()
-        batch = torch.from_numpy(np.stack([np.asarray(f.image) for f in frames]))
-        if self.device.type == "cuda":
-            batch = batch.pin_memory()
-        self.times.add("to_tensor", time.perf_counter() - t)
-        return self.infer_tensor(batch, frames[0].index)
+    def infer(self, frames: Sequence[Frame], images: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """First half: frames → ``(x (B,3,H,W) float in [0,1], raw alpha (B,1,H,W))``.
 
-    @torch.inference_mode()
-    def infer_tensor(self, images: torch.Tensor, first_index: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        ``images``: the frames' pixels already stacked ``(B,H,W,3)`` uint8/uint16 on any
+        device (the CUDA schedule uploads them on its copy stream); else they are stacked here."""
+        check_frames(frames)
+        if images is None:
+            t = time.perf_counter()
+            images = torch.from_numpy(np.stack([np.asarray(f.image) for f in frames]))
+            if self.device.type == "cuda":
+                images = images.pin_memory()
+            self.times.add("to_tensor", time.perf_counter() - t)
+        return self._infer(images, frames[0].index)
+
+    def _infer(self, images: torch.Tensor, first_index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B,H,W,3)`` uint8/uint16 (any device) → ``(x, raw alpha)``; the model sees 8 bits."""
         t = time.perf_counter()
         if images.dtype == torch.uint16:  # travels as int16 bits: uint16 has few kernels on CUDA
@@ -180,7 +183,7 @@ class Processor:
         return 1 if self.product == "alpha" else (PIXEL_FORMATS[self.format][1] or 3)
 
     @torch.inference_mode()
-    def finish_tensor(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int = 0) -> torch.Tensor:
+    def _finish(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int) -> torch.Tensor:
         """Refinement, smoothing and compositing → ``(n,C,H,W)`` float in [0, 1] (batches in time order).
 
         ``n = B`` unless the smoother looks ahead: then the frames completed by this batch
@@ -209,38 +212,35 @@ class Processor:
         return out
 
     @torch.inference_mode()
-    def flush_tensor(self) -> tuple[torch.Tensor, int]:
-        """The frames a look-ahead smoother still holds, finished: ``(out (n,C,H,W), index of
-        the first)``; ``n = 0`` without one. The processor is then ready for a new stream."""
-        t = time.perf_counter()
-        alpha = self.smoother.flush() if self.delay else None
-        if alpha is None or not len(self._held):
-            return torch.zeros((0, self._channels(), 1, 1)), -1
-        t = self._tick("smooth", t)
-        x, first = self._held.take(alpha.shape[0], alpha)
-        return self._compose(x, alpha, first, t), first
-
-    def process_tensor(self, images: torch.Tensor, first_index: int = 0) -> torch.Tensor:
-        """``(B,H,W,3)`` uint8/uint16 (any device) → output ``(n,C,H,W)`` float in [0,1] (as
-        :meth:`finish_tensor`)."""
-        return self.finish_tensor(*self.infer_tensor(images, first_index), first_index)
-
-    def finish(self, frames: Sequence[Frame], x: torch.Tensor, alpha: torch.Tensor) -> list[Frame]:
+    def finish(self, frames: Sequence[Frame], x: torch.Tensor, alpha: torch.Tensor, *, host: bool = True):
         """Second half: smooth, composite and convert to :attr:`format` for the sink (only the
-        completed frames when the smoother looks ahead; see :meth:`flush`)."""
-        out = self.finish_tensor(x, alpha, frames[0].index)
+        completed frames when the smoother looks ahead; see :meth:`flush`).
+
+        ``host=False`` (the CUDA schedule, which downloads on its own stream) returns
+        ``(completed frames, out (n,C,H,W) float in [0,1] on the device)`` instead."""
+        out = self._finish(x, alpha, frames[0].index)
         if self.delay:
             self._held.put_items(frames)
             frames = self._held.take_items(out.shape[0])
-        return self._deliver(frames, out)
+        return self._deliver(frames, out) if host else (list(frames), out)
 
-    def flush(self) -> list[Frame]:
+    @torch.inference_mode()
+    def flush(self, *, host: bool = True):
         """At the end of a stream: the frames a look-ahead smoother held back, finished and
-        converted (``[]`` for a causal one). Call it after the last :meth:`finish`/:meth:`process`."""
-        out, _ = self.flush_tensor()
+        converted (``[]`` for a causal one). Call it after the last :meth:`finish`/:meth:`process`;
+        the processor is then ready for a new stream. ``host`` as in :meth:`finish`."""
+        t = time.perf_counter()
+        alpha = self.smoother.flush() if self.delay else None
+        if alpha is None or not len(self._held):
+            self._held.clear()
+            out = torch.zeros((0, self._channels(), 1, 1), device=self.device)
+            return [] if host else ([], out)
+        t = self._tick("smooth", t)
+        x, first = self._held.take(alpha.shape[0], alpha)
+        out = self._compose(x, alpha, first, t)
         frames = self._held.take_items(out.shape[0])
         self._held.clear()
-        return self._deliver(frames, out)
+        return self._deliver(frames, out) if host else (frames, out)
 
     def _deliver(self, frames: Sequence[Frame], out: torch.Tensor) -> list[Frame]:
         t = time.perf_counter()
