@@ -11,14 +11,14 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from vidmatte.defaults import FG_ESTIMATION, SMOOTHER_FILES
 from vidmatte.errors import VidmatteError
 from vidmatte.jobs.files import OutputPlan, matte_plan, replace_plan
 from vidmatte.scale.segments import Segment
 
-__all__ = ["JobSpec", "Task", "TaskResult", "Worker"]
+__all__ = ["JobSpec", "Task", "TaskResult", "Outcome", "Worker", "task_error"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,17 @@ class TaskResult:
     seconds: float
     pid: int
     model: str = ""
+
+
+Outcome = Union[TaskResult, BaseException]
+
+
+def task_error(exc: BaseException) -> BaseException:
+    """The error to report for a failed task: a :class:`VidmatteError` as it is, anything
+    else as an internal fault with its type."""
+    if isinstance(exc, VidmatteError):
+        return exc
+    return VidmatteError(f"internal error: {type(exc).__name__}: {exc}")
 
 
 class Worker:
