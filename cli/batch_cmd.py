@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vidmatte.defaults import ENGINES
+from vidmatte.io.formats import MATTE_FORMATS
+
 from vidmatte_cli.options import (
     add_alpha_mode_option,
     add_background_options,
@@ -31,16 +34,16 @@ def register(sub) -> None:
     add_background_options(p, required=False)
     m = p.add_argument_group("matte mode (plates like `vidmatte matte`)")
     m.add_argument("--matte", action="store_true", help="write alpha / foreground plates instead of composites")
-    m.add_argument("--format", choices=("prores", "webm", "png", "exr", "alpha"),
+    m.add_argument("--format", choices=MATTE_FORMATS,
                    help="plate format (default from each input's container: .mp4 alpha matte, .mov/.mkv prores, "
-                        ".webm webm); png/exr write a folder per input")
+                        ".webm webm); png/tiff/exr write a folder per input")
     add_alpha_mode_option(m)
     add_model_options(p)
     add_smoothing_options(p)
     add_encoding_options(p)
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
     s = p.add_argument_group("scale-out")
-    s.add_argument("--engine", choices=("local", "ray"), default="local",
+    s.add_argument("--engine", choices=ENGINES, default="local",
                    help="local: inputs one after another in this process (default); ray: workers as Ray actors")
     s.add_argument("--address", metavar="ADDR",
                    help="Ray cluster to join (auto, HOST:6379, ray://HOST:10001); default: RAY_ADDRESS or a new "

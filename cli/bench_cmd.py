@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from vidmatte.defaults import DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, POLICIES, REFINE, REFINES
+from vidmatte.models.onnx_presets import PRESETS as ONNX_PRESETS
 from vidmatte_cli.options import parse_size
 
 __all__ = ["register", "run", "MODES"]
@@ -20,8 +22,8 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", default="lite", choices=("lite", "full"), help="network size (default lite)")
     p.add_argument("--size", type=parse_size, default=512, metavar="N|HxW",
                    help="input size, rounded to multiples of 32 (default 512)")
-    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"), help="default cpu")
-    p.add_argument("--dtype", default="fp32", choices=("auto", "fp32", "fp16", "bf16"), help="default fp32")
+    p.add_argument("--device", default="cpu", choices=DEVICES, help="default cpu")
+    p.add_argument("--dtype", default="fp32", choices=DTYPES, help="default fp32")
     p.add_argument("--runs", type=int, default=3, metavar="N", help="timed runs (default 3)")
     p.add_argument("--warmup", type=int, default=1, metavar="N", help="untimed runs first (default 1)")
     p.add_argument("--batch", type=int, default=1, metavar="B", help="frames per forward (default 1)")
@@ -55,20 +57,20 @@ def _pipeline_args(p: argparse.ArgumentParser) -> None:
                    help="'random' (BiRefNet-lite, random weights: timing does not depend on values), "
                         "'chroma', an .onnx file, or a checkpoint name/file")
     p.add_argument("--model-size", type=parse_size, default=256, metavar="N|HxW", help="default 256")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--dtype", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
+    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--dtype", default="auto", choices=DTYPES)
     p.add_argument("--batch", type=int, default=1, help="frames per model call")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
-    p.add_argument("--fg-estimation", default="blur", choices=("blur", "ml", "none"),
+    p.add_argument("--fg-estimation", default=FG_ESTIMATION, choices=FG_ESTIMATIONS,
                    help="foreground colour estimation (default blur)")
     p.add_argument("--no-smooth", action="store_true", help="skip temporal smoothing")
     p.add_argument("--smoother", help="temporal smoother (default: the file jobs' default, flow)")
-    p.add_argument("--refine", default="auto", choices=("auto", "guided", "none"),
+    p.add_argument("--refine", default=REFINE, choices=tuple(r for r in REFINES if r != "vitmatte"),
                    help="edge refinement, as in replace (default auto)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive sequential loops")
     p.add_argument("--rounds", type=int, default=2, metavar="N",
                    help="model-only, naive and pipeline runs take turns N times; the best of each counts (default 2)")
-    p.add_argument("--policy", default="auto", choices=("auto", "inline", "overlap", "frames", "threads", "all"),
+    p.add_argument("--policy", default="auto", choices=(*POLICIES, "all"),
                    help="how the pipeline uses the cores (default auto: measured on the first frames); "
                         "all: also time each fixed schedule in every round")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -103,7 +105,7 @@ def _pipeline_run(args: argparse.Namespace) -> int:
 def _stills_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--images", required=True, metavar="DIR", help="folder of input images")
     p.add_argument("--model", required=True, metavar="FILE.onnx", help="the ONNX model both tools run")
-    p.add_argument("--preset", choices=("birefnet", "modnet", "u2net", "isnet"), help="ONNX family for vidmatte")
+    p.add_argument("--preset", choices=tuple(ONNX_PRESETS), help="ONNX family for vidmatte")
     p.add_argument("--gt", metavar="DIR", help="ground-truth mattes: score both outputs (SAD, MSE)")
     p.add_argument("--runs", type=int, default=2, metavar="N", help="timed runs of each tool, alternating (default 2)")
     p.add_argument("--rembg-model", metavar="NAME", help="rembg session name (default: the model's file stem)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vidmatte.io.formats import MATTE_FORMATS
+
 from vidmatte_cli.options import (
     add_alpha_mode_option,
     add_fg_option,
@@ -28,7 +30,7 @@ def register(sub) -> None:
     p.add_argument("input", help="input video file, or a folder / pattern of PNG, TIFF, EXR, DPX or JPEG frames")
     add_output_options(p)
     add_input_options(p)
-    p.add_argument("--format", choices=("prores", "webm", "png", "tiff", "exr", "alpha"),
+    p.add_argument("--format", choices=MATTE_FORMATS,
                    help="default from the output: .mov prores, .webm webm, .mp4 alpha, folder png, "
                         "frames/f_%%06d.tif tiff, frames/f_%%06d.exr exr")
     add_alpha_mode_option(p)

@@ -8,6 +8,7 @@ from typing import Optional
 from vidmatte.defaults import (ALPHA_MODES, DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, REFINE, REFINES,
                                SMOOTH_STRENGTH, SMOOTHER_FILES, SMOOTHER_LIVE, SMOOTHERS)
 from vidmatte.errors import InputError
+from vidmatte.models.onnx_presets import PRESETS as ONNX_PRESETS
 
 __all__ = [
     "add_model_options",
@@ -57,7 +58,7 @@ def add_model_options(p: argparse.ArgumentParser, *, model_flag: bool = True) ->
                    help="compute precision (auto: fp16 on CUDA, fp32 on CPU)")
     g.add_argument("--patch-order", choices=("legacy", "current"),
                    help="BiRefNet image-patch order (default: the checkpoint's)")
-    g.add_argument("--preset", choices=("birefnet", "modnet", "u2net", "isnet"),
+    g.add_argument("--preset", choices=tuple(ONNX_PRESETS),
                    help="ONNX model family (default: recognised from the graph)")
     g.add_argument("--offline", action="store_true", help="never download weights")
     o = p.add_argument_group("ONNX models (when the family is not recognised) and threads")

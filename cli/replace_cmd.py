@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vidmatte.io.formats import VIDEO_FORMATS
+
 from vidmatte_cli.options import (
     add_background_options,
     add_encoding_options,
@@ -32,7 +34,7 @@ def register(sub) -> None:
     add_refine_options(p, vitmatte=False)
     add_smoothing_options(p)
     add_encoding_options(p)
-    p.add_argument("--format", choices=("h264", "prores", "webm"),
+    p.add_argument("--format", choices=VIDEO_FORMATS,
                    help="video codec (default by extension: .mp4/.mov/.mkv h264, .webm VP9); prores: "
                         "10-bit ProRes 4444 in .mov/.mkv, keeping a high-bit-depth input's precision")
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")

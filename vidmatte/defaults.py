@@ -12,7 +12,8 @@ from typing import Optional, Union
 
 __all__ = [
     "ALPHA_MODES", "FG_ESTIMATIONS", "SMOOTHERS", "SMOOTHER", "SMOOTHER_FILES", "SMOOTHER_LIVE", "SMOOTH_STRENGTH",
-    "FG_ESTIMATION", "ALPHA_MODE", "REFINES", "REFINE", "DTYPES", "DEVICES", "ModelDefaults", "MODEL_DEFAULTS",
+    "FG_ESTIMATION", "ALPHA_MODE", "REFINES", "REFINE", "DTYPES", "DEVICES", "POLICIES", "ENGINES", "ModelDefaults",
+    "MODEL_DEFAULTS",
     "model_defaults",
     "IMAGENET_MEAN", "IMAGENET_STD",
 ]
@@ -39,6 +40,10 @@ REFINES = ("auto", "guided", "vitmatte", "none")
 REFINE = "auto"
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
+#: how an offline run uses the cores (:mod:`vidmatte.runtime.schedules.auto`)
+POLICIES = ("auto", "inline", "overlap", "frames", "threads")
+#: where ``vidmatte batch`` runs its tasks (:mod:`vidmatte.scale.engines`)
+ENGINES = ("local", "ray")
 #: input normalisation of ImageNet-trained backbones (BiRefNet, U²-Net), on RGB in [0, 1]
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

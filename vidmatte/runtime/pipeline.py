@@ -21,6 +21,7 @@ import sys
 import time
 from typing import Iterable, Optional
 
+from vidmatte.defaults import POLICIES
 from vidmatte.frame import Frame
 from vidmatte.runtime.core import Run
 from vidmatte.runtime.feeds import FrameFeed
@@ -29,7 +30,6 @@ from vidmatte.runtime.stats import PipelineStats
 
 __all__ = ["Pipeline", "PipelineStats", "POLICIES"]
 
-POLICIES = ("auto", "inline", "overlap", "frames", "threads")
 
 
 class Pipeline:

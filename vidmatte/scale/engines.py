@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator, Optional
 
+from vidmatte.defaults import ENGINES
 from vidmatte.errors import InputError
 from vidmatte.scale.worker import JobSpec, Outcome, Task, TaskResult, Worker, task_error
 
 __all__ = ["LocalEngine", "make_engine", "ENGINES", "task_error"]
 
-ENGINES = ("local", "ray")
 
 
 class LocalEngine:
