@@ -183,9 +183,12 @@ def add_encoding_options(p: argparse.ArgumentParser) -> None:
     enc.add_argument("--speed", default="medium", help="x264 preset: ultrafast … veryslow (default medium)")
 
 
-def matter_options(args) -> dict:
-    """The model options as keywords for :func:`vidmatte.load_matter` (all but the name)."""
+def matter_options(args, onnx_threads: Optional[int] = None) -> dict:
+    """The model options as keywords for :func:`vidmatte.load_matter` (all but the name);
+    ``onnx_threads``: an ONNX model's threads when ``--threads`` is not given."""
     onnx = {k: getattr(args, k, None) for k in ("mean", "std", "output_index", "sigmoid", "threads")}
+    if onnx["threads"] is None:
+        onnx["threads"] = onnx_threads
     return {"weights": args.weights, "size": args.model_size, "device": args.device, "dtype": args.dtype,
             "patch_order": args.patch_order, "preset": args.preset, "download": not args.offline,
             "onnx_options": {k: v for k, v in onnx.items() if v is not None}}
@@ -200,14 +203,11 @@ def matter_from_args(args, *, live: bool = False, onnx_threads: Optional[int] = 
 
     from vidmatte.models.factory import load_matter
 
-    onnx = {k: getattr(args, k, None) for k in ("mean", "std", "output_index", "sigmoid", "threads")}
-    if onnx["threads"] is None:
-        onnx["threads"] = onnx_threads
     if getattr(args, "threads", None):
         import torch
 
         torch.set_num_threads(args.threads)
-    matter = load_matter(args.model, **matter_options(args), live=live)
+    matter = load_matter(args.model, **matter_options(args, onnx_threads), live=live)
     if getattr(matter, "notice", None) and not getattr(args, "quiet", False):
         print(f"vidmatte: {matter.notice}", file=sys.stderr)
     return matter

@@ -15,7 +15,7 @@ _NAMES = {
     "VideoSource": "sources", "ImageSource": "image_sources", "ImageSequenceSource": "image_sources",
     "LiveSource": "capture", "VideoSink": "sinks", "ImageSequenceSink": "sequence",
     "VirtualCamSink": "virtualcam", "PreviewSink": "preview", "RetimedSink": "retime",
-    "Preset": "formats", "PRESETS": "formats", "pack_frame": "packing", "AudioPassthrough": "passthrough", "StreamPassthrough": "passthrough",
+    "Preset": "formats", "PRESETS": "formats", "pack_frame": "packing", "StreamPassthrough": "passthrough",
     "AtomicTarget": "atomic", "atomic_path": "atomic", "check_output_path": "atomic",
     "read_image": "stills", "write_image": "stills",
 }

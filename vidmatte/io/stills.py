@@ -26,7 +26,7 @@ import numpy as np
 
 from vidmatte.errors import InputError
 
-__all__ = ["read_image", "read_exr", "write_image", "pixel_kind", "jpeg_is_complete", "image_depth", "decode_image", "image_array", "frame_depth"]
+__all__ = ["read_image", "read_exr", "write_image", "pixel_kind", "jpeg_is_complete", "decode_image", "image_array", "frame_depth"]
 
 
 PathLike = Union[str, os.PathLike]
@@ -127,11 +127,6 @@ def image_array(frame: av.VideoFrame, mode: str) -> np.ndarray:
     if rgba and not has_alpha:
         out[..., 3] = 65535 if deep else 255
     return np.ascontiguousarray(out)
-
-
-def image_depth(path: PathLike) -> int:
-    """Bits per component of an image file (32 for float EXR), read from its first frame."""
-    return frame_depth(_decode_first(Path(path)))
 
 
 def frame_depth(frame: av.VideoFrame) -> int:

@@ -146,8 +146,7 @@ def _finish(item: Item, spec: JobSpec, manifest: Manifest, report: BatchReport) 
     try:
         if item.pieces is not None:
             pieces = [(t.output, shift) for t, shift in zip(item.tasks, item.shifts)]
-            audio = item.input if spec.plan(item.output).audio else None
-            frames = join_pieces(pieces, item.output, muxer=MUXERS[item.output.suffix.lower()], audio_from=audio,
+            frames = join_pieces(pieces, item.output, muxer=MUXERS[item.output.suffix.lower()], audio_from=item.input,
                                  overwrite=True)
     except VidmatteError as e:
         item.failed = True

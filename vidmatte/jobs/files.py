@@ -49,13 +49,11 @@ class OutputPlan:
     Attributes:
         format: sink format (a video preset or ``png``/``tiff``/``exr``); ``None``: by extension.
         product: ``composite``, ``rgba`` or ``alpha`` (see :mod:`vidmatte.frame`).
-        audio: the output keeps the input's audio and other streams (video outputs only).
         sink_options: encoder options for :func:`~vidmatte.io.registry.open_sink`.
     """
 
     format: Optional[str]
     product: str
-    audio: bool = True
     sink_options: dict = field(default_factory=dict)
 
 
@@ -77,7 +75,7 @@ def replace_plan(output: PathLike, *, transparent: bool, crf: int = 18, codec_pr
         fmt = ALPHA_CONTAINERS.get(ext)
         if fmt is None and ext and not _is_sequence_output(output, None):
             raise OutputError(f"transparent output needs .mov (ProRes 4444), .webm (VP9) or a folder, not {ext}")
-    return OutputPlan(fmt, "rgba" if transparent else "composite", True, {"crf": crf, "codec_preset": codec_preset})
+    return OutputPlan(fmt, "rgba" if transparent else "composite", {"crf": crf, "codec_preset": codec_preset})
 
 
 def matte_plan(output: PathLike, format: Optional[str] = None, alpha_mode: Optional[str] = None) -> OutputPlan:
@@ -93,7 +91,7 @@ def matte_plan(output: PathLike, format: Optional[str] = None, alpha_mode: Optio
     if format not in MATTE_FORMATS:
         raise OutputError(f"unknown matte format {format!r}; choose one of {', '.join(MATTE_FORMATS)}")
     sink_format, product = MATTE_FORMATS[format]
-    return OutputPlan(sink_format, product, True, {"alpha_mode": alpha_mode})
+    return OutputPlan(sink_format, product, {"alpha_mode": alpha_mode})
 
 
 def open_input(input: PathLike, *, strict: bool = False, fps: Optional[float] = None):
@@ -124,7 +122,7 @@ def open_output(plan: OutputPlan, src, output: PathLike, *, overwrite: bool = Fa
     ``hw_encode``: NVENC for H.264 when it opens, as CUDA runs ask)."""
     from vidmatte.io.registry import open_sink
 
-    keep = plan.audio if audio is None else audio
+    keep = True if audio is None else audio
     audio_from = _streams(src, _is_sequence_output(output, plan.format)) if keep else None
     return open_sink(output, format=plan.format, width=src.width, height=src.height, time_base=src.time_base,
                      fps=src.fps, audio_from=audio_from, overwrite=overwrite, input_path=src.path,
