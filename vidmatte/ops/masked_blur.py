@@ -43,7 +43,7 @@ from torch import nn
 from vidmatte.ops.checks import check_image_alpha, host_twin
 from vidmatte.ops.gaussian import gaussian_blur, gaussian_kernel1d
 
-__all__ = ["masked_blur", "masked_blur_np", "MaskedBlur", "fast_path", "POWER", "FILL_THRESHOLD"]
+__all__ = ["masked_blur", "masked_blur_np", "MaskedBlur", "fast_path", "gaussian_np", "POWER", "FILL_THRESHOLD"]
 
 #: exponent of the background weight ``(1 - a)^k``
 POWER = 4.0
@@ -129,7 +129,7 @@ def _pool_ceil_np(x: np.ndarray, f: int) -> np.ndarray:
     return out
 
 
-def _gauss_np(x: np.ndarray, s: float) -> np.ndarray:
+def gaussian_np(x: np.ndarray, s: float) -> np.ndarray:
     """:func:`vidmatte.ops.gaussian.gaussian_blur`'s taps and borders (reflect-101, or
     replicate along an axis shorter than the kernel)."""
     k = np.asarray(gaussian_kernel1d(float(s)), np.float64)
@@ -183,8 +183,8 @@ def masked_blur_np(image: np.ndarray, alpha: np.ndarray, sigma: float, power: fl
     small, a = (image, alpha) if f == 1 else (_pool_ceil_np(image, f), _pool_ceil_np(alpha, f))
     wt = np.power(1.0 - np.clip(a, 0.0, 1.0), np.float32(power), dtype=np.float32)
     wt += np.float32(_FLOOR)
-    num = _gauss_np(small * wt[..., None], s)
-    den = _gauss_np(wt, s)
+    num = gaussian_np(small * wt[..., None], s)
+    den = gaussian_np(wt, s)
     t = np.float32(float(den.max()) * FILL_THRESHOLD)
     num /= np.maximum(den, t)[..., None]
     c = np.minimum(den, t)

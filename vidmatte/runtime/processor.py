@@ -47,6 +47,15 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _edges(choke: float, feather: float):
+    """The edge controls as a :class:`~vidmatte.ops.edges.MatteEdges`, or ``None`` when off."""
+    if not choke and not feather:
+        return None
+    from vidmatte.ops.edges import MatteEdges
+
+    return MatteEdges(choke, feather)
+
+
 class Processor:
     """Matter + refiner + smoother + compositor for one stream of frames.
 
@@ -71,13 +80,17 @@ class Processor:
         compositor: replaces the built-in compositing: any ``(image (B,3,H,W), alpha
             (B,1,H,W), index) -> (B,3|4,H,W)`` callable in [0, 1] (``background`` is then
             unused; ``format`` says what it returns, default ``rgb24``).
+        choke, feather: edge controls in pixels, applied to the final matte (after smoothing,
+            before compositing; mattes and composites alike): ``choke`` shrinks it (grows it
+            when negative), ``feather`` softens it (:mod:`vidmatte.ops.edges`). Default 0: off.
     """
 
     def __init__(self, matter: Any, background: Any = None, *, smoothing: Any = SMOOTHER,
                  strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
                  format: Optional[str] = None, bgr: bool = False, radii: Optional[Sequence[int]] = None,
                  compositor: Any = None, device: Optional[Union[str, torch.device]] = None,
-                 times: Optional[StageTimes] = None, refine: Any = REFINE):
+                 times: Optional[StageTimes] = None, refine: Any = REFINE, choke: float = 0.0,
+                 feather: float = 0.0):
         if isinstance(matter, (str, os.PathLike)):
             from vidmatte.models.factory import load_matter
 
@@ -98,6 +111,7 @@ class Processor:
             from vidmatte.compose.compositor import Compositor
 
             self.compositor = Compositor(as_background(background), fg_estimation=fg_estimation, radii=radii)
+        self.edges = _edges(choke, feather)
         self.times = times if times is not None else StageTimes()
         self.timed = True
         self._alpha: Optional[torch.Tensor] = None  # the last alpha (B,H,W); host copy only when read
@@ -199,6 +213,8 @@ class Processor:
         return self._compose(x, alpha, first_index, t)
 
     def _compose(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int, t: float) -> torch.Tensor:
+        if self.edges is not None and alpha.shape[0]:
+            alpha = self.edges(alpha)
         self._alpha, self._single = alpha[:, 0], False
         if self.product == "alpha":
             return alpha
