@@ -132,3 +132,89 @@ def test_processor_applies_the_edges_to_the_matte_and_the_composite():
     assert (shrunk[..., 0] > 100).sum() < (frame[..., 0] > 100).sum()
     with pytest.raises(ValueError, match="feather"):
         Processor(ChromaKeyMatter(), smoothing=None, feather=-1)
+
+
+# ---------------------------------------------------------------- the commands
+COMMANDS = {
+    "replace": ["in.mp4", "-o", "out.mp4", "--color", "#000000"],
+    "matte": ["in.mp4", "-o", "out.mp4"],
+    "image": ["in.png", "-o", "out.png"],
+    "webcam": ["--preview"],
+    "batch": ["in.mp4", "-o", "outdir", "--color", "#000000"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_takes_choke_and_feather(command):
+    from vidmatte_cli.main import build_parser
+    from vidmatte_cli.options import edges_from_args
+
+    parser = build_parser()
+    plain = parser.parse_args([command, *COMMANDS[command]])
+    assert edges_from_args(plain) == {"choke": 0.0, "feather": 0.0}  # defaults unchanged: off
+    args = parser.parse_args([command, *COMMANDS[command], "--choke", "-1.5", "--feather", "2.25"])
+    assert edges_from_args(args) == {"choke": -1.5, "feather": 2.25}
+
+
+def _run_cli(*args):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "vidmatte_cli.main", *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+@pytest.mark.slow
+def test_image_command_chokes_cutouts_and_composites(tmp_path):
+    """Both still paths: the numpy cut-out path and the processor (composite) path."""
+    from vidmatte.io.stills import read_image, write_image
+
+    frame = np.zeros((H, W, 3), np.uint8)
+    frame[..., 1] = 255
+    frame[disc(soft=1.0) > 0.5] = (200, 40, 40)
+    write_image(tmp_path / "in.png", frame)
+    areas = {}
+    for name, extra in (("plain", []), ("choke", ["--choke", "4"]), ("grow", ["--choke", "-3"])):
+        res = _run_cli("image", tmp_path / "in.png", "-o", tmp_path / f"{name}.png", "--model", "chroma", "-q", *extra)
+        assert res.returncode == 0, res.stderr
+        areas[name] = read_image(tmp_path / f"{name}.png", with_alpha=True)[..., 3].astype(np.float32).sum() / 255
+    r = {k: math.sqrt(v / math.pi) for k, v in areas.items()}
+    assert r["plain"] - r["choke"] == pytest.approx(4.0, abs=0.3)
+    assert r["grow"] - r["plain"] == pytest.approx(3.0, abs=0.3)
+    res = _run_cli("image", tmp_path / "in.png", "-o", tmp_path / "comp.png", "--model", "chroma", "--color",
+                   "#000000", "--fg-estimation", "none", "--feather", "6", "-q")
+    assert res.returncode == 0, res.stderr
+    comp = read_image(tmp_path / "comp.png")[..., 0].astype(np.float32) / 200.0  # red = alpha * 200
+    assert edge_width(comp) > 2.5 * max(edge_width(disc(soft=1.0)), 1.0)
+
+
+def test_bad_edge_values_are_one_line_errors(tmp_path):
+    res = _run_cli("image", tmp_path / "nothing.png", "-o", tmp_path / "o.png", "--feather", "-2")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().startswith("vidmatte: error: --feather"), res.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.slow
+def test_replace_video_with_choke(tmp_path):
+    from media import make_clip, read_frames
+
+    clip = make_clip(tmp_path / "in.mp4", frames=4, size=(96, 72))
+    reds = {}
+    for name, extra in (("plain", []), ("choke", ["--choke", "3"])):
+        out = tmp_path / f"{name}.mp4"
+        res = _run_cli("replace", clip.path, "-o", out, "--model",
+                       "chroma", "--color", "#000000", "--no-smooth", "-q", *extra)
+        assert res.returncode == 0, res.stderr
+        reds[name] = np.mean([(f.max(-1) > 60).sum() for f in read_frames(out)])
+    assert reds["choke"] < 0.9 * reds["plain"], reds
+
+
+def test_batch_spec_carries_the_edges():
+    from vidmatte.scale.worker import JobSpec
+
+    assert "choke" not in JobSpec().options()  # manifests of batches without edges stay as they were
+    spec = JobSpec(choke=1.5, feather=2.0)
+    assert spec.options()["choke"] == 1.5 and spec.options()["feather"] == 2.0

@@ -41,9 +41,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from vidmatte.ops.checks import check_image_alpha, host_twin
-from vidmatte.ops.gaussian import gaussian_blur, gaussian_kernel1d
+from vidmatte.ops.gaussian import gaussian_blur
+from vidmatte.ops.gaussian_np import gaussian_np
 
-__all__ = ["masked_blur", "masked_blur_np", "MaskedBlur", "fast_path", "gaussian_np", "POWER", "FILL_THRESHOLD"]
+__all__ = ["masked_blur", "masked_blur_np", "MaskedBlur", "fast_path", "POWER", "FILL_THRESHOLD"]
 
 #: exponent of the background weight ``(1 - a)^k``
 POWER = 4.0
@@ -127,19 +128,6 @@ def _pool_ceil_np(x: np.ndarray, f: int) -> np.ndarray:
     if hc > hf and wc > wf:
         out[hf:, wf:] = x[hf * f :, wf * f :].mean(axis=(0, 1))
     return out
-
-
-def gaussian_np(x: np.ndarray, s: float) -> np.ndarray:
-    """:func:`vidmatte.ops.gaussian.gaussian_blur`'s taps and borders (reflect-101, or
-    replicate along an axis shorter than the kernel)."""
-    k = np.asarray(gaussian_kernel1d(float(s)), np.float64)
-    r = len(k) // 2
-    one = np.ones(1, np.float64)
-    bx = cv2.BORDER_REFLECT_101 if r < x.shape[1] else cv2.BORDER_REPLICATE
-    by = cv2.BORDER_REFLECT_101 if r < x.shape[0] else cv2.BORDER_REPLICATE
-    if bx == by:
-        return cv2.sepFilter2D(x, -1, k, k, borderType=bx)
-    return cv2.sepFilter2D(cv2.sepFilter2D(x, -1, one, k, borderType=by), -1, k, one, borderType=bx)
 
 
 def _pool2_np(x: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ import torch
 
 from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER
 from vidmatte.frame import PIXEL_FORMATS, Frame, product_of
+from vidmatte.ops.edges import MatteEdges
 from vidmatte.refine.refiners import make_refiner
 from vidmatte.runtime.arrays import output_frames, to_pixel_format
 from vidmatte.runtime.frame_checks import check_alpha, check_array, check_frames
@@ -45,15 +46,6 @@ __all__ = ["Processor"]
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def _edges(choke: float, feather: float):
-    """The edge controls as a :class:`~vidmatte.ops.edges.MatteEdges`, or ``None`` when off."""
-    if not choke and not feather:
-        return None
-    from vidmatte.ops.edges import MatteEdges
-
-    return MatteEdges(choke, feather)
 
 
 class Processor:
@@ -80,17 +72,14 @@ class Processor:
         compositor: replaces the built-in compositing: any ``(image (B,3,H,W), alpha
             (B,1,H,W), index) -> (B,3|4,H,W)`` callable in [0, 1] (``background`` is then
             unused; ``format`` says what it returns, default ``rgb24``).
-        choke, feather: edge controls in pixels, applied to the final matte (after smoothing,
-            before compositing; mattes and composites alike): ``choke`` shrinks it (grows it
-            when negative), ``feather`` softens it (:mod:`vidmatte.ops.edges`). Default 0: off.
+        choke, feather: edge controls (px) on the final matte: :mod:`vidmatte.ops.edges` (0: off).
     """
 
     def __init__(self, matter: Any, background: Any = None, *, smoothing: Any = SMOOTHER,
                  strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
                  format: Optional[str] = None, bgr: bool = False, radii: Optional[Sequence[int]] = None,
                  compositor: Any = None, device: Optional[Union[str, torch.device]] = None,
-                 times: Optional[StageTimes] = None, refine: Any = REFINE, choke: float = 0.0,
-                 feather: float = 0.0):
+                 times: Optional[StageTimes] = None, refine: Any = REFINE, choke: float = 0.0, feather: float = 0.0):
         if isinstance(matter, (str, os.PathLike)):
             from vidmatte.models.factory import load_matter
 
@@ -102,7 +91,7 @@ class Processor:
         if compositor is None and (self.product == "composite") != (background is not None):
             raise ValueError(f"format {fmt!r} is a {self.product}: " + (
                 "give a background" if background is None else "drop the background (it makes a composite)"))
-        self.format, self.bgr = fmt, bool(bgr)
+        self.format, self.bgr, self.edges = fmt, bool(bgr), MatteEdges(choke, feather)
         self.smoother = as_smoother(smoothing, strength)
         self.refiner = make_refiner(refine, matter, device=self.device)
         self.compositor = compositor
@@ -111,7 +100,6 @@ class Processor:
             from vidmatte.compose.compositor import Compositor
 
             self.compositor = Compositor(as_background(background), fg_estimation=fg_estimation, radii=radii)
-        self.edges = _edges(choke, feather)
         self.times = times if times is not None else StageTimes()
         self.timed = True
         self._alpha: Optional[torch.Tensor] = None  # the last alpha (B,H,W); host copy only when read
@@ -210,11 +198,9 @@ class Processor:
             t = self._tick("smooth", t)
             if self.delay:
                 x, first_index = self._held.take(alpha.shape[0], x)
-        return self._compose(x, alpha, first_index, t)
+        return self._compose(x, self.edges(alpha), first_index, t)
 
     def _compose(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int, t: float) -> torch.Tensor:
-        if self.edges is not None and alpha.shape[0]:
-            alpha = self.edges(alpha)
         self._alpha, self._single = alpha[:, 0], False
         if self.product == "alpha":
             return alpha
@@ -234,7 +220,7 @@ class Processor:
             return torch.zeros((0, self._channels(), 1, 1)), -1
         t = self._tick("smooth", t)
         x, first = self._held.take(alpha.shape[0], alpha)
-        return self._compose(x, alpha, first, t), first
+        return self._compose(x, self.edges(alpha), first, t), first
 
     def process_tensor(self, images: torch.Tensor, first_index: int = 0) -> torch.Tensor:
         """``(B,H,W,3)`` uint8/uint16 (any device) → output ``(n,C,H,W)`` float in [0,1] (as
