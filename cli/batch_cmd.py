@@ -11,10 +11,12 @@ from vidmatte.io.formats import MATTE_FORMATS
 from vidmatte_cli.options import (
     add_alpha_mode_option,
     add_background_options,
+    add_edge_options,
     add_encoding_options,
     add_model_options,
     add_smoothing_options,
     background_spec,
+    edges_from_args,
     matter_options,
     smoothing_from_args,
 )
@@ -39,6 +41,7 @@ def register(sub) -> None:
                         ".webm webm); png/tiff/exr write a folder per input")
     add_alpha_mode_option(m)
     add_model_options(p)
+    add_edge_options(p)
     add_smoothing_options(p)
     add_encoding_options(p)
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
@@ -69,12 +72,13 @@ def run(args: argparse.Namespace) -> int:
                          "or --matte for plates")
     if (args.format or args.alpha_mode) and not args.matte:
         raise InputError("--format and --alpha-mode are for --matte; add --matte or drop them")
+    edges = edges_from_args(args)
     report = batch(args.inputs, args.output, matte=args.matte, background=background, matter=args.model,
                    model_options=matter_options(args), **smoothing_from_args(args), fg_estimation=args.fg_estimation,
                    format=args.format, alpha_mode=args.alpha_mode, crf=args.crf, codec_preset=args.speed,
                    batch_size=args.batch, threads=args.threads, engine=args.engine, address=args.address,
                    workers=args.workers, worker_cpus=args.worker_cpus, segment=args.segment,
-                   overwrite=args.overwrite, progress=False if args.quiet else None)
+                   overwrite=args.overwrite, progress=False if args.quiet else None, **edges)
     text = report.summary()
     if args.quiet:
         text = "\n".join(line for line in text.splitlines() if line.startswith("  failed"))

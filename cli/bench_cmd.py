@@ -13,6 +13,7 @@ from typing import Callable
 
 from vidmatte.defaults import DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, POLICIES, REFINE, REFINES
 from vidmatte.models.onnx_presets import PRESETS as ONNX_PRESETS
+from vidmatte_cli import bench_blur_cmd
 from vidmatte_cli.options import parse_size
 
 __all__ = ["register", "run", "MODES"]
@@ -282,6 +283,7 @@ MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[
                  _temporal_args, _temporal_run),
     "stills": ("`vidmatte image` against rembg (when installed) on one folder and one ONNX model: "
                "wall-time ratio, SAD with --gt", _stills_args, _stills_run),
+    "blur": (bench_blur_cmd.HELP, bench_blur_cmd.add_arguments, bench_blur_cmd.run),
     "startup": ("time help, `models list` and input errors against a bare `import torch` (best of N)",
                 _startup_args, _startup_run),
 }

@@ -9,12 +9,14 @@ from vidmatte.io.formats import MATTE_FORMATS
 
 from vidmatte_cli.options import (
     add_alpha_mode_option,
+    add_edge_options,
     add_fg_option,
     add_input_options,
     add_model_options,
     add_output_options,
     add_refine_options,
     add_smoothing_options,
+    edges_from_args,
     matter_from_args,
     refine_from_args,
     smoothing_from_args,
@@ -37,6 +39,7 @@ def register(sub) -> None:
     add_fg_option(p)
     add_model_options(p)
     add_refine_options(p, vitmatte=True)
+    add_edge_options(p)
     add_smoothing_options(p)
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
     p.set_defaults(func=run)
@@ -49,12 +52,13 @@ def run(args: argparse.Namespace) -> int:
     from vidmatte.jobs.files import matte
 
     smoothing = smoothing_from_args(args)
+    edges = edges_from_args(args)
     matter = matter_from_args(args)
     refine = refine_from_args(args, matter)
     stats = matte(args.input, args.output, matter=matter, format=args.format, alpha_mode=args.alpha_mode,
                   **smoothing, fg_estimation=args.fg_estimation, batch_size=args.batch,
                   overwrite=args.overwrite, strict=args.strict, fps=args.fps,
-                  progress=None if not args.quiet else False, refine=refine)
+                  progress=None if not args.quiet else False, refine=refine, **edges)
     if not args.quiet:
         print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
     return 0

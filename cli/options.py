@@ -27,6 +27,8 @@ __all__ = [
     "background_from_args",
     "background_spec",
     "parse_size",
+    "add_edge_options",
+    "edges_from_args",
 ]
 
 
@@ -136,6 +138,28 @@ def add_background_options(p: argparse.ArgumentParser, *, required: bool, transp
         g.add_argument("--transparent", action="store_true",
                        help="no background: RGBA output (.mov ProRes 4444, .webm VP9, .png)")
     add_fg_option(p)
+
+
+# -- edge controls (choke / feather): every command that composites or writes mattes --------
+def add_edge_options(p: argparse.ArgumentParser) -> None:
+    """``--choke PX`` and ``--feather PX`` (:mod:`vidmatte.ops.edges`); default 0: off."""
+    g = p.add_argument_group("matte edges")
+    g.add_argument("--choke", type=float, default=0.0, metavar="PX",
+                   help="shrink the matte by PX pixels (fractions work; negative grows it); default 0")
+    g.add_argument("--feather", type=float, default=0.0, metavar="PX",
+                   help="soften the matte's edge: a hard edge becomes a ramp about PX wide; default 0")
+
+
+def edges_from_args(args) -> dict:
+    """``choke=`` and ``feather=`` keywords for the jobs; a one-line error for a bad value."""
+    from vidmatte.ops.edges_np import MAX_EDGE_PX
+
+    choke, feather = float(getattr(args, "choke", 0.0) or 0.0), float(getattr(args, "feather", 0.0) or 0.0)
+    if not abs(choke) <= MAX_EDGE_PX:
+        raise InputError(f"--choke must be between -{MAX_EDGE_PX:g} and {MAX_EDGE_PX:g} pixels, got {choke:g}")
+    if not 0.0 <= feather <= MAX_EDGE_PX:
+        raise InputError(f"--feather must be between 0 and {MAX_EDGE_PX:g} pixels, got {feather:g}")
+    return {"choke": choke, "feather": feather}
 
 
 def add_fg_option(p: argparse.ArgumentParser) -> None:

@@ -13,8 +13,10 @@ from vidmatte_cli.options import (
     add_input_options,
     add_model_options,
     add_output_options,
+    add_edge_options,
     add_refine_options,
     add_smoothing_options,
+    edges_from_args,
     background_from_args,
     matter_from_args,
     refine_from_args,
@@ -32,6 +34,7 @@ def register(sub) -> None:
     add_background_options(p, required=True)
     add_model_options(p)
     add_refine_options(p, vitmatte=False)
+    add_edge_options(p)
     add_smoothing_options(p)
     add_encoding_options(p)
     p.add_argument("--format", choices=VIDEO_FORMATS,
@@ -49,12 +52,13 @@ def run(args: argparse.Namespace) -> int:
 
     background = background_from_args(args)
     smoothing = smoothing_from_args(args)
+    edges = edges_from_args(args)
     matter = matter_from_args(args)
     stats = replace(args.input, args.output, matter=matter, background=background, **smoothing,
                     fg_estimation=args.fg_estimation, crf=args.crf, codec_preset=args.speed,
                     batch_size=args.batch, overwrite=args.overwrite, strict=args.strict, fps=args.fps,
                     format=args.format, progress=None if not args.quiet else False,
-                    refine=refine_from_args(args, matter))
+                    refine=refine_from_args(args, matter), **edges)
     if not args.quiet:
         print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
     return 0

@@ -21,7 +21,8 @@ DESCRIPTION = ("Live virtual background: frames from a camera (or a stream, lavf
 
 
 def register(subparsers) -> None:
-    from vidmatte_cli.options import add_background_options, add_model_options, add_refine_options, add_smoothing_options
+    from vidmatte_cli.options import (add_background_options, add_edge_options, add_model_options, add_refine_options,
+                                      add_smoothing_options)
 
     p = subparsers.add_parser("webcam", help="live capture to a virtual camera, preview window or file",
                               description=DESCRIPTION)
@@ -57,13 +58,14 @@ def register(subparsers) -> None:
     r.add_argument("--quiet", "-q", action="store_true", help="no summary")
     add_model_options(p)
     add_refine_options(p, vitmatte=False)
+    add_edge_options(p)
     add_smoothing_options(p, live=True)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from vidmatte.jobs.live import webcam
-    from vidmatte_cli.options import matter_from_args, smoothing_from_args
+    from vidmatte_cli.options import edges_from_args, matter_from_args, smoothing_from_args
 
     if not (args.virtual_cam or args.cam_device or args.cam_backend or args.preview or args.output):
         raise InputError("choose at least one output: --virtual-cam, --preview or -o FILE")
@@ -74,6 +76,7 @@ def run(args) -> int:
     say = (lambda line: None) if args.quiet else (lambda line: print(f"vidmatte: {line}", file=sys.stderr))
     background = background_spec(args, default="blur")
     smoothing = smoothing_from_args(args)
+    edges = edges_from_args(args)
     matter = matter_from_args(args, live=True)
     stats = webcam(args.source, matter=matter, background=background, virtual_cam=args.virtual_cam,
                    cam_device=args.cam_device, cam_backend=args.cam_backend, preview=args.preview,
@@ -82,7 +85,7 @@ def run(args) -> int:
                    duration=args.duration, **smoothing, fg_estimation=args.fg_estimation,
                    reuse_alpha=args.reuse_alpha, threads=args.threads, stats_interval=args.stats,
                    on_stats=(lambda st: say(st.summary())) if args.stats else None, log=say, refine=args.refine,
-                   workers=args.workers)
+                   workers=args.workers, **edges)
     say(stats.summary())
     if args.stats:
         say("ms/frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stats.stages_ms.items()))

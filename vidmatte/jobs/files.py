@@ -132,8 +132,8 @@ def open_output(plan: OutputPlan, src, output: PathLike, *, overwrite: bool = Fa
 def make_processor(plan: OutputPlan, matter, background, sink, src, **options):
     """The processor for ``plan`` and ``sink`` (the sink is aborted when this fails).
 
-    ``options``: ``smoothing``, ``strength``, ``fg_estimation``, ``refine`` as
-    :class:`~vidmatte.runtime.processor.Processor` takes them.
+    ``options``: ``smoothing``, ``strength``, ``fg_estimation``, ``refine``, ``choke``,
+    ``feather`` as :class:`~vidmatte.runtime.processor.Processor` takes them.
     """
     from vidmatte.runtime.processor import Processor
 
@@ -149,7 +149,8 @@ def make_processor(plan: OutputPlan, matter, background, sink, src, **options):
 def run_file(plan: OutputPlan, input: PathLike, output: PathLike, *, matter: Any = "auto", background: Any = None,
              smoothing: Any = SMOOTHER_FILES, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
              batch_size: int = 1, overwrite: bool = False, strict: bool = False, fps: Optional[float] = None,
-             progress: Optional[Any] = None, refine: Any = REFINE) -> PipelineStats:
+             progress: Optional[Any] = None, refine: Any = REFINE, choke: float = 0.0,
+             feather: float = 0.0) -> PipelineStats:
     """Run one file job: ``input`` through a processor into ``output`` as ``plan`` says."""
     background = as_background(background)
     with open_input(input, strict=strict, fps=fps) as src:
@@ -157,7 +158,7 @@ def run_file(plan: OutputPlan, input: PathLike, output: PathLike, *, matter: Any
         on_cuda = str(getattr(getattr(matter, "device", None), "type", "cpu")) == "cuda"
         sink = open_output(plan, src, output, overwrite=overwrite, hw_encode=on_cuda)
         processor = make_processor(plan, matter, background, sink, src, smoothing=smoothing, strength=strength,
-                                   fg_estimation=fg_estimation, refine=refine)
+                                   fg_estimation=fg_estimation, refine=refine, choke=choke, feather=feather)
         return run_pipeline(src, processor, sink, batch_size=batch_size, progress=progress)
 
 
@@ -165,7 +166,8 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
             smoothing: Any = SMOOTHER_FILES, strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
             crf: int = 18, codec_preset: str = "medium", batch_size: int = 1, overwrite: bool = False,
             strict: bool = False, fps: Optional[float] = None, format: Optional[str] = None,
-            progress: Optional[Any] = None, refine: Any = REFINE) -> PipelineStats:
+            progress: Optional[Any] = None, refine: Any = REFINE, choke: float = 0.0,
+            feather: float = 0.0) -> PipelineStats:
     """Put the people of ``input`` on ``background`` and write ``output`` (audio and timing kept).
 
     Args:
@@ -177,6 +179,7 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
             weights are here, else the bundled MODNet).
         smoothing, strength, fg_estimation, refine: as :class:`~vidmatte.runtime.processor.Processor`;
             files default to ``"flow"`` (looks 2 frames ahead: every frame is still written).
+        choke, feather: matte edge controls in pixels, as the Processor (default 0: off).
         crf, codec_preset: H.264 quality and x264 speed preset.
         strict: a damaged input (lost or broken frames) is an error instead of a warning.
         fps: frame rate of an image sequence without a timestamps.json.
@@ -186,14 +189,14 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
     plan = replace_plan(output, transparent=background is None, crf=crf, codec_preset=codec_preset, format=format)
     return run_file(plan, input, output, matter=matter, background=background, smoothing=smoothing,
                     strength=strength, fg_estimation=fg_estimation, batch_size=batch_size, overwrite=overwrite,
-                    strict=strict, fps=fps, progress=progress, refine=refine)
+                    strict=strict, fps=fps, progress=progress, refine=refine, choke=choke, feather=feather)
 
 
 def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Optional[str] = None,
           alpha_mode: Optional[str] = None, smoothing: Any = SMOOTHER_FILES, strength: Optional[float] = None,
           fg_estimation: str = FG_ESTIMATION, batch_size: int = 1, overwrite: bool = False,
           strict: bool = False, fps: Optional[float] = None, progress: Optional[Any] = None,
-          refine: Any = REFINE) -> PipelineStats:
+          refine: Any = REFINE, choke: float = 0.0, feather: float = 0.0) -> PipelineStats:
     """Alpha and foreground of ``input`` for VFX: ProRes 4444 / VP9-alpha / PNG / TIFF / EXR / matte video.
 
     ``format`` defaults from the output: .mov → prores, .webm → webm, .mp4 → alpha matte,
@@ -203,8 +206,9 @@ def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Op
     :data:`vidmatte.io.formats.DEFAULT_ALPHA_MODE`). ``strict`` and ``fps`` as :func:`replace`.
     ``refine``: as :class:`~vidmatte.runtime.processor.Processor` (``"vitmatte"`` or a loaded
     :class:`~vidmatte.refine.vitmatte.VitMatteRefiner` for the offline quality tier).
+    ``choke``, ``feather``: matte edge controls in pixels, as the Processor (default 0: off).
     """
     plan = matte_plan(output, format, alpha_mode)
     return run_file(plan, input, output, matter=matter, smoothing=smoothing, strength=strength,
                     fg_estimation=fg_estimation, batch_size=batch_size, overwrite=overwrite, strict=strict, fps=fps,
-                    progress=progress, refine=refine)
+                    progress=progress, refine=refine, choke=choke, feather=feather)

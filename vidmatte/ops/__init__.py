@@ -13,6 +13,8 @@ _NAMES = {
     "Yuv420": "color", "rgb_to_yuv420": "color", "RgbToYuv420": "color", "srgb_to_linear": "color",
     "linear_to_srgb": "color", "premultiply": "color", "to_uint8": "color",
     "check_image_alpha": "checks", "check_bchw": "checks",
+    "masked_blur": "masked_blur", "masked_blur_np": "masked_blur", "MaskedBlur": "masked_blur",
+    "choke": "edges", "feather": "edges", "adjust_edges": "edges", "adjust_edges_np": "edges", "MatteEdges": "edges",
     "flow_warp": "warp", "FlowWarp": "warp", "resize_flow": "warp", "resize": "resample", "Resize": "resample",
 }
 __all__ = list(_NAMES)

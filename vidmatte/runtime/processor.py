@@ -32,6 +32,7 @@ import torch
 
 from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER
 from vidmatte.frame import PIXEL_FORMATS, Frame, product_of
+from vidmatte.ops.edges import MatteEdges
 from vidmatte.refine.refiners import make_refiner
 from vidmatte.runtime.arrays import output_frames, to_pixel_format
 from vidmatte.runtime.frame_checks import check_alpha, check_array, check_frames
@@ -40,11 +41,6 @@ from vidmatte.runtime.stats import StageTimes
 from vidmatte.temporal import as_smoother
 
 __all__ = ["Processor"]
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 class Processor:
@@ -71,13 +67,14 @@ class Processor:
         compositor: replaces the built-in compositing: any ``(image (B,3,H,W), alpha
             (B,1,H,W), index) -> (B,3|4,H,W)`` callable in [0, 1] (``background`` is then
             unused; ``format`` says what it returns, default ``rgb24``).
+        choke, feather: edge controls (px) on the final matte: :mod:`vidmatte.ops.edges` (0: off).
     """
 
     def __init__(self, matter: Any, background: Any = None, *, smoothing: Any = SMOOTHER,
                  strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
                  format: Optional[str] = None, bgr: bool = False, radii: Optional[Sequence[int]] = None,
                  compositor: Any = None, device: Optional[Union[str, torch.device]] = None,
-                 times: Optional[StageTimes] = None, refine: Any = REFINE):
+                 times: Optional[StageTimes] = None, refine: Any = REFINE, choke: float = 0.0, feather: float = 0.0):
         if isinstance(matter, (str, os.PathLike)):
             from vidmatte.models.factory import load_matter
 
@@ -89,7 +86,7 @@ class Processor:
         if compositor is None and (self.product == "composite") != (background is not None):
             raise ValueError(f"format {fmt!r} is a {self.product}: " + (
                 "give a background" if background is None else "drop the background (it makes a composite)"))
-        self.format, self.bgr = fmt, bool(bgr)
+        self.format, self.bgr, self.edges = fmt, bool(bgr), MatteEdges(choke, feather)
         self.smoother = as_smoother(smoothing, strength)
         self.refiner = make_refiner(refine, matter, device=self.device)
         self.compositor = compositor
@@ -135,8 +132,8 @@ class Processor:
         return self.finish(frames, *self.infer(frames))
 
     def _tick(self, stage: str, t0: float) -> float:
-        if self.timed:
-            _sync(self.device)
+        if self.timed and self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
         t1 = time.perf_counter()
         self.times.add(stage, t1 - t0)
         return t1
@@ -202,6 +199,7 @@ class Processor:
         return self._compose(x, alpha, first_index, t)
 
     def _compose(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int, t: float) -> torch.Tensor:
+        alpha = self.edges(alpha)  # choke / feather: the final matte, written and composited alike
         self._alpha, self._single = alpha[:, 0], False
         if self.product == "alpha":
             return alpha

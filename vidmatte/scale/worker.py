@@ -32,6 +32,7 @@ class JobSpec:
         background: a background spec (``"#2060ff"``, ``"beach.jpg"``, ``"blur"``) or ``None``.
         format, alpha_mode: matte mode's format and colour mode (as ``vidmatte matte``).
         threads: torch threads per worker (``None``: the runtime's default).
+        choke, feather: matte edge controls in pixels (as the Processor; 0: off).
     """
 
     mode: str = "replace"
@@ -47,6 +48,8 @@ class JobSpec:
     alpha_mode: Optional[str] = None
     batch_size: int = 1
     threads: Optional[int] = None
+    choke: float = 0.0
+    feather: float = 0.0
 
     def plan(self, output: Path) -> OutputPlan:
         """The output plan for ``output`` (see :mod:`vidmatte.jobs.files`)."""
@@ -67,6 +70,7 @@ class JobSpec:
         names = ("mode", "matter", "background", "smoothing", "strength", "fg_estimation", "crf", "codec_preset",
                  "format", "alpha_mode")
         out = {k: plain(getattr(self, k)) for k in names}
+        out.update({k: getattr(self, k) for k in ("choke", "feather") if getattr(self, k)})  # old manifests stay valid
         model = {k: plain(v) for k, v in sorted(self.model_options.items())
                  if k not in ("download", "onnx_options") and v is not None}
         onnx = {k: plain(v) for k, v in sorted((self.model_options.get("onnx_options") or {}).items())
@@ -179,7 +183,8 @@ class Worker:
 
     def _options(self) -> dict:
         s = self.spec
-        return {"smoothing": s.smoothing, "strength": s.strength, "fg_estimation": s.fg_estimation}
+        return {"smoothing": s.smoothing, "strength": s.strength, "fg_estimation": s.fg_estimation,
+                "choke": s.choke, "feather": s.feather}
 
     def _whole(self, task: Task) -> int:
         from vidmatte.jobs.files import run_file
