@@ -13,6 +13,10 @@ recorded in the JSON):
    the ceiling where the GPU has no NVENC).
 3. ``memory``: a two-minute clip through the pipeline; allocated GPU memory sampled as it
    runs, which must stay flat (peak of the second half within 2 % of the first half's).
+   ``encoder``: the encoder's own fps at that size beside the model's: a plain H.264 sink on
+   the caller's thread (x264's default threads) and :class:`~vidmatte.io.threaded.ThreadedSink`
+   with :func:`~vidmatte.io.threaded.encoder_threads` (its worker's fps, and how long a
+   ``write`` holds the caller), fed the YUV planes the CUDA path hands the sink.
 4. ``two_pipelines``: two pipelines on one GPU at once, fps of each.
 5. ``live``: ``vidmatte.webcam`` from a 1080p lavfi source at 30 fps for ``live_s`` seconds:
    fps out, latency p50/p95, drops.
@@ -33,7 +37,10 @@ from typing import Callable, Optional
 
 import torch
 
-__all__ = ["bench_gpu", "time_ms", "STEPS"]
+__all__ = ["bench_gpu", "time_ms", "STEPS", "GRAPH_TOLERANCE"]
+
+#: largest alpha difference (0..1) between a CUDA-graph replay and eager on a fresh input that counts as equal
+GRAPH_TOLERANCE = 2e-3
 
 
 def time_ms(fn: Callable[[], object], device: torch.device, runs: int, warmup: int) -> float:
@@ -84,6 +91,9 @@ def model_only(device, size, dtype, runs, warmup, official: Optional[str]) -> di
     if len(second) == 2:
         res["max_alpha_diff_graph_vs_eager"] = float(
             (second["ours_graph"].sigmoid() - second["ours_eager"].sigmoid()).abs().max())
+        # fp16 kernels chosen again by cuDNN may differ in the last bits; a stale or wrong replay
+        # (the deformable conv on the legacy stream) differs by far more
+        res["graph_matches_eager"] = res["max_alpha_diff_graph_vs_eager"] <= GRAPH_TOLERANCE
     if official:
         from vidmatte.bench.official import load_official_birefnet
 
@@ -140,7 +150,50 @@ def end_to_end(matter, root: Path, w: int, h: int, frames: int) -> dict:
     return {"clip": f"{w}x{h}, {frames} frames", "model_only_fps": b.model_only_fps, "naive_fps": b.naive_fps,
             "pipeline_fps": b.pipeline_fps, "ratio_pipeline_vs_model_only": b.ratio_vs_model,
             "ratio_pipeline_vs_naive": b.ratio_vs_naive, "stage_ms": b.stage_ms, "encoder": b.encoder,
-            "encode_share": b.stage_ms.get("encode", 0.0) / total if total else 0.0}
+            "encode_share": b.stage_ms.get("encode", 0.0) / total if total else 0.0,
+            "encoder_fps": 1000.0 / b.stage_ms["encode"] if b.stage_ms.get("encode") else 0.0}
+
+
+def encoder(root: Path, w: int, h: int, frames: int, model_ms: Optional[float], hw: bool) -> dict:
+    """The encoder alone at ``w x h``: plain sink vs :class:`ThreadedSink` (module docstring)."""
+    import numpy as np
+
+    from vidmatte.frame import Frame
+    from vidmatte.io.sinks import VideoSink
+    from vidmatte.io.sources import VideoSource
+    from vidmatte.io.threaded import ThreadedSink, encoder_threads
+    from vidmatte.ops.color import rgb_to_yuv420
+
+    clip = _clip(root, w, h, frames, 30)
+    with VideoSource(clip) as src:
+        tb, fps = src.time_base, src.fps
+        decoded = list(src)
+    # the planes the CUDA path hands the sink (converted here once, untimed)
+    yuv = [Frame(rgb_to_yuv420(np.asarray(f.image).transpose(2, 0, 1)[None]).unbind()[0], pts=f.pts,
+                 time_base=f.time_base, index=f.index, format="yuv420p") for f in decoded]
+    threads = encoder_threads(w, h)
+
+    def run(threaded: bool) -> dict:
+        inner = VideoSink(root / f"encoder_{int(threaded)}.mp4", width=w, height=h, time_base=tb, fps=fps,
+                          hw_encode=hw, overwrite=True, threads=threads if threaded else 0)
+        sink = ThreadedSink(inner) if threaded else inner
+        t0, held = time.perf_counter(), 0.0
+        with sink:
+            for f in yuv:
+                t1 = time.perf_counter()
+                sink.write(f)
+                held += time.perf_counter() - t1
+        wall = time.perf_counter() - t0
+        out = {"encoder": inner.encoder, "fps": len(yuv) / wall, "write_ms": 1000 * held / len(yuv)}
+        if threaded:
+            out.update(threads=threads, encode_fps=sink.encode_fps)
+        return out
+
+    res = {"clip": f"{w}x{h}, {len(yuv)} frames", "plain": run(False), "threaded": run(True)}
+    if model_ms:
+        res["model_fps"] = 1000.0 / model_ms
+        res["encoder_vs_model"] = res["threaded"]["encode_fps"] / res["model_fps"]
+    return res
 
 
 def encode_speed(matter, root: Path, w: int, h: int, frames: int) -> dict:
@@ -199,14 +252,26 @@ def live(matter, root: Path, w: int, h: int, seconds: float) -> dict:
             "latency_p95_ms": st.latency(95), "stages_ms": st.stages_ms}
 
 
-STEPS = ("model_only", "end_to_end", "encode_speed", "memory", "two_pipelines", "live")
+STEPS = ("model_only", "end_to_end", "encoder", "encode_speed", "memory", "two_pipelines", "live")
+
+
+def _model_ms(res: dict) -> Optional[float]:
+    """The model's ms a frame from the ``model_only`` step (graph replay if it ran, else eager)."""
+    m = res.get("model_only") or {}
+    return m.get("ours_graph_ms") or m.get("ours_eager_ms")
 
 
 def bench_gpu(*, device: str = "cuda", official: Optional[str] = None, quick: bool = False,
-              steps: Optional[tuple] = None, log: Callable[[str], None] = print) -> dict:
-    """Run the ``steps`` (default all of :data:`STEPS`); returns the results (module docstring)."""
+              steps: Optional[tuple] = None, log: Callable[[str], None] = print,
+              save: Optional[Callable[[dict], None]] = None) -> dict:
+    """Run the ``steps`` (default all of :data:`STEPS`); returns the results (module docstring).
+    ``save(results)`` is called after each step, so a run cut short keeps what it measured."""
+    from vidmatte.errors import VidmatteError
     from vidmatte.models.birefnet import BiRefNet
 
+    unknown = sorted(set(steps or ()) - set(STEPS))
+    if unknown:
+        raise VidmatteError(f"unknown bench gpu step {', '.join(unknown)}; choose from {', '.join(STEPS)}")
     dev = torch.device(device)
     dtype = torch.float16 if dev.type == "cuda" else torch.float32
     size = 64 if quick else 1024
@@ -230,6 +295,7 @@ def bench_gpu(*, device: str = "cuda", official: Optional[str] = None, quick: bo
         plan = [
             ("model_only", lambda: model_only(dev, size, dtype, 3 if quick else 30, 1 if quick else 10, official)),
             ("end_to_end", lambda: end_to_end(shared.setdefault("m", make_matter()), root, *big, 4 if quick else 300)),
+            ("encoder", lambda: encoder(root, *big, 4 if quick else 300, _model_ms(res), dev.type == "cuda")),
             ("encode_speed", lambda: encode_speed(shared.setdefault("m", make_matter()), root, *big,
                                                   4 if quick else 300)),
             ("memory", lambda: memory(shared.setdefault("m", make_matter()), root, 160 if quick else 640,
@@ -245,6 +311,8 @@ def bench_gpu(*, device: str = "cuda", official: Optional[str] = None, quick: bo
                 res[name] = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-2000:]}
             res[name]["seconds"] = round(time.perf_counter() - t0, 1)
             log(f"{name}: {_short(res[name])}")
+            if save is not None:
+                save(res)
             if dev.type == "cuda":
                 torch.cuda.empty_cache()
     return res
