@@ -19,7 +19,7 @@ def test_bench_gpu_quick_on_cpu_runs_every_step(tmp_path):
                           "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     data = json.loads(out.read_text())
-    for step in ("model_only", "end_to_end", "encoder", "encode_speed", "memory", "two_pipelines", "live"):
+    for step in ("model_only", "end_to_end", "encoder", "parts", "encode_speed", "memory", "two_pipelines", "live"):
         assert "error" not in data[step], data[step]
     assert data["model_only"]["ours_eager_ms"] > 0
     assert data["end_to_end"]["pipeline_fps"] > 0 and data["end_to_end"]["encoder"] == "libx264"
@@ -29,6 +29,9 @@ def test_bench_gpu_quick_on_cpu_runs_every_step(tmp_path):
     assert enc["threaded"]["encode_fps"] > 0 and enc["plain"]["fps"] > 0 and enc["model_fps"] > 0
     assert enc["threaded"]["threads"] == 1 and enc["plain"]["encoder"] == "libx264"
     assert data["end_to_end"]["encoder_fps"] > 0
+    parts = data["parts"]  # the issue-27 building blocks, timed beside the host path
+    assert parts["to_rgb_device_ms"] > 0 and parts["to_yuv_device_ms"] > 0 and parts["to_rgb_max_diff_vs_host"] <= 3
+    assert set(parts["model_smooth_compose_ms"]) == {"dis_on_compute_thread", "dis_on_worker"}
 
 
 def test_bench_gpu_saves_after_each_step_and_refuses_unknown_steps(tmp_path):

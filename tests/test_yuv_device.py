@@ -191,3 +191,12 @@ def test_cuda_matches_cpu():
     rgb = torch.from_numpy(_rgb_images()["noise"]).permute(2, 0, 1)[None]
     for a, b in zip(rgb_to_nv12(rgb), rgb_to_nv12(rgb.cuda())):
         assert (a.int() - b.cpu().int()).abs().max() <= 1
+    dev_planes, dev_rgb = [p.cuda() for p in planes], rgb.cuda()
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")  # the coefficients are cached on the device: no call waits
+    try:
+        yuv420_to_rgb(*dev_planes, out="uint8")
+        rgb_to_yuv(dev_rgb, matrix="bt601", full_range=True)
+        rgb_to_yuv420(dev_rgb)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)

@@ -17,6 +17,11 @@ recorded in the JSON):
    the caller's thread (x264's default threads) and :class:`~vidmatte.io.threaded.ThreadedSink`
    with :func:`~vidmatte.io.threaded.encoder_threads` (its worker's fps, and how long a
    ``write`` holds the caller), fed the YUV planes the CUDA path hands the sink.
+   ``parts``: the GPU building blocks of issue 27 alone, at that size: the decoder's YUV to
+   RGB on the host (swscale) + the RGB upload vs the planes' upload + :func:`~vidmatte.ops.yuv.yuv420_to_rgb`
+   on the device; RGB to YUV for the encoder, swscale vs :func:`~vidmatte.ops.yuv.rgb_to_yuv`
+   (+ download); and the model + ``flow`` smoother + compositing per frame with DIS on the
+   compute thread (the old way: a stream sync a frame) vs on the worker with prefetch.
 4. ``two_pipelines``: two pipelines on one GPU at once, fps of each.
 5. ``live``: ``vidmatte.webcam`` from a 1080p lavfi source at 30 fps for ``live_s`` seconds:
    fps out, latency p50/p95, drops.
@@ -203,6 +208,75 @@ def encode_speed(matter, root: Path, w: int, h: int, frames: int) -> dict:
     return {"clip": f"{w}x{h}, {frames} frames", "pipeline_fps_by_x264_preset": res}
 
 
+def parts(matter, root: Path, w: int, h: int, frames: int, runs: int) -> dict:
+    """The building blocks alone (module docstring, step ``parts``)."""
+    import av
+    import numpy as np
+
+    from vidmatte.io.convert import to_rgb
+    from vidmatte.io.planes import yuv_planes
+    from vidmatte.ops.yuv import rgb_to_yuv, yuv420_to_rgb
+    from vidmatte.runtime.processor import Processor
+    from vidmatte.temporal import FlowSmoother
+
+    dev = matter.device
+    clip = _clip(root, w, h, frames, 30)
+    with av.open(str(clip)) as c:
+        decoded = [f for _, f in zip(range(frames), c.decode(video=0))]
+    first = decoded[0]
+    p = yuv_planes(first)
+    pin = dev.type == "cuda"
+    host_planes = [torch.from_numpy(a.copy()) for a in p.planes]
+    host_planes = [t.pin_memory() for t in host_planes] if pin else host_planes
+    res: dict = {"clip": f"{w}x{h}", "planes": p.layout, "matrix": p.matrix}
+
+    def host_rgb():
+        rgb = torch.from_numpy(to_rgb(first))
+        return (rgb.pin_memory() if pin else rgb).to(dev, non_blocking=pin)
+
+    def device_rgb():
+        return yuv420_to_rgb(*(t.to(dev, non_blocking=pin) for t in host_planes), **p.kwargs, out="uint8")
+
+    res["to_rgb_host_ms"] = time_ms(host_rgb, dev, runs, 2)
+    res["to_rgb_device_ms"] = time_ms(device_rgb, dev, runs, 2)
+    rgb = device_rgb()
+    res["to_rgb_max_diff_vs_host"] = int((rgb[0].cpu().int() - torch.from_numpy(to_rgb(first)).int()).abs().max())
+    chw = rgb.permute(0, 3, 1, 2)
+    host_frame = av.VideoFrame.from_ndarray(to_rgb(first), format="rgb24")
+    res["to_yuv_host_ms"] = time_ms(lambda: host_frame.reformat(format="yuv420p", dst_colorspace="ITU709",
+                                                                dst_color_range="MPEG"), dev, runs, 2)
+    res["to_yuv_device_ms"] = time_ms(lambda: [t.cpu() for t in rgb_to_yuv(chw)], dev, runs, 2)
+
+    # model + flow smoothing + compositing a frame: DIS on the compute thread vs the worker
+    batches = [torch.from_numpy(to_rgb(f))[None] for f in decoded]
+    if pin:
+        batches = [b.pin_memory() for b in batches]
+
+    def loop(worker) -> float:
+        sm = FlowSmoother(2, worker=worker)
+        if not worker:
+            sm.prefetch = None  # the old way: views (and their stream sync) made after the forward
+        proc = Processor(matter, "#3366ff", smoothing=sm)
+        proc.timed = False
+        proc.process_tensor(batches[0].to(dev), 0)  # warm-up (DIS, pools, pinned blocks)
+        proc.reset()
+        _sync(dev)
+        t0 = time.perf_counter()
+        for i, b in enumerate(batches):
+            proc.process_tensor(b, i)
+        proc.flush_tensor()
+        _sync(dev)
+        return 1000 * (time.perf_counter() - t0) / len(batches)
+
+    res["model_smooth_compose_ms"] = {"dis_on_compute_thread": loop(False), "dis_on_worker": loop(True)}
+    return res
+
+
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
 def memory(matter, root: Path, w: int, h: int, seconds: int, fps: int) -> dict:
     dev = matter.device
     samples: list = []
@@ -252,7 +326,7 @@ def live(matter, root: Path, w: int, h: int, seconds: float) -> dict:
             "latency_p95_ms": st.latency(95), "stages_ms": st.stages_ms}
 
 
-STEPS = ("model_only", "end_to_end", "encoder", "encode_speed", "memory", "two_pipelines", "live")
+STEPS = ("model_only", "end_to_end", "encoder", "parts", "live", "memory", "encode_speed", "two_pipelines")
 
 
 def _model_ms(res: dict) -> Optional[float]:
@@ -292,16 +366,23 @@ def bench_gpu(*, device: str = "cuda", official: Optional[str] = None, quick: bo
     with tempfile.TemporaryDirectory(prefix="vidmatte-gpu-") as tmp:
         root = Path(tmp)
         shared = {}
+
+        def m():  # one matter for the steps that share it (built once: setdefault would build it every time)
+            if "m" not in shared:
+                shared["m"] = make_matter()
+            return shared["m"]
+
+        # in order of what the issue's targets need first: a run cut short keeps those
         plan = [
             ("model_only", lambda: model_only(dev, size, dtype, 3 if quick else 30, 1 if quick else 10, official)),
-            ("end_to_end", lambda: end_to_end(shared.setdefault("m", make_matter()), root, *big, 4 if quick else 300)),
+            ("end_to_end", lambda: end_to_end(m(), root, *big, 4 if quick else 300)),
             ("encoder", lambda: encoder(root, *big, 4 if quick else 300, _model_ms(res), dev.type == "cuda")),
-            ("encode_speed", lambda: encode_speed(shared.setdefault("m", make_matter()), root, *big,
-                                                  4 if quick else 300)),
-            ("memory", lambda: memory(shared.setdefault("m", make_matter()), root, 160 if quick else 640,
-                                      96 if quick else 360, 1 if quick else 120, 4 if quick else 15)),
+            ("parts", lambda: parts(m(), root, *big, 2 if quick else 60, 1 if quick else 20)),
+            ("live", lambda: live(m(), root, *big, 1.5 if quick else 10.0)),
+            ("memory", lambda: memory(m(), root, 160 if quick else 640, 96 if quick else 360, 1 if quick else 120,
+                                      4 if quick else 15)),
+            ("encode_speed", lambda: encode_speed(m(), root, *big, 4 if quick else 300)),
             ("two_pipelines", lambda: two_pipelines(make_matter, root, *big, 4 if quick else 200)),
-            ("live", lambda: live(shared.setdefault("m", make_matter()), root, *big, 1.5 if quick else 10.0)),
         ]
         for name, step in [(n, f) for n, f in plan if steps is None or n in steps]:
             t0 = time.perf_counter()

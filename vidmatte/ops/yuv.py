@@ -47,6 +47,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -96,6 +98,21 @@ def yuv_matrix(matrix: str = "bt709", full_range: bool = False, bits: int = 8) -
     return m, torch.tensor([yo, co, co], dtype=torch.float64)
 
 
+@functools.lru_cache(maxsize=64)
+def _coefficients(matrix: str, full_range: bool, bits: int, decode: bool, scale: float,
+                  device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """float32 ``(3,3)`` map and ``(3,)`` offset on ``device``, built once per device: a tensor
+    copied from the host on every call would make each call wait for the CUDA stream.
+    Encode: ``codes = M·scale @ rgb + offset``; decode: ``rgb = M⁻¹ @ codes - M⁻¹ @ offset``."""
+    m, off = yuv_matrix(matrix, full_range, bits)
+    if decode:
+        m = torch.linalg.inv(m)
+        off = -(m @ off)
+    else:
+        m = m * scale
+    return m.to(device, torch.float32), off.to(device, torch.float32)
+
+
 def _as_float(p: torch.Tensor) -> torch.Tensor:
     if p.dtype == torch.uint16:  # few kernels for uint16: reinterpret as int16 bits, widen, unmask
         return p.view(torch.int16).to(torch.int32).bitwise_and_(0xFFFF).float()
@@ -142,15 +159,11 @@ def yuv420_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *, matrix: 
     if tuple(u.shape) != (b, *ch) or tuple(v.shape) != (b, *ch):
         raise ValueError(f"chroma planes {tuple(u.shape)}, {tuple(v.shape)} do not fit luma {tuple(y.shape)}: "
                          f"need ({b}, {ch[0]}, {ch[1]})")
-    m, off = yuv_matrix(matrix, full_range, bits)
-    inv = torch.linalg.inv(m)
-    dev = y.device
+    inv, bias = _coefficients(matrix, bool(full_range), bits, True, 1.0, y.device)
     uv = torch.stack([_as_float(u), _as_float(v)], 1)  # (B,2,h2,w2)
     uv = uv.repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)[..., :h, :w]
     yuv = torch.cat([_as_float(y).unsqueeze(1), uv], 1)  # (B,3,H,W) codes
-    bias = -(inv @ off)  # RGB = inv @ codes - inv @ offset
-    rgb = torch.einsum("bchw,kc->bkhw", yuv, inv.to(dev, torch.float32))
-    rgb.add_(bias.to(dev, torch.float32).view(1, 3, 1, 1))
+    rgb = torch.einsum("bchw,kc->bkhw", yuv, inv).add_(bias.view(1, 3, 1, 1))
     return _finish(rgb, out)
 
 
@@ -180,9 +193,7 @@ def rgb_to_yuv(rgb: torch.Tensor, *, matrix: str = "bt709", full_range: bool = F
         x, scale = rgb.float(), 1.0 / 255.0  # folded into the matrix
     else:
         x, scale = rgb.float().clamp(0.0, 1.0), 1.0
-    m, off = yuv_matrix(matrix, full_range, bits)
-    m = (m * scale).to(x.device, torch.float32)
-    off = off.to(x.device, torch.float32)
+    m, off = _coefficients(matrix, bool(full_range), bits, False, scale, x.device)
     top = float(2 ** bits - 1)
     dtype = torch.uint8 if bits == 8 else torch.int16
     y = torch.einsum("bchw,c->bhw", x, m[0]).add_(off[0] + 0.5).clamp_(0.0, top).to(dtype)
