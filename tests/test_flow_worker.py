@@ -111,3 +111,16 @@ def test_cuda_worker_matches_and_never_syncs_the_stream(clip):
     assert sm.motion._pool is not None
     # the same greys and DIS calls: equal up to the GPU's own float order (the flows are identical)
     assert (got - ref).abs().max() <= 1e-5
+
+
+def test_the_worker_thread_ends_with_its_smoother(clip):
+    import gc
+
+    x, a = clip
+    sm = FlowSmoother(1, worker=True)
+    run_all(sm, x[:4], a[:4])
+    pool = sm.motion._pool
+    assert pool is not None and any(t.name.startswith("vidmatte-flow") for t in threading.enumerate())
+    del sm
+    gc.collect()
+    assert pool._shutdown

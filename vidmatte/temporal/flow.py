@@ -35,6 +35,7 @@ flow is ready about when the model's output is.
 from __future__ import annotations
 
 import threading
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, NamedTuple, Optional, Union
 
@@ -166,6 +167,7 @@ class Motion:
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="vidmatte-flow")  # one: DIS state is not shared
+            weakref.finalize(self, self._pool.shutdown, wait=False)  # the thread ends with its Motion
         self._requests[pair] = self._pool.submit(self._dis_flow, cur.grey, other.grey, cur.small.device.type == "cuda")
 
     def flow(self, cur: FrameView, other: FrameView) -> torch.Tensor:
