@@ -192,11 +192,15 @@ def test_cuda_matches_cpu():
     for a, b in zip(rgb_to_nv12(rgb), rgb_to_nv12(rgb.cuda())):
         assert (a.int() - b.cpu().int()).abs().max() <= 1
     dev_planes, dev_rgb = [p.cuda() for p in planes], rgb.cuda()
+    calls = (lambda: yuv420_to_rgb(*dev_planes, out="uint8"),
+             lambda: rgb_to_yuv(dev_rgb, matrix="bt601", full_range=True),
+             lambda: rgb_to_yuv420(dev_rgb))
+    for call in calls:  # the first call of each builds its coefficients on the device
+        call()
     torch.cuda.synchronize()
-    torch.cuda.set_sync_debug_mode("error")  # the coefficients are cached on the device: no call waits
+    torch.cuda.set_sync_debug_mode("error")  # from then on no call waits for the stream
     try:
-        yuv420_to_rgb(*dev_planes, out="uint8")
-        rgb_to_yuv(dev_rgb, matrix="bt601", full_range=True)
-        rgb_to_yuv420(dev_rgb)
+        for call in calls:
+            call()
     finally:
         torch.cuda.set_sync_debug_mode(0)
