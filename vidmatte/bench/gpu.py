@@ -42,6 +42,8 @@ from typing import Callable, Optional
 
 import torch
 
+from vidmatte.bench import gpu_parts
+
 __all__ = ["bench_gpu", "time_ms", "STEPS", "GRAPH_TOLERANCE"]
 
 #: largest alpha difference (0..1) between a CUDA-graph replay and eager on a fresh input that counts as equal
@@ -159,122 +161,11 @@ def end_to_end(matter, root: Path, w: int, h: int, frames: int) -> dict:
             "encoder_fps": 1000.0 / b.stage_ms["encode"] if b.stage_ms.get("encode") else 0.0}
 
 
-def encoder(root: Path, w: int, h: int, frames: int, model_ms: Optional[float], hw: bool) -> dict:
-    """The encoder alone at ``w x h``: plain sink vs :class:`ThreadedSink` (module docstring)."""
-    import numpy as np
-
-    from vidmatte.frame import Frame
-    from vidmatte.io.sinks import VideoSink
-    from vidmatte.io.sources import VideoSource
-    from vidmatte.io.threaded import ThreadedSink, encoder_threads
-    from vidmatte.ops.color import rgb_to_yuv420
-
-    clip = _clip(root, w, h, frames, 30)
-    with VideoSource(clip) as src:
-        tb, fps = src.time_base, src.fps
-        decoded = list(src)
-    # the planes the CUDA path hands the sink (converted here once, untimed)
-    yuv = [Frame(rgb_to_yuv420(np.asarray(f.image).transpose(2, 0, 1)[None]).unbind()[0], pts=f.pts,
-                 time_base=f.time_base, index=f.index, format="yuv420p") for f in decoded]
-    threads = encoder_threads(w, h)
-
-    def run(threaded: bool) -> dict:
-        inner = VideoSink(root / f"encoder_{int(threaded)}.mp4", width=w, height=h, time_base=tb, fps=fps,
-                          hw_encode=hw, overwrite=True, threads=threads if threaded else 0)
-        sink = ThreadedSink(inner) if threaded else inner
-        t0, held = time.perf_counter(), 0.0
-        with sink:
-            for f in yuv:
-                t1 = time.perf_counter()
-                sink.write(f)
-                held += time.perf_counter() - t1
-        wall = time.perf_counter() - t0
-        out = {"encoder": inner.encoder, "fps": len(yuv) / wall, "write_ms": 1000 * held / len(yuv)}
-        if threaded:
-            out.update(threads=threads, encode_fps=sink.encode_fps)
-        return out
-
-    res = {"clip": f"{w}x{h}, {len(yuv)} frames", "plain": run(False), "threaded": run(True)}
-    if model_ms:
-        res["model_fps"] = 1000.0 / model_ms
-        res["encoder_vs_model"] = res["threaded"]["encode_fps"] / res["model_fps"]
-    return res
-
-
 def encode_speed(matter, root: Path, w: int, h: int, frames: int) -> dict:
     """The same pipeline with x264's medium and veryfast presets (is the encoder the ceiling?)."""
     clip = _clip(root, w, h, frames, 30)
     res = {p: _run_pipeline(clip, matter, root / f"enc_{p}.mp4", codec_preset=p)["fps"] for p in ("medium", "veryfast")}
     return {"clip": f"{w}x{h}, {frames} frames", "pipeline_fps_by_x264_preset": res}
-
-
-def parts(matter, root: Path, w: int, h: int, frames: int, runs: int) -> dict:
-    """The building blocks alone (module docstring, step ``parts``)."""
-    import av
-    import numpy as np
-
-    from vidmatte.io.convert import to_rgb
-    from vidmatte.io.planes import yuv_planes
-    from vidmatte.ops.yuv import rgb_to_yuv, yuv420_to_rgb
-    from vidmatte.runtime.processor import Processor
-    from vidmatte.temporal import FlowSmoother
-
-    dev = matter.device
-    clip = _clip(root, w, h, frames, 30)
-    with av.open(str(clip)) as c:
-        decoded = [f for _, f in zip(range(frames), c.decode(video=0))]
-    first = decoded[0]
-    p = yuv_planes(first)
-    pin = dev.type == "cuda"
-    host_planes = [torch.from_numpy(a.copy()) for a in p.planes]
-    host_planes = [t.pin_memory() for t in host_planes] if pin else host_planes
-    res: dict = {"clip": f"{w}x{h}", "planes": p.layout, "matrix": p.matrix}
-
-    def host_rgb():
-        rgb = torch.from_numpy(to_rgb(first))
-        return (rgb.pin_memory() if pin else rgb).to(dev, non_blocking=pin)
-
-    def device_rgb():
-        return yuv420_to_rgb(*(t.to(dev, non_blocking=pin) for t in host_planes), **p.kwargs, out="uint8")
-
-    res["to_rgb_host_ms"] = time_ms(host_rgb, dev, runs, 2)
-    res["to_rgb_device_ms"] = time_ms(device_rgb, dev, runs, 2)
-    rgb = device_rgb()
-    res["to_rgb_max_diff_vs_host"] = int((rgb[0].cpu().int() - torch.from_numpy(to_rgb(first)).int()).abs().max())
-    chw = rgb.permute(0, 3, 1, 2)
-    host_frame = av.VideoFrame.from_ndarray(to_rgb(first), format="rgb24")
-    res["to_yuv_host_ms"] = time_ms(lambda: host_frame.reformat(format="yuv420p", dst_colorspace="ITU709",
-                                                                dst_color_range="MPEG"), dev, runs, 2)
-    res["to_yuv_device_ms"] = time_ms(lambda: [t.cpu() for t in rgb_to_yuv(chw)], dev, runs, 2)
-
-    # model + flow smoothing + compositing a frame: DIS on the compute thread vs the worker
-    batches = [torch.from_numpy(to_rgb(f))[None] for f in decoded]
-    if pin:
-        batches = [b.pin_memory() for b in batches]
-
-    def loop(worker) -> float:
-        sm = FlowSmoother(2, worker=worker)
-        if not worker:
-            sm.prefetch = None  # the old way: views (and their stream sync) made after the forward
-        proc = Processor(matter, "#3366ff", smoothing=sm)
-        proc.timed = False
-        proc.process_tensor(batches[0].to(dev), 0)  # warm-up (DIS, pools, pinned blocks)
-        proc.reset()
-        _sync(dev)
-        t0 = time.perf_counter()
-        for i, b in enumerate(batches):
-            proc.process_tensor(b, i)
-        proc.flush_tensor()
-        _sync(dev)
-        return 1000 * (time.perf_counter() - t0) / len(batches)
-
-    res["model_smooth_compose_ms"] = {"dis_on_compute_thread": loop(False), "dis_on_worker": loop(True)}
-    return res
-
-
-def _sync(dev: torch.device) -> None:
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
 
 
 def memory(matter, root: Path, w: int, h: int, seconds: int, fps: int) -> dict:
@@ -376,8 +267,8 @@ def bench_gpu(*, device: str = "cuda", official: Optional[str] = None, quick: bo
         plan = [
             ("model_only", lambda: model_only(dev, size, dtype, 3 if quick else 30, 1 if quick else 10, official)),
             ("end_to_end", lambda: end_to_end(m(), root, *big, 4 if quick else 300)),
-            ("encoder", lambda: encoder(root, *big, 4 if quick else 300, _model_ms(res), dev.type == "cuda")),
-            ("parts", lambda: parts(m(), root, *big, 2 if quick else 60, 1 if quick else 20)),
+            ("encoder", lambda: gpu_parts.encoder(root, *big, 4 if quick else 300, _model_ms(res), dev.type == "cuda")),
+            ("parts", lambda: gpu_parts.parts(m(), root, *big, 2 if quick else 60, 1 if quick else 20)),
             ("live", lambda: live(m(), root, *big, 1.5 if quick else 10.0)),
             ("memory", lambda: memory(m(), root, 160 if quick else 640, 96 if quick else 360, 1 if quick else 120,
                                       4 if quick else 15)),
