@@ -2,8 +2,8 @@
 
 On a GPU without NVENC (H100, H200) libx264 at 1080p took 14.5 ms a frame on the loop's
 thread, as long as the model itself. :class:`ThreadedSink` moves ``write`` to one worker
-thread (libx264 and PyAV release the GIL while they encode), so the loop only hands frames
-over::
+thread, so the loop only hands frames over; the encoder then runs while the loop waits on
+the GPU or the decoder (waits that leave the GIL free; x264's own threads never need it)::
 
     with ThreadedSink(VideoSink(path, width=w, height=h, fps=fps, threads=encoder_threads(w, h))) as sink:
         for frame in frames:
