@@ -207,8 +207,8 @@ def _gpu_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--official", metavar="DIR", help="a checkout of ZhengPeng7/BiRefNet to time beside ours")
     p.add_argument("--quick", action="store_true", help="tiny sizes (checks the steps run, not their speed)")
     p.add_argument("--out", metavar="FILE", help="also write the JSON here")
-    p.add_argument("--steps", metavar="A,B", help="only these steps (model_only, end_to_end, encode_speed, memory, "
-                                                   "two_pipelines, live); default all")
+    p.add_argument("--steps", metavar="A,B", help="only these steps (model_only, end_to_end, encoder, encode_speed, "
+                                                   "memory, two_pipelines, live); default all")
 
 
 def _gpu_run(args: argparse.Namespace) -> int:
@@ -217,13 +217,16 @@ def _gpu_run(args: argparse.Namespace) -> int:
     from vidmatte.bench.gpu import bench_gpu
 
     steps = tuple(t.strip() for t in args.steps.split(",")) if args.steps else None
+
+    def save(res: dict) -> None:  # after every step: a run cut short keeps what it measured
+        if args.out:
+            with open(args.out, "w") as fh:
+                fh.write(json.dumps(res, indent=1, default=str))
+
     res = bench_gpu(device=args.device, official=args.official, quick=args.quick, steps=steps,
-                    log=lambda line: print(line, file=sys.stderr, flush=True))
-    text = json.dumps(res, indent=1, default=str)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
-    print(text)
+                    log=lambda line: print(line, file=sys.stderr, flush=True), save=save)
+    save(res)
+    print(json.dumps(res, indent=1, default=str))
     return 1 if any(isinstance(v, dict) and "error" in v for v in res.values()) else 0
 
 

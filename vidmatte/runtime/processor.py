@@ -164,6 +164,8 @@ class Processor:
             u8 = images = images.to(self.device, non_blocking=True)
             x = images.permute(0, 3, 1, 2).float().div_(255.0)
         t = self._tick("to_tensor", t)
+        if x.is_cuda and getattr(self.smoother, "prefetch", None) is not None:  # flow: grey copies before the forward
+            self.smoother.prefetch(x)
         alpha = self.matter.predict(u8)
         check_alpha(alpha, *u8.shape[:3], self.matter, values=not self._alpha_checked)
         self._alpha_checked = True  # values once (a sync on CUDA), shapes every time
