@@ -13,7 +13,7 @@ from typing import Callable
 
 from vidmatte.defaults import DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, POLICIES, REFINE, REFINES
 from vidmatte.models.onnx_presets import PRESETS as ONNX_PRESETS
-from vidmatte_cli import bench_blur_cmd
+from vidmatte_cli import bench_blur_cmd, bench_gpu_cmd
 from vidmatte_cli.options import parse_size
 
 __all__ = ["register", "run", "MODES"]
@@ -202,34 +202,6 @@ def _refine_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _gpu_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default="cuda", help="default cuda (cpu: a quick functional run)")
-    p.add_argument("--official", metavar="DIR", help="a checkout of ZhengPeng7/BiRefNet to time beside ours")
-    p.add_argument("--quick", action="store_true", help="tiny sizes (checks the steps run, not their speed)")
-    p.add_argument("--out", metavar="FILE", help="also write the JSON here")
-    p.add_argument("--steps", metavar="A,B", help="only these steps (model_only, end_to_end, encoder, encode_speed, "
-                                                   "memory, two_pipelines, live); default all")
-
-
-def _gpu_run(args: argparse.Namespace) -> int:
-    import sys
-
-    from vidmatte.bench.gpu import bench_gpu
-
-    steps = tuple(t.strip() for t in args.steps.split(",")) if args.steps else None
-
-    def save(res: dict) -> None:  # after every step: a run cut short keeps what it measured
-        if args.out:
-            with open(args.out, "w") as fh:
-                fh.write(json.dumps(res, indent=1, default=str))
-
-    res = bench_gpu(device=args.device, official=args.official, quick=args.quick, steps=steps,
-                    log=lambda line: print(line, file=sys.stderr, flush=True), save=save)
-    save(res)
-    print(json.dumps(res, indent=1, default=str))
-    return 1 if any(isinstance(v, dict) and "error" in v for v in res.values()) else 0
-
-
 def _temporal_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alphamatting", type=Path, required=True, metavar="DIR",
                    help="folder with input/GTnn.png and gt/GTnn.png (the alphamatting.com training set)")
@@ -275,11 +247,9 @@ MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[
     "model": ("time the BiRefNet network alone (random weights): ms per frame, peak memory", _model_args, _model_run),
     "pipeline": ("per-stage times, model-only, naive-loop and overlapped-pipeline fps on one clip",
                  _pipeline_args, _pipeline_run),
-    "gpu": ("the CUDA path in one run, as JSON: model vs official, end to end, memory, two pipelines, live",
-            _gpu_args, _gpu_run),
+    "gpu": (bench_gpu_cmd.HELP, bench_gpu_cmd.add_arguments, bench_gpu_cmd.run),
     "batch": ("the batch engines (local, Ray, Ray with segments) against running the files one by one",
               _batch_args, _batch_run),
-
     "refine": ("edge refinement (guided filter, ViTMatte) against the model it follows, same process",
                _refine_args, _refine_run),
     "temporal": ("temporal smoothers on clips with ground-truth alpha (MAD, dtSSD, per phase) and their cost",

@@ -43,31 +43,12 @@ from typing import Callable, Optional
 import torch
 
 from vidmatte.bench import gpu_parts
+from vidmatte.bench.timing import time_ms
 
 __all__ = ["bench_gpu", "time_ms", "STEPS", "GRAPH_TOLERANCE"]
 
 #: largest alpha difference (0..1) between a CUDA-graph replay and eager on a fresh input that counts as equal
 GRAPH_TOLERANCE = 2e-3
-
-
-def time_ms(fn: Callable[[], object], device: torch.device, runs: int, warmup: int) -> float:
-    """Median milliseconds per call of ``fn`` (CUDA events on a GPU, a host clock on a CPU)."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        if device.type == "cuda":
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end))
-        else:
-            t0 = time.perf_counter()
-            fn()
-            times.append(1000 * (time.perf_counter() - t0))
-    return statistics.median(times)
 
 
 def _matter(state: dict, size: int, device: torch.device, dtype: torch.dtype, graph: bool):

@@ -67,10 +67,11 @@ def parts(matter, root: Path, w: int, h: int, frames: int, runs: int) -> dict:
     import av
     import numpy as np
 
-    from vidmatte.bench.gpu import time_ms
+    from vidmatte.bench.timing import time_ms
     from vidmatte.io.convert import to_rgb
     from vidmatte.io.planes import yuv_planes
     from vidmatte.ops.yuv import rgb_to_yuv, yuv420_to_rgb
+    from vidmatte.frame import Frame
     from vidmatte.runtime.processor import Processor
     from vidmatte.temporal import FlowSmoother
 
@@ -103,7 +104,8 @@ def parts(matter, root: Path, w: int, h: int, frames: int, runs: int) -> dict:
     res["to_yuv_device_ms"] = time_ms(lambda: [t.cpu() for t in rgb_to_yuv(chw)], dev, runs, 2)
 
     # model + flow smoothing + compositing a frame: DIS on the compute thread vs the worker
-    batches = [torch.from_numpy(to_rgb(f))[None] for f in decoded]
+    frames = [Frame(to_rgb(f), index=i) for i, f in enumerate(decoded)]
+    batches = [torch.from_numpy(f.image)[None] for f in frames]
     if pin:
         batches = [b.pin_memory() for b in batches]
 
@@ -113,13 +115,16 @@ def parts(matter, root: Path, w: int, h: int, frames: int, runs: int) -> dict:
             sm.prefetch = None  # the old way: views (and their stream sync) made after the forward
         proc = Processor(matter, "#3366ff", smoothing=sm)
         proc.timed = False
-        proc.process_tensor(batches[0].to(dev), 0)  # warm-up (DIS, pools, pinned blocks)
+        def step(i: int, pixels: torch.Tensor) -> None:  # the CUDA schedule's calls: pixels on the device
+            proc.finish([frames[i]], *proc.infer([frames[i]], images=pixels.to(dev)), host=False)
+
+        step(0, batches[0])  # warm-up (DIS, pools, pinned blocks)
         proc.reset()
         _sync(dev)
         t0 = time.perf_counter()
         for i, b in enumerate(batches):
-            proc.process_tensor(b, i)
-        proc.flush_tensor()
+            step(i, b)
+        proc.flush(host=False)
         _sync(dev)
         return 1000 * (time.perf_counter() - t0) / len(batches)
 

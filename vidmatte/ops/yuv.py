@@ -150,7 +150,7 @@ def yuv420_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *, matrix: 
         matrix: ``"bt601"``, ``"bt709"`` or ``"bt2020"``. full_range: JPEG levels (else limited).
         bits: code depth (``yuv420p``: 8, ``yuv420p10le``: 10).
         out: ``"float"``: ``(B,3,H,W)`` float32 in [0, 1]; ``"uint8"``: ``(B,H,W,3)`` uint8
-            rounded half up, the layout :meth:`Processor.infer_tensor` takes.
+            rounded half up, the layout ``Processor.infer(frames, images=)`` takes.
     """
     y = _batched(y, 3, "y")
     u, v = _batched(u, 3, "u"), _batched(v, 3, "v")
