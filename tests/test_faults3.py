@@ -1,0 +1,160 @@
+"""Faults, round 3 (issue 23, items 1, 3, 4, 7): phone photos' EXIF orientation, a size change
+mid-stream, a still given to replace/matte, and ONNX models whose output is not a matte.
+
+Everything runs through the real ``vidmatte`` command on media made here: JPEGs with a real
+EXIF APP1 segment (written byte by byte), MPEG-TS files of two sizes joined as a broadcast
+would, and tiny ONNX graphs serialised with a minimal protobuf writer (the ``onnx`` package
+is not a dependency).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from media import make_clip
+
+VIDMATTE = [sys.executable, "-m", "vidmatte_cli.main"]
+
+
+def run(*args, timeout=180):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([*VIDMATTE, *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def one_line_error(res, *needles) -> str:
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("vidmatte: error: "), res.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+    return lines[0]
+
+
+def only(folder: Path, *names: str) -> None:
+    """Nothing but ``names`` in ``folder``: no output, no temporary left behind."""
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+
+
+# --- item 4: a still image given to replace / matte --------------------------------------
+@pytest.mark.parametrize("cmd, ext, extra", [(["replace", "--blur"], ".png", []), (["replace", "--blur"], ".jpg", ["--fps", "10"]),
+                                             (["matte"], ".tif", []), (["matte"], ".png", ["--fps", "10"])])
+def test_still_to_replace_or_matte_says_use_image(tmp_path, cmd, ext, extra):
+    from vidmatte.io.stills import write_image
+
+    img = np.zeros((48, 64, 3), np.uint8)
+    img[10:40, 20:50] = 220
+    still = tmp_path / f"photo{ext}"
+    write_image(still, img)
+    out = tmp_path / ("o.mp4" if cmd[0] == "replace" else "o.mov")
+    res = run(cmd[0], still, "-o", out, *cmd[1:], "--model", "chroma", *extra)
+    one_line_error(res, "still image", "vidmatte image")
+    only(tmp_path, still.name)
+
+
+# --- item 7: ONNX outputs that are not a matte ------------------------------------------
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _int(num: int, value: int) -> bytes:
+    return _varint(num << 3) + _varint(value)
+
+
+def _msg(num: int, payload) -> bytes:
+    payload = payload.encode() if isinstance(payload, str) else payload
+    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _value_info(name: str, dims) -> bytes:
+    shape = b"".join(_msg(1, _int(1, d) if isinstance(d, int) else _msg(2, d)) for d in dims)
+    return _msg(1, name) + _msg(2, _msg(1, _int(1, 1) + _msg(2, shape)))  # FLOAT tensor
+
+
+def _node(op: str, src: str, dst: str, axes=None, keepdims=None) -> bytes:
+    attrs = b""
+    if axes is not None:
+        attrs += _msg(5, _msg(1, "axes") + b"".join(_int(8, a) for a in axes) + _int(20, 7))
+    if keepdims is not None:
+        attrs += _msg(5, _msg(1, "keepdims") + _int(3, keepdims) + _int(20, 2))
+    return _msg(1, _msg(1, src) + _msg(2, dst) + _msg(4, op) + attrs)
+
+
+def tiny_onnx(path: Path, in_dims, out_dims, op: str, **attrs) -> Path:
+    """One-node graph ``input`` → ``output`` (opset 13: Reduce* take ``axes`` as an attribute)."""
+    graph = (_node(op, "input", "output", **attrs) + _msg(2, "tiny") + _msg(11, _value_info("input", in_dims))
+             + _msg(12, _value_info("output", out_dims)))
+    path.write_bytes(_int(1, 7) + _msg(8, _int(2, 13)) + _msg(7, graph))
+    return path
+
+
+# (name, input dims, declared output dims, op, attrs, extra CLI options, words the error names)
+NOT_A_MATTE = [
+    ("rgb-fixed", [1, 3, 64, 64], [1, 3, 64, 64], "Identity", {}, [], ["(1,3,64,64)", "3 channels"]),
+    ("rgb-dynamic", [1, 3, "h", "w"], [1, "c", "h", "w"], "Identity", {}, [], ["(1,3,", "3 channels"]),
+    ("rgb-sigmoid", [1, 3, "h", "w"], ["b", "c", "h", "w"], "Identity", {}, ["--sigmoid"], ["3 channels"]),
+    ("row", [1, 3, 64, 64], [1, 1, 1, 64], "ReduceMean", {"axes": [1, 2], "keepdims": 1}, [], ["(1,1,1,64)"]),
+    ("row-dynamic", [1, 3, "h", "w"], [1, 1, 1, "w"], "ReduceMean", {"axes": [1, 2], "keepdims": 1}, [],
+     ["(1,1,1,96)", "does not follow"]),
+    ("rank2", [1, 3, "h", "w"], [1, "w"], "ReduceMean", {"axes": [1, 2], "keepdims": 0}, [], ["(1,"]),
+    # MODNet's normalisation puts each channel in [-1, 1]: their mean is no matte
+    ("logits", [1, 3, "h", "w"], [1, 1, "h", "w"], "ReduceMean", {"axes": [1], "keepdims": 1},
+     [], ["values in [-", "--sigmoid"]),
+    ("logits-1024", [1, 3, 1024, 1024], [1, 1, 1024, 1024], "ReduceMean", {"axes": [1], "keepdims": 1},
+     ["--preset", "birefnet", "--no-sigmoid"], ["(1,1,1024,1024)", "values in [-", "--sigmoid"]),  # fixed 1024²: the first batch
+]
+
+
+@pytest.mark.parametrize("case", NOT_A_MATTE, ids=[c[0] for c in NOT_A_MATTE])
+def test_onnx_output_that_is_not_a_matte_is_refused(tmp_path, case):
+    name, in_dims, out_dims, op, attrs, extra, needles = case
+    model = tiny_onnx(tmp_path / f"{name}.onnx", in_dims, out_dims, op, **attrs)
+    clip = make_clip(tmp_path / "in.mp4", frames=4, size=(96, 64))
+    res = run("replace", clip.path, "-o", tmp_path / "o.mp4", "--blur", "--model", model, "--preset", "modnet",
+              *extra)
+    line = one_line_error(res, f"{name}.onnx", *needles)
+    assert "internal error" not in line
+    only(tmp_path, model.name, "in.mp4")
+
+
+def test_onnx_matte_and_logit_outputs_still_run(tmp_path):
+    """The check lets real mattes through: a mean over channels is a matte in [0, 1]
+    (mean 0, std 1); the same graph on [-1, 1] input is refused alone, accepted with --sigmoid."""
+    clip = make_clip(tmp_path / "in.mp4", frames=4, size=(96, 64))
+    mean = tiny_onnx(tmp_path / "mean.onnx", [1, 3, "h", "w"], [1, 1, "h", "w"], "ReduceMean", axes=[1], keepdims=1)
+    res = run("replace", clip.path, "-o", tmp_path / "a.mp4", "--blur", "--model", mean, "--preset", "modnet",
+              "--mean", "0", "--std", "1")
+    assert res.returncode == 0, res.stderr
+    res = run("matte", clip.path, "-o", tmp_path / "b.mov", "--model", mean, "--preset", "modnet", "--sigmoid")
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "a.mp4").stat().st_size > 0 and (tmp_path / "b.mov").stat().st_size > 0
+
+
+def test_onnx_check_on_the_library_and_image_paths(tmp_path):
+    from vidmatte.errors import InputError
+    from vidmatte.io.stills import write_image
+    from vidmatte.models.onnx import OnnxMatter
+
+    rgb = tiny_onnx(tmp_path / "rgb.onnx", [1, 3, "h", "w"], [1, "c", "h", "w"], "Identity")
+    with pytest.raises(InputError, match=r"rgb.onnx: output 0 .*\(1,3,.*3 channels"):
+        OnnxMatter(rgb, preset="modnet")  # at load
+    logits = tiny_onnx(tmp_path / "l.onnx", [1, 3, "h", "w"], [1, 1, "h", "w"], "ReduceMean", axes=[1], keepdims=1)
+    with pytest.raises(InputError, match=r"l.onnx: output 0 has shape \(1,1,64,96\) .* values in \[-"):
+        OnnxMatter(logits, preset="modnet")  # at load: the probe run sees the values
+    assert OnnxMatter(logits, preset="modnet", sigmoid=True).predict_array(np.zeros((8, 8, 3), np.uint8)).shape \
+        == (1, 1, 8, 8)
+    photo = tmp_path / "p.png"
+    write_image(photo, np.full((40, 60, 3), 128, np.uint8))
+    res = run("image", photo, "-o", tmp_path / "out.png", "--model", rgb, "--preset", "modnet")
+    one_line_error(res, "rgb.onnx", "3 channels")
+    assert not (tmp_path / "out.png").exists()
