@@ -158,3 +158,149 @@ def test_onnx_check_on_the_library_and_image_paths(tmp_path):
     res = run("image", photo, "-o", tmp_path / "out.png", "--model", rgb, "--preset", "modnet")
     one_line_error(res, "rgb.onnx", "3 channels")
     assert not (tmp_path / "out.png").exists()
+
+
+# --- item 1: EXIF orientation --------------------------------------------------------------
+GREEN_BG = (0, 200, 0)
+
+
+def exif_tiff(orientation: int, big_endian: bool = False) -> bytes:
+    """A minimal EXIF TIFF structure: IFD0 with one entry, Orientation (274, SHORT)."""
+    import struct
+
+    e = ">" if big_endian else "<"
+    return ((b"MM\x00*" if big_endian else b"II*\x00") + struct.pack(e + "I", 8) + struct.pack(e + "H", 1)
+            + struct.pack(e + "HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(e + "I", 0))
+
+
+def with_exif(data: bytes, orientation: int, big_endian: bool = False) -> bytes:
+    """``data`` (a JPEG or PNG file) with an EXIF Orientation tag put in, as cameras do:
+    JPEG: an APP1 ``Exif`` segment right after SOI; PNG: an ``eXIf`` chunk after IHDR."""
+    import struct
+    import zlib
+
+    tiff = exif_tiff(orientation, big_endian)
+    if data[:2] == b"\xff\xd8":
+        app1 = b"Exif\x00\x00" + tiff
+        return data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    ihdr_end = 8 + 8 + struct.unpack(">I", data[8:12])[0] + 4
+    chunk = struct.pack(">I", len(tiff)) + b"eXIf" + tiff + struct.pack(">I", zlib.crc32(b"eXIf" + tiff))
+    return data[:ihdr_end] + chunk + data[ihdr_end:]
+
+
+def stored_for(upright_img: np.ndarray, orientation: int) -> np.ndarray:
+    """What a camera stores so that showing it with ``orientation`` gives ``upright_img``
+    (written out per the EXIF definition, independently of vidmatte's table)."""
+    u = upright_img
+    return np.ascontiguousarray({
+        1: u, 2: u[:, ::-1], 3: u[::-1, ::-1], 4: u[::-1],
+        5: u.swapaxes(0, 1),                      # transpose is its own inverse
+        6: np.rot90(u, 1),                        # shown turned 90° clockwise: stored turned back
+        7: u[::-1, ::-1].swapaxes(0, 1),          # transverse is its own inverse
+        8: np.rot90(u, -1),
+    }[orientation])
+
+
+def subject(h=48, w=80) -> np.ndarray:
+    """An upright picture with nothing symmetric: green, a red block top-left and a blue bar
+    along the bottom-right."""
+    img = np.empty((h, w, 3), np.uint8)
+    img[...] = GREEN_BG
+    img[4:20, 6:30] = (220, 40, 40)
+    img[h - 12: h - 4, w // 2: w - 4] = (40, 40, 220)
+    return img
+
+
+def photo(tmp_path: Path, name: str, upright_img: np.ndarray, orientation: int, ext: str = ".jpg",
+          big_endian: bool = False) -> Path:
+    from vidmatte.io.stills import write_image
+
+    path = tmp_path / f"{name}{ext}"
+    write_image(path, stored_for(upright_img, orientation))
+    path.write_bytes(with_exif(path.read_bytes(), orientation, big_endian))
+    return path
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg"])
+def test_read_image_is_upright_for_all_eight_orientations(tmp_path, ext):
+    from vidmatte.io.orientation import exif_orientation
+    from vidmatte.io.stills import read_image
+
+    up = subject()
+    for o in range(1, 9):
+        path = photo(tmp_path, f"o{o}", up, o, ext, big_endian=o % 2 == 0)
+        assert exif_orientation(path) == o
+        got = read_image(path)
+        assert got.shape == up.shape, (o, got.shape)
+        if ext == ".png":
+            np.testing.assert_array_equal(got, up, err_msg=f"orientation {o}")
+        else:
+            assert np.abs(got.astype(int) - up).mean() < 4, f"orientation {o}"
+        try:  # an outside reader agrees (Pillow comes with torchvision)
+            from PIL import Image, ImageOps
+        except ImportError:
+            continue
+        ref = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+        assert np.abs(got.astype(int) - ref).mean() < 2, f"orientation {o} differs from Pillow's"
+
+
+def _alpha_mask(up: np.ndarray) -> np.ndarray:
+    return ~np.all(up == np.array(GREEN_BG, np.uint8), axis=2)
+
+
+def test_image_command_cuts_out_upright_without_the_tag(tmp_path):
+    """All eight orientations in one `vidmatte image` run: each cut-out is upright (the
+    chroma keyer's alpha sits where the subject stands upright) and carries no EXIF."""
+    from vidmatte.io.stills import read_image
+
+    up = subject()
+    ins = [photo(tmp_path, f"o{o}", up, o) for o in range(1, 9)]
+    out = tmp_path / "out"
+    res = run("image", *ins, "-o", f"{out}/", "--model", "chroma")
+    assert res.returncode == 0, res.stderr
+    want = _alpha_mask(up)
+    for o in range(1, 9):
+        png = out / f"o{o}.png"
+        assert b"eXIf" not in png.read_bytes() and b"Exif" not in png.read_bytes()
+        rgba = read_image(png, mode="rgba")
+        assert rgba.shape[:2] == up.shape[:2], (o, rgba.shape)
+        agree = ((rgba[..., 3] > 127) == want).mean()
+        assert agree > 0.97, (o, agree)
+
+
+def test_background_image_and_jpeg_sequence_are_upright(tmp_path):
+    """A phone background (stored sideways, tag 6) fills the frame upright; a JPEG sequence
+    tagged 8 comes out at its upright size."""
+    from vidmatte.io.stills import read_image, write_image
+
+    clip = make_clip(tmp_path / "in.mp4", frames=3, size=(96, 64))
+    bg_up = np.empty((64, 96, 3), np.uint8)
+    bg_up[:, :48] = (230, 30, 30)   # left half red
+    bg_up[:, 48:] = (30, 30, 230)   # right half blue
+    bg = photo(tmp_path, "bg", bg_up, 6)
+    res = run("replace", clip.path, "-o", tmp_path / "o.mp4", "--background", bg, "--model", "chroma",
+              "--no-smooth")
+    assert res.returncode == 0, res.stderr
+    import av
+
+    with av.open(str(tmp_path / "o.mp4")) as c:
+        first = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert first.shape == (64, 96, 3)
+    assert first[4, 4, 0] > 150 and first[4, 4, 2] < 100, first[4, 4]      # top-left: red
+    assert first[4, 91, 2] > 150 and first[4, 91, 0] < 100, first[4, 91]    # top-right: blue
+
+    seq = tmp_path / "seq"
+    seq.mkdir()
+    up = subject(40, 72)
+    for i in range(3):
+        path = photo(seq, f"f_{i:03d}", up, 8)
+        assert read_image(path).shape == (40, 72, 3)
+    res = run("matte", seq, "-o", tmp_path / "m", "--model", "chroma", "--fps", "10", "--no-smooth")
+    assert res.returncode == 0, res.stderr
+    frames = sorted((tmp_path / "m").glob("*.png"))
+    assert len(frames) == 3
+    for f in frames:
+        rgba = read_image(f, mode="rgba")
+        assert rgba.shape == (40, 72, 4)
+        assert ((rgba[..., 3] > 127) == _alpha_mask(up)).mean() > 0.97

@@ -20,6 +20,7 @@ import numpy as np
 
 from vidmatte.errors import InputError, warn
 from vidmatte.frame import Frame
+from vidmatte.io.orientation import exif_orientation
 from vidmatte.io.sequence_files import is_sequence_spec, list_sequence, no_frames_advice, numbering_gaps
 from vidmatte.io.stills import decode_image, frame_depth, image_array, read_image
 
@@ -94,7 +95,8 @@ class ImageSequenceSource:
         decoded = decode_image(self.files[0])  # once: its depth, its size, and the first frame
         self.deep = frame_depth(decoded) > 8 if deep is None else bool(deep)
         self.format = ("rgba64" if with_alpha else "rgb48") if self.deep else ("rgba" if with_alpha else "rgb24")
-        self._first: Optional[np.ndarray] = image_array(decoded, self._mode())
+        self._first: Optional[np.ndarray] = image_array(decoded, self._mode(),
+                                                        orientation=exif_orientation(self.files[0]))
         self.height, self.width = self._first.shape[:2]
         self.rotation, self.has_audio = 0, False
         self.errors: list[str] = []
