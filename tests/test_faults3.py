@@ -304,3 +304,68 @@ def test_background_image_and_jpeg_sequence_are_upright(tmp_path):
         rgba = read_image(f, mode="rgba")
         assert rgba.shape == (40, 72, 4)
         assert ((rgba[..., 3] > 127) == _alpha_mask(up)).mean() > 0.97
+
+
+# --- item 3: a picture size that changes mid-stream --------------------------------------
+def joined_ts(tmp_path: Path) -> Path:
+    """Two MPEG-TS clips of different sizes (96x64, then 128x72) joined byte for byte, as a
+    broadcast that switches programme or ``cat a.ts b.ts`` gives."""
+    a = make_clip(tmp_path / "a.ts", frames=6, size=(96, 64))
+    b = make_clip(tmp_path / "b.ts", frames=6, size=(128, 72))
+    out = tmp_path / "ab.ts"
+    out.write_bytes(a.path.read_bytes() + b.path.read_bytes())
+    a.path.unlink()
+    b.path.unlink()
+    return out
+
+
+def decoded(path: Path) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+@pytest.mark.parametrize("cmd, out_name, extra", [
+    ("replace", "o.mp4", ["--blur"]),
+    ("replace", "o.mkv", ["--color", "#ffffff", "--no-smooth"]),
+    ("matte", "o.mov", ["--no-smooth"]),
+    ("matte", "frames", []),
+])
+def test_size_change_mid_stream_is_fitted_with_one_warning(tmp_path, cmd, out_name, extra):
+    from vidmatte.io.image_sources import ImageSequenceSource
+
+    ts = joined_ts(tmp_path)
+    with __import__("av").open(str(ts)) as c:  # the input really changes size
+        sizes = [(f.width, f.height) for f in c.decode(video=0)]
+    assert sizes == [(96, 64)] * 6 + [(128, 72)] * 6
+    out = tmp_path / out_name
+    res = run(cmd, ts, "-o", out, "--model", "chroma", *extra)
+    assert res.returncode == 0, res.stderr
+    assert "internal error" not in res.stderr
+    warnings = [l for l in res.stderr.splitlines() if "changes picture size" in l]
+    assert len(warnings) == 1 and "frames 6-11 (128x72)" in warnings[0] and "96x64" in warnings[0], res.stderr
+    if out.is_dir():
+        with ImageSequenceSource(out, with_alpha=True) as src:
+            frames = [f.image for f in src]
+    else:
+        frames = decoded(out)
+    assert len(frames) == 12 and all(f.shape[:2] == (64, 96) for f in frames)
+    if cmd == "replace":  # 128x72 fitted into 96x64 is 96x54: black bars of 5 rows above and below
+        for f in frames[6:]:
+            assert f[:4].max() < 40 and f[-4:].max() < 40 and f[20:44].mean() > 60
+        assert all(f[:4].mean() > 60 for f in frames[:6])
+    only(tmp_path, "ab.ts", out_name)
+
+
+def test_sequence_with_a_size_change_is_fitted_too(tmp_path):
+    from media_more import write_frames
+
+    small = np.full((40, 60, 3), 200, np.uint8)
+    big = np.full((60, 80, 3), 120, np.uint8)
+    seq = write_frames(tmp_path / "seq", [small, small, big, small])
+    res = run("matte", seq, "-o", tmp_path / "m.mov", "--model", "chroma", "--fps", "10")
+    assert res.returncode == 0, res.stderr
+    assert "frames 2 (80x60)" in res.stderr and "60x40" in res.stderr
+    frames = decoded(tmp_path / "m.mov")
+    assert len(frames) == 4 and all(f.shape[:2] == (40, 60) for f in frames)
