@@ -26,6 +26,9 @@ BASE = ["webcam", "--model", "chroma", "--no-smooth", "--color", "#0000ff"]
 def vidmatte(*args: str, **popen):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
     env.update(popen.pop("env", {}))
+    # SIGINT back to its default in the child: a suite started from a background job inherits it
+    # ignored (and Python keeps it so), which would test the shell instead of vidmatte
+    popen.setdefault("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return subprocess.Popen([sys.executable, "-m", "vidmatte_cli.main", *args], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
 

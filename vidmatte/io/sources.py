@@ -9,6 +9,9 @@ time ranges; :mod:`vidmatte.io.damage`) is said in one warning at the end, and k
 ``source.damage``; ``strict=True`` makes the first loss an :class:`InputError` instead. A file
 that yields no frame at all is an :class:`InputError`.
 
+A picture size that changes mid-stream (a broadcast TS, joined clips) is fitted to the first
+frame's size, with one warning naming the frames (:mod:`vidmatte.io.size_changes`).
+
 Sources of more than 8 bits (10-bit HEVC, ProRes, DPX in MOV, ...) can be decoded to uint16
 ``rgb48`` frames (``deep=True``, or ``deep=None``: when the stream has more than 8 bits).
 """
@@ -28,6 +31,7 @@ from vidmatte.errors import InputError, warn
 from vidmatte.frame import Frame
 from vidmatte.io.convert import bit_depth, rotation_of, to_rgb
 from vidmatte.io.damage import LossTracker
+from vidmatte.io.size_changes import SizeChanges
 
 __all__ = ["VideoSource", "to_rgb", "rotation_of", "bit_depth"]
 
@@ -96,6 +100,7 @@ class VideoSource:
         self.rotation = self._rotation_of(self._first)
         self.deep = bit_depth(self._first) > 8 if deep is None else bool(deep)
         self._describe()
+        self.size_changes = SizeChanges(str(self.path), self.width, self.height)
 
     # ---- opening -------------------------------------------------------------------
     def _open(self) -> None:
@@ -209,6 +214,7 @@ class VideoSource:
             index += 1
         if index == 0:
             raise InputError(f"{self.path} yielded no decodable frame; the file is damaged")
+        self.size_changes.report()
 
     def read_from(self, pts: int) -> Iterator[Frame]:
         """Frames whose ``pts`` is at or after ``pts`` (in :attr:`time_base`), in order.
@@ -233,13 +239,17 @@ class VideoSource:
                 continue
             yield self._frame(f, f.pts, index)
             index += 1
+        self.size_changes.report()
 
     def _frame(self, f: av.VideoFrame, pts: int, index: int) -> Frame:
         """One decoded frame as a :class:`Frame` in this source's pixel format."""
         fmt = {(False, False): "rgb24", (True, False): "rgb48", (False, True): "rgba", (True, True): "rgba64"}[
             (self.deep, self.with_alpha)]
         meta = {"rotation": self.rotation, "source": str(self.path)}
-        return Frame(image=self._to_image(f), pts=pts, time_base=self.time_base, index=index, meta=meta, format=fmt)
+        image = self._to_image(f)
+        if self.scale is None:  # a size change mid-stream: fitted to the first size (io.size_changes)
+            image = self.size_changes.fit(image, index)
+        return Frame(image=image, pts=pts, time_base=self.time_base, index=index, meta=meta, format=fmt)
 
     def __len__(self) -> int:
         n = self.frame_count

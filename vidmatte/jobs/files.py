@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER_FILES
-from vidmatte.errors import OutputError, warn
+from vidmatte.errors import InputError, OutputError, warn
 from vidmatte.compose.backgrounds.spec import as_background
 from vidmatte.jobs.common import as_matter, output_format, run_pipeline
 from vidmatte.runtime.stats import PipelineStats
@@ -100,6 +100,11 @@ def open_input(input: PathLike, *, strict: bool = False, fps: Optional[float] = 
     from vidmatte.io.registry import open_source
 
     src = open_source(input, threading="frame", deep=None, strict=strict, fps=fps)
+    if getattr(src, "time_base", None) is None and getattr(src, "fps", None) is None:
+        src.close()  # a still image (ImageSource): one picture, no timing to write a video with
+        name = Path(os.fspath(input)).name
+        raise InputError(f"{name} is a still image; use `vidmatte image {name} -o OUT.png` for one picture "
+                         "(replace and matte take a video, a folder of frames or a frame pattern)")
     if fps is not None and not hasattr(src, "files"):
         warn(f"--fps applies to image sequences only; {input} keeps its own timing")
     return src
