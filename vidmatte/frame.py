@@ -23,15 +23,15 @@ composite, a foreground with alpha, or the alpha alone — in one of the formats
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["Frame", "PIXEL_FORMATS", "PRODUCT_FORMATS", "product_of", "pick_format", "check_images",
-           "round_to_multiple"]
+from vidmatte.checks import is_channels_first
+
+__all__ = ["Frame", "PIXEL_FORMATS", "PRODUCT_FORMATS", "product_of", "pick_format", "round_to_multiple"]
 
 #: format → (numpy dtype name, channels); yuv420p has planes instead
 PIXEL_FORMATS: dict[str, tuple[Optional[str], Optional[int]]] = {
@@ -117,7 +117,7 @@ class Frame:
     def size(self) -> tuple[int, int]:
         """``(H, W)`` of the image."""
         shape = tuple(self.image.shape)
-        if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
+        if is_channels_first(shape):
             return int(shape[1]), int(shape[2])
         return int(shape[0]), int(shape[1])
 
@@ -133,39 +133,6 @@ class Frame:
         return Frame(image=image, pts=self.pts, time_base=self.time_base, index=self.index, meta=self.meta,
                      format=format)
 
-
-def check_images(images: Any) -> Any:
-    """Check the Matter input contract; returns ``images`` as ``(B,H,W,3)`` (a view, no copy).
-
-    Raises:
-        TypeError: not a numpy array / torch tensor, or not uint8 (the message says how to
-            convert a float frame in 0..1).
-        ValueError: not ``(H,W,3)`` / ``(B,H,W,3)`` (channels-first, grey and RGBA get a hint).
-    """
-    torch = sys.modules.get("torch")  # a tensor exists only if torch is loaded: never import it here
-    if isinstance(images, np.ndarray):
-        dtype, shape = images.dtype, images.shape
-        is_u8 = dtype == np.uint8
-    elif torch is not None and isinstance(images, torch.Tensor):
-        dtype, shape = images.dtype, tuple(images.shape)
-        is_u8 = dtype == torch.uint8
-    else:
-        raise TypeError(f"frames must be a numpy array or torch tensor of uint8 RGB, got {type(images).__name__}")
-    if not is_u8:
-        hint = (" (a float frame in 0..1: pass (frame * 255).round() as uint8)"
-                if "float" in str(dtype) else "")
-        raise TypeError(f"frames must be uint8 RGB (0..255), got {dtype}{hint}")
-    if len(shape) not in (3, 4) or shape[-1] != 3:
-        if len(shape) in (3, 4) and shape[-3] == 3:
-            hint = "; this looks channels-first: move the channels last ((H,W,3))"
-        elif len(shape) in (2, 3) or (len(shape) == 4 and shape[-1] == 1):
-            hint = "; for a grey frame repeat it to 3 channels"
-        elif shape[-1] == 4:
-            hint = "; drop the alpha channel first (frame[..., :3])"
-        else:
-            hint = ""
-        raise ValueError(f"frames must be (H,W,3) or (B,H,W,3) RGB, got shape {shape}{hint}")
-    return images[None] if len(shape) == 3 else images
 
 
 def round_to_multiple(x: float, multiple: int = 32) -> int:

@@ -32,7 +32,8 @@ import torch
 import torch.nn.functional as F
 
 from vidmatte.defaults import IMAGENET_MEAN, IMAGENET_STD
-from vidmatte.frame import check_images, round_to_multiple  # the contract itself needs no torch
+from vidmatte.checks import check_images
+from vidmatte.frame import round_to_multiple  # the contract itself needs no torch
 
 __all__ = [
     "Matter",

@@ -15,7 +15,7 @@ import torch
 from vidmatte.defaults import ALPHA_MODES, FG_ESTIMATIONS
 from vidmatte.compose.backgrounds.base import Background, render_background
 from vidmatte.compose.blur_fusion import estimate_foreground
-from vidmatte.ops.checks import check_image_alpha
+from vidmatte.checks import check_image_alpha
 
 __all__ = ["composite", "Compositor"]
 

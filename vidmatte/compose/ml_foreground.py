@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vidmatte.ops.checks import check_image_alpha
+from vidmatte.checks import check_image_alpha
 from vidmatte.errors import VidmatteError
 
 __all__ = ["estimate_foreground_ml"]

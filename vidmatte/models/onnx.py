@@ -41,7 +41,8 @@ import cv2
 import numpy as np
 
 from vidmatte.errors import DeviceError, InputError, WeightsError
-from vidmatte.frame import check_images, round_to_multiple
+from vidmatte.checks import check_declared_output, check_images, check_model_output
+from vidmatte.frame import round_to_multiple
 from vidmatte.models.onnx_presets import PRESETS, OnnxPreset, detect_preset, model_size
 
 if TYPE_CHECKING:
@@ -114,7 +115,8 @@ class OnnxMatter:
         self.name = self.preset.name
         self.size = self._resolve_size(size)
         self._output_checked = False
-        check_declared_output(self.path.name, inp.shape, outputs[self.preset.output_index], self.preset.output_index)
+        check_declared_output(self.path.name, model_size(list(inp.shape)), outputs[self.preset.output_index],
+                              self.preset.output_index)
         probe = self._probe() if self._probe_size() is not None else None
         if probe is not None:
             self._check_output(*probe)
@@ -205,7 +207,8 @@ class OnnxMatter:
         return x, out
 
     def _check_output(self, x: np.ndarray, out: Any) -> None:
-        check_output(self.path.name, tuple(x.shape), out, self.preset, self.preset.output_index)
+        check_model_output(self.path.name, tuple(x.shape), out, self.preset.output_index,
+                           bounded=not (self.preset.sigmoid or self.preset.minmax))
         self._output_checked = True
 
     def postprocess(self, out: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -244,68 +247,6 @@ class OnnxMatter:
 
 #: model-space ``(h, w)`` of the load-time probe of a dynamic-size model
 PROBE_HW = (64, 96)
-#: how far a matte output (no --sigmoid, no min-max stretch) may stray outside [0, 1]
-RANGE_TOLERANCE = 0.02
-_FLOAT_TYPES = ("tensor(float)", "tensor(float16)", "tensor(double)", "tensor(bfloat16)")
-
-
-def _shape_text(shape: Sequence) -> str:
-    return "(" + ",".join(str(d) if isinstance(d, int) else "?" for d in shape) + ")"
-
-
-def check_declared_output(name: str, in_shape: Sequence, output: Any, index: int) -> None:
-    """Refuse an output whose *declared* type or shape cannot be a matte: not float, not rank 3
-    (B,H,W) or 4 (B,1,H,W), a channel count other than 1, or fixed sizes that do not follow a
-    fixed input's. Unknown (symbolic) dimensions pass; :func:`check_output` sees the real ones."""
-    shape = list(output.shape or [])
-    where = f"{name}: output {index} ({output.name}) is {output.type} {_shape_text(shape)}"
-    hint = "a matting model gives one (B,1,H,W) or (B,H,W) float map; pick another with --output-index"
-    if output.type not in _FLOAT_TYPES:
-        raise InputError(f"{where}; {hint}")
-    if shape and len(shape) not in (3, 4):
-        raise InputError(f"{where}; {hint}")
-    if len(shape) == 4 and isinstance(shape[1], int) and shape[1] != 1:
-        raise InputError(f"{where}, {shape[1]} channels where a matte has 1; {hint}")
-    in_hw = model_size(list(in_shape))
-    out_hw = tuple(shape[-2:]) if len(shape) in (3, 4) else ()
-    if in_hw and len(out_hw) == 2 and all(isinstance(d, int) and d > 0 for d in out_hw):
-        if not _follows(out_hw, in_hw):  # type: ignore[arg-type]
-            raise InputError(f"{where} for an input of {in_hw[0]}x{in_hw[1]}: its size does not follow the "
-                             f"input's; {hint}")
-
-
-def _follows(out_hw: tuple[int, int], in_hw: tuple[int, int]) -> bool:
-    """A matte's ``(h', w')`` is the input's ``(h, w)`` times one factor ``s`` in [1/32, 4]
-    (full size, or a stride-2..32 map that the resize brings back), each side within a pixel
-    of rounding: the ranges of ``s`` that each side allows overlap."""
-    (ho, wo), (hi, wi) = out_hw, in_hw
-    lo = max((ho - 1) / hi, (wo - 1) / wi, 1 / 32 - 1e-9)
-    hi_ = min((ho + 1) / hi, (wo + 1) / wi, 4.0)
-    return ho > 0 and wo > 0 and lo < hi_
-
-
-def check_output(name: str, in_shape: tuple, out: Any, preset: OnnxPreset, index: int) -> None:
-    """Refuse, in one line naming the shapes seen, a real output that is not a matte of the
-    ``in_shape`` (B,3,h,w) input: rank other than 3/4, more than one channel, a size that does
-    not follow the input's, NaN/inf, or (when neither a sigmoid nor a min-max stretch is applied)
-    values outside [0, 1] by more than :data:`RANGE_TOLERANCE`."""
-    out = np.asarray(out)
-    seen = f"{name}: output {index} has shape {_shape_text(out.shape)} for an input of {_shape_text(in_shape)}"
-    hint = "a matting model gives one (B,1,H,W) or (B,H,W) map; pick another with --output-index"
-    if not np.issubdtype(out.dtype, np.floating):
-        raise InputError(f"{seen} and {out.dtype} values; {hint}")
-    if out.ndim not in (3, 4) or out.shape[0] != in_shape[0]:
-        raise InputError(f"{seen}; {hint}")
-    if out.ndim == 4 and out.shape[1] != 1:
-        raise InputError(f"{seen}: {out.shape[1]} channels where a matte has 1; {hint}")
-    if not _follows(tuple(int(d) for d in out.shape[-2:]), (int(in_shape[2]), int(in_shape[3]))):
-        raise InputError(f"{seen}: its size does not follow the input's; {hint}")
-    lo, hi = float(np.min(out)), float(np.max(out))
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise InputError(f"{seen} and NaN or infinite values; the model is broken or needs other --mean/--std")
-    if not preset.sigmoid and not preset.minmax and (lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE):
-        raise InputError(f"{seen} with values in [{lo:.3g}, {hi:.3g}], not a matte in [0, 1]; add --sigmoid if it "
-                         "gives logits, or pick another output with --output-index")
 
 
 def _to_nhwc(images: Any) -> np.ndarray:

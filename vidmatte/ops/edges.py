@@ -34,7 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidmatte.ops.checks import check_bchw, host_twin
+from vidmatte.checks import check_bchw
+from vidmatte.ops.twins import host_twin
 from vidmatte.ops.edges_np import BETA, MAX_EDGE_PX, adjust_edges_np, check_edges
 from vidmatte.ops.gaussian import gaussian_blur
 

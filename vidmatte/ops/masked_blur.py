@@ -40,7 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidmatte.ops.checks import check_image_alpha, host_twin
+from vidmatte.checks import check_image_alpha
+from vidmatte.ops.twins import host_twin
 from vidmatte.ops.gaussian import gaussian_blur
 from vidmatte.ops.gaussian_np import gaussian_np
 

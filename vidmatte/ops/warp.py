@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidmatte.ops.checks import check_bchw
+from vidmatte.checks import check_bchw
 from vidmatte.ops.resample import resize, use_cv2
 
 __all__ = ["flow_warp", "FlowWarp", "resize_flow"]

@@ -1,5 +1,5 @@
 """The array side of :class:`~vidmatte.runtime.processor.Processor`: turning its float output
-into a pixel format's arrays and frames (the input checks are in :mod:`.frame_checks`)."""
+into a pixel format's arrays and frames (the input checks are in :mod:`vidmatte.checks`)."""
 
 from __future__ import annotations
 

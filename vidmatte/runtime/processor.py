@@ -30,12 +30,12 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from vidmatte.checks import check_alpha, check_array, check_frames
 from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER
 from vidmatte.frame import PIXEL_FORMATS, Frame, product_of
 from vidmatte.ops.edges import MatteEdges
 from vidmatte.refine.refiners import make_refiner
 from vidmatte.runtime.arrays import output_frames, to_pixel_format
-from vidmatte.runtime.frame_checks import check_alpha, check_array, check_frames
 from vidmatte.runtime.holdback import HoldBack
 from vidmatte.runtime.stats import StageTimes
 from vidmatte.temporal import as_smoother
