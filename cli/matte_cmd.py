@@ -25,12 +25,14 @@ def register(sub) -> None:
                                    "with alpha), webm (VP9 with alpha), png / tiff / exr (image sequence in a "
                                    "folder, with timestamps.json), alpha (greyscale matte video, .mp4). "
                                    "High-bit-depth inputs keep 16 bits in ProRes, EXR, PNG and TIFF.")
-    p.add_argument("input", help="input video file, or a folder / pattern of PNG, TIFF, EXR, DPX or JPEG frames")
+    p.add_argument("input", help="input video file (- reads stdin), or a folder / pattern of PNG, TIFF, EXR, DPX or "
+                                 "JPEG frames")
     add_output_options(p)
     add_input_options(p)
-    p.add_argument("--format", choices=("prores", "webm", "png", "tiff", "exr", "alpha"),
+    p.add_argument("--format", choices=("prores", "webm", "png", "tiff", "exr", "alpha", "mkv", "nut", "ts", "mp4", "mov"),
                    help="default from the output: .mov prores, .webm webm, .mp4 alpha, folder png, "
-                        "frames/f_%%06d.tif tiff, frames/f_%%06d.exr exr")
+                        "frames/f_%%06d.tif tiff, frames/f_%%06d.exr exr; with -o - (stdout): prores in mkv, or the "
+                        "container mkv, nut, ts (alpha matte) or webm")
     add_alpha_mode_option(p)
     add_fg_option(p)
     add_model_options(p)

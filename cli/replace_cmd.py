@@ -24,7 +24,8 @@ def register(sub) -> None:
     p = sub.add_parser("replace", help="replace the background of a video (audio and timing kept)",
                        description="Replace the background of a video. The output keeps the input's "
                                    "frame timing and audio.")
-    p.add_argument("input", help="input video file, or a folder / pattern of PNG, TIFF, EXR, DPX or JPEG frames")
+    p.add_argument("input", help="input video file (- reads stdin), or a folder / pattern of PNG, TIFF, EXR, DPX or "
+                                 "JPEG frames")
     add_output_options(p)
     add_input_options(p)
     add_background_options(p, required=True)
@@ -32,9 +33,10 @@ def register(sub) -> None:
     add_refine_options(p, vitmatte=False)
     add_smoothing_options(p)
     add_encoding_options(p)
-    p.add_argument("--format", choices=("h264", "prores", "webm"),
+    p.add_argument("--format", choices=("h264", "prores", "webm", "mkv", "nut", "ts", "mp4", "mov"),
                    help="video codec (default by extension: .mp4/.mov/.mkv h264, .webm VP9); prores: "
-                        "10-bit ProRes 4444 in .mov/.mkv, keeping a high-bit-depth input's precision")
+                        "10-bit ProRes 4444 in .mov/.mkv, keeping a high-bit-depth input's precision. "
+                        "With -o - (stdout) also the container: mkv (default), nut, ts or webm")
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
     p.set_defaults(func=run)
 

@@ -24,6 +24,8 @@ COPYABLE: dict[str, Optional[frozenset]] = {
     "mov": frozenset({"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_f32le"}),
     "webm": frozenset({"opus", "vorbis"}),
     "matroska": None,
+    "nut": None,
+    "mpegts": frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"}),
 }
 #: subtitle codecs each container takes as a stream copy (decoder and codec names both listed)
 SUBTITLES: dict[str, frozenset] = {
@@ -34,7 +36,7 @@ SUBTITLES: dict[str, frozenset] = {
                            "hdmv_pgs_subtitle", "pgssub", "dvb_subtitle", "dvbsub"}),
 }
 #: encoder used when an audio copy is impossible
-REENCODE_TO = {"mp4": "aac", "mov": "aac", "webm": "libopus", "matroska": "libopus"}
+REENCODE_TO = {"mp4": "aac", "mov": "aac", "webm": "libopus", "matroska": "libopus", "nut": "libopus", "mpegts": "aac"}
 _SUB_HINT = {"mp4": "MP4 holds only mov_text subtitles, write .mkv to keep it",
              "mov": "MOV holds only mov_text subtitles, write .mkv to keep it",
              "webm": "WebM holds only WebVTT subtitles, write .mkv to keep it",

@@ -113,6 +113,8 @@ def check_source(spec: PathLike) -> None:
     """Raise the one-line :class:`InputError` when ``spec`` is no file, folder, frame pattern
     or live source. Cheap (no codec, no model), so commands call it before loading a model."""
     text = os.fspath(spec)
+    if text == "-":  # stdin (vidmatte.io.pipes)
+        return
     if not Path(text).exists() and not _is_sequence(text) and not _is_live(text):
         raise InputError(f"cannot open {text}: no such file or folder (tried: video file, image file, image folder, "
                          "frame pattern such as frames/%06d.png or *.png, camera index / URL / lavfi:GRAPH)")
@@ -178,10 +180,18 @@ def _is_live(text: str) -> bool:
     return is_live_spec(text)
 
 
+def _open_stdin(text: str, **kw):
+    from vidmatte.io.pipes import StdinSource
+
+    kw.pop("fps", None)
+    return StdinSource(**kw)
+
+
+register_source("stdin", _open_stdin, lambda t: t == "-", "stdin (-)", first=False)
 register_source("sequence", _open_sequence, _is_sequence, "image sequence (folder, frame_%06d.png or *.png)", first=False)
 register_source("image", _open_still, lambda t: _image_ext(t) and not _is_sequence(t), "still image", first=False)
 register_source("live", _open_live, _is_live, "camera, stream URL or lavfi:GRAPH", first=False)
-register_source("video", _open_video, lambda t: not _is_sequence(t) and not _image_ext(t) and not _is_live(t),
+register_source("video", _open_video, lambda t: t != "-" and not _is_sequence(t) and not _image_ext(t) and not _is_live(t),
                 "video file", first=False)
 
 
@@ -231,8 +241,18 @@ register_sink("virtualcam", _open_virtualcam, lambda t: t == "virtualcam" or t.s
               "virtual camera (virtualcam[:DEVICE])", first=False)
 register_sink("preview", _open_preview, lambda t: t == "preview", "preview window", first=False)
 _SPECIAL = ("virtualcam", "preview")
+
+
+def _open_stdout_sink(text: str, format: Optional[str] = None, **kw):
+    from vidmatte.io.sinks import VideoSink
+
+    return VideoSink("-", preset=format, **kw)
+
+
+register_sink("stdout", _open_stdout_sink, lambda t: t == "-", "stdout (-: a Matroska, NUT, MPEG-TS or WebM stream)",
+              first=False)
 register_sink("sequence", lambda t, **kw: _open_sequence_sink(t, **kw),
-              lambda t: not t.startswith(_SPECIAL) and _sequence_sink_spec(t, None),
+              lambda t: t != "-" and not t.startswith(_SPECIAL) and _sequence_sink_spec(t, None),
               "image sequence (folder or frame_%06d.png/.exr)", first=False)
-register_sink("video", _open_video_sink, lambda t: not t.startswith(_SPECIAL) and not _sequence_sink_spec(t, None),
+register_sink("video", _open_video_sink, lambda t: t != "-" and not t.startswith(_SPECIAL) and not _sequence_sink_spec(t, None),
               "video file (.mp4, .mov, .mkv, .webm)", first=False)

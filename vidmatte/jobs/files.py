@@ -70,20 +70,42 @@ def replace_plan(output: PathLike, *, transparent: bool, crf: int = 18, codec_pr
                  format: Optional[str] = None) -> OutputPlan:
     """The plan of :func:`replace`: a composite, or RGBA (``transparent``) in an alpha container."""
     from vidmatte.io.formats import ALPHA_CONTAINERS
+    from vidmatte.io.pipes import is_stdio, pipe_format
 
+    options = {"crf": crf, "codec_preset": codec_preset}
+    if is_stdio(output):  # -o -: a streamable container on stdout
+        preset, muxer = pipe_format(format, "rgba" if transparent else "composite")
+        return OutputPlan(preset, "rgba" if transparent else "composite", True, {**options, "container": muxer})
+    _no_container_format(format)
     ext = Path(output).suffix.lower()
     fmt = format
     if transparent and fmt is None:
         fmt = ALPHA_CONTAINERS.get(ext)
         if fmt is None and ext and not _is_sequence_output(output, None):
             raise OutputError(f"transparent output needs .mov (ProRes 4444), .webm (VP9) or a folder, not {ext}")
-    return OutputPlan(fmt, "rgba" if transparent else "composite", True, {"crf": crf, "codec_preset": codec_preset})
+    return OutputPlan(fmt, "rgba" if transparent else "composite", True, options)
+
+
+def _no_container_format(format: Optional[str]) -> None:
+    """Container names in ``--format`` (mkv, nut, ts, mp4, mov) are for ``-o -``: a file's
+    container comes from its extension."""
+    from vidmatte.io.pipes import NOT_STREAMABLE, PIPE_CONTAINERS
+
+    if format is not None and format != "webm" and (format in PIPE_CONTAINERS or format in NOT_STREAMABLE):
+        raise OutputError(f"--format {format} names a container, which is for -o - (stdout); for a file the "
+                          "extension picks the container")
 
 
 def matte_plan(output: PathLike, format: Optional[str] = None, alpha_mode: Optional[str] = None) -> OutputPlan:
     """The plan of :func:`matte`; ``format`` defaults from the output name (see :func:`matte`)."""
     from vidmatte.io.formats import ALPHA_CONTAINERS, SEQUENCE_EXTENSIONS
+    from vidmatte.io.pipes import is_stdio, pipe_format
 
+    if is_stdio(output):  # -o -: a streamable container on stdout
+        product = "alpha" if format == "alpha" else "rgba"
+        preset, muxer = pipe_format(format, product)
+        return OutputPlan(preset, product, True, {"alpha_mode": alpha_mode, "container": muxer})
+    _no_container_format(format)
     if format is None:
         ext = Path(output).suffix.lower()
         format = {**ALPHA_CONTAINERS, ".mp4": "alpha"}.get(ext) or (
