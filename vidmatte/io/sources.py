@@ -122,6 +122,8 @@ class VideoSource:
         """Cache what the file says about itself (valid after :meth:`close`, too)."""
         st, c = self._stream, self._container
         self.time_base: Fraction = st.time_base
+        #: time (seconds) of the first frame: where the picture's clock starts (timed backgrounds)
+        self.first_time: float = float(self._first.pts * st.time_base) if self._first.pts is not None else 0.0
         rate = st.average_rate or st.guessed_rate
         self.fps: Optional[Fraction] = Fraction(rate) if rate else None
         if st.duration is not None:

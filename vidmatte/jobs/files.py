@@ -23,6 +23,7 @@ from typing import Any, Optional, Union
 from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER_FILES
 from vidmatte.errors import OutputError, warn
 from vidmatte.compose.backgrounds.spec import as_background
+from vidmatte.compose.backgrounds.clock import follow_source
 from vidmatte.jobs.common import as_matter, output_format, run_pipeline
 from vidmatte.runtime.stats import PipelineStats
 
@@ -182,7 +183,8 @@ def run_file(plan: OutputPlan, input: PathLike, output: PathLike, *, matter: Any
         sink = open_output(plan, src, output, overwrite=overwrite, hw_encode=on_cuda)
         processor = make_processor(plan, matter, background, sink, src, smoothing=smoothing, strength=strength,
                                    fg_estimation=fg_estimation, refine=refine)
-        return run_pipeline(src, processor, sink, batch_size=batch_size, progress=progress)
+        frames = follow_source(background, src, origin=getattr(src, "first_time", None))  # timed backgrounds
+        return run_pipeline(frames, processor, sink, batch_size=batch_size, progress=progress)
 
 
 def replace(input: PathLike, output: PathLike, *, background: Any = None, matter: Any = "auto",
