@@ -137,6 +137,13 @@ class VideoSource:
         w, h = self._first.width, self._first.height
         self.width, self.height = (h, w) if self.rotation in (90, 270) else (w, h)
         self.has_alpha = self._first.format.name.startswith(("yuva", "gbrap", "rgba", "bgra", "argb", "abgr"))
+        from vidmatte.io.hdr import describe_hdr, hdr_transfer
+
+        self.hdr = hdr_transfer(self._first)  # PQ / HLG: to_rgb tone-maps it
+        if self.hdr is not None and not getattr(self, "_hdr_told", False):
+            self._hdr_told = True
+            warn(f"{self.path.name}: HDR input ({describe_hdr(self._first)}) is tone-mapped to SDR BT.709 "
+                 "(reference white 203 nits); the output is SDR BT.709")
 
     # ---- decoding ------------------------------------------------------------------
     def _packets(self) -> Iterator[av.Packet]:
