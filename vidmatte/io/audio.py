@@ -74,6 +74,11 @@ def plan_streams(container, muxer: str) -> tuple[list[tuple[object, str]], list[
             dropped.append(f"{describe(s)}: {_SUB_HINT.get(muxer, 'write .mkv to keep it')}")
         elif s.type == "data" and "timecode" in s.metadata:
             continue  # a tmcd track: carried as the video's timecode (see timecode_of)
+        elif s.type == "attachment" and muxer == "matroska":
+            continue  # copied with the container's tags (vidmatte.io.carry)
+        elif s.type == "attachment":
+            dropped.append(f"{describe(s)} ({getattr(s, 'name', '') or 'unnamed'}): only Matroska holds "
+                           "attachments, write .mkv to keep it")
         elif s.type == "video":
             dropped.append(f"{describe(s)}: only the first video stream is processed")
         else:

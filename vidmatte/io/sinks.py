@@ -79,6 +79,8 @@ class VideoSink(AtomicSink):
         crf, codec_preset: quality and speed (x264 names; mapped for VP9, ignored by ProRes).
         overwrite: replace an existing target.
         input_path: the video being processed, refused as the target.
+        sample_aspect_ratio: the input's pixel aspect (kept: non-square pixels stay so).
+        container: with ``path="-"``: the muxer of the stream written to stdout.
         hw_encode: for the H.264 presets, use NVENC when it opens here (see
             :mod:`vidmatte.io.encoders`); ``encoder`` then names what is used.
     """
@@ -86,7 +88,7 @@ class VideoSink(AtomicSink):
     def __init__(self, path: PathLike, *, width: int, height: int, time_base=None, fps=None,
                  preset: Optional[str] = None, alpha_mode: Optional[str] = None, audio_from=None, crf: int = 18,
                  codec_preset: str = "medium", overwrite: bool = False, threads: int = 0, input_path=None,
-                 hw_encode: bool = False, container: Optional[str] = None):
+                 hw_encode: bool = False, container: Optional[str] = None, sample_aspect_ratio=None):
         self.path = Path(path)
         self.to_stdout = os.fspath(path) == "-"
         ext = self.path.suffix.lower()
@@ -127,6 +129,8 @@ class VideoSink(AtomicSink):
         self._last_pts: Optional[int] = None
         self._step = max(1, round(1 / (self.fps * self.time_base)))
         self._hw_encode = hw_encode
+        self.sample_aspect_ratio = Fraction(sample_aspect_ratio) if sample_aspect_ratio else None
+        self._input_path = _source_path(input_path)
         try:
             self._open(muxer, crf, codec_preset, threads, audio_path)
         except BaseException as e:
@@ -157,7 +161,13 @@ class VideoSink(AtomicSink):
         cc.colorspace = cc.color_primaries = cc.color_trc = 1  # BT.709
         cc.color_range = 1  # limited
         cc.thread_count = threads
+        if self.sample_aspect_ratio and self.sample_aspect_ratio != 1:  # non-square pixels stay non-square
+            cc.sample_aspect_ratio = self.sample_aspect_ratio
         self.stream = vs
+        if self._input_path is not None and self._input_path.is_file():
+            from vidmatte.io.carry import carry_info
+
+            carry_info(self._input_path, self._container, vs, muxer, target=self.path.name)
         if audio_path is not None:
             self.audio = StreamPassthrough(audio_path, self._container, muxer, target=self.path.name)
 

@@ -81,6 +81,7 @@ class VideoSource:
         self.scale = scale
         self.strict = strict
         self.errors: list[str] = []
+        self.interlaced = False  # set when interlaced frames were met (and deinterlaced)
         self._container = None
         self._iterated = False
         self._open()
@@ -137,6 +138,18 @@ class VideoSource:
         w, h = self._first.width, self._first.height
         self.width, self.height = (h, w) if self.rotation in (90, 270) else (w, h)
         self.has_alpha = self._first.format.name.startswith(("yuva", "gbrap", "rgba", "bgra", "argb", "abgr"))
+        sar = st.sample_aspect_ratio or st.codec_context.sample_aspect_ratio
+        sar = Fraction(sar) if sar else None
+        if sar is not None and self.rotation in (90, 270):
+            sar = 1 / sar
+        #: pixel aspect ratio when not square (``None``: square), as shown (after rotation)
+        self.sample_aspect_ratio: Optional[Fraction] = sar if sar and sar != 1 else None
+        if self.has_alpha or any(k.lower() == "alpha_mode" and v == "1" for k, v in st.metadata.items()):
+            self.has_alpha = True
+            if not self.with_alpha and not getattr(self, "_alpha_told", False):
+                self._alpha_told = True
+                warn(f"{self.path.name}: the input's own alpha channel is not used: the matte is computed from "
+                     "the colour (what is stored under transparent pixels is what the model sees)")
         from vidmatte.io.hdr import describe_hdr, hdr_transfer
 
         self.hdr = hdr_transfer(self._first)  # PQ / HLG: to_rgb tone-maps it
@@ -164,6 +177,53 @@ class VideoSource:
             raise InputError(f"{self.path} is damaged: {what} (--strict)")
 
     def _decode(self) -> Iterator[av.VideoFrame]:
+        """Decoded frames, deinterlaced once an interlaced one shows up (see :meth:`_deinterlace`)."""
+        return self._deinterlace(self._decode_raw())
+
+    def _deinterlace(self, frames: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+        """Interlaced frames (flagged by the decoder) go through FFmpeg's ``bwdif`` (one frame
+        out per frame in, field order from the stream, progressive frames passed as they are);
+        the first time, one warning says so. Output keeps each input frame's pts."""
+        graph, pending = None, []
+
+        def drain():
+            while True:
+                try:
+                    out = graph.pull()
+                except (av.error.BlockingIOError, av.error.EOFError):
+                    return
+                if pending:
+                    out.pts = pending.pop(0)
+                yield out
+
+        for f in frames:
+            if graph is None and not f.interlaced_frame:
+                yield f
+                continue
+            if graph is None:
+                graph = av.filter.Graph()
+                buf = graph.add_buffer(width=f.width, height=f.height, format=f.format.name,
+                                       time_base=self._stream.time_base)
+                bw = graph.add("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
+                sink = graph.add("buffersink")
+                buf.link_to(bw)
+                bw.link_to(sink)
+                graph.configure()
+                self.interlaced = True
+                if not getattr(self, "_told_interlaced", False):
+                    self._told_interlaced = True
+                    order = {2: "top field first", 3: "bottom field first", 4: "top field first",
+                             5: "bottom field first"}.get(int(self._stream.codec_context.field_order or 0), "interlaced")
+                    warn(f"{self.path.name}: the input is interlaced ({order}); it is deinterlaced (bwdif, "
+                         "one frame per frame) and the output is progressive")
+            pending.append(f.pts)
+            graph.push(f)
+            yield from drain()
+        if graph is not None:
+            graph.push(None)
+            yield from drain()
+
+    def _decode_raw(self) -> Iterator[av.VideoFrame]:
         bad = 0
         for packet in self._packets():
             try:

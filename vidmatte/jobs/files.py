@@ -149,8 +149,13 @@ def open_output(plan: OutputPlan, src, output: PathLike, *, overwrite: bool = Fa
 
     keep = plan.audio if audio is None else audio
     audio_from = _streams(src, _is_sequence_output(output, plan.format)) if keep else None
+    sar = getattr(src, "sample_aspect_ratio", None)
+    if sar and _is_sequence_output(output, plan.format):
+        warn(f"{Path(src.path).name} has non-square pixels (sample aspect ratio {sar}); image sequences do not "
+             "record it, so scale them by that ratio when you use them")
     return open_sink(output, format=plan.format, width=src.width, height=src.height, time_base=src.time_base,
                      fps=src.fps, audio_from=audio_from, overwrite=overwrite, input_path=src.path,
+                     **({"sample_aspect_ratio": sar} if sar else {}),
                      **({"hw_encode": True} if hw_encode else {}), **plan.sink_options)
 
 
