@@ -163,6 +163,10 @@ class VideoSink(AtomicSink):
         cc.thread_count = threads
         if self.sample_aspect_ratio and self.sample_aspect_ratio != 1:  # non-square pixels stay non-square
             cc.sample_aspect_ratio = self.sample_aspect_ratio
+            try:  # the muxer's copy (MOV's pasp atom comes from it)
+                vs.sample_aspect_ratio = self.sample_aspect_ratio
+            except (AttributeError, TypeError):
+                pass
         self.stream = vs
         if self._input_path is not None and self._input_path.is_file():
             from vidmatte.io.carry import carry_info
