@@ -56,5 +56,5 @@ def run(args: argparse.Namespace) -> int:
                   overwrite=args.overwrite, strict=args.strict, fps=args.fps,
                   progress=None if not args.quiet else False, refine=refine)
     if not args.quiet:
-        print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
+        print(f"wrote {'stdout' if args.output == '-' else args.output}: {stats.summary()}", file=sys.stderr)
     return 0

@@ -56,5 +56,5 @@ def run(args: argparse.Namespace) -> int:
                     format=args.format, progress=None if not args.quiet else False,
                     refine=refine_from_args(args, matter))
     if not args.quiet:
-        print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
+        print(f"wrote {'stdout' if args.output == '-' else args.output}: {stats.summary()}", file=sys.stderr)
     return 0

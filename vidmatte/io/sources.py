@@ -145,11 +145,7 @@ class VideoSource:
         #: pixel aspect ratio when not square (``None``: square), as shown (after rotation)
         self.sample_aspect_ratio: Optional[Fraction] = sar if sar and sar != 1 else None
         if self.has_alpha or any(k.lower() == "alpha_mode" and v == "1" for k, v in st.metadata.items()):
-            self.has_alpha = True
-            if not self.with_alpha and not getattr(self, "_alpha_told", False):
-                self._alpha_told = True
-                warn(f"{self.path.name}: the input's own alpha channel is not used: the matte is computed from "
-                     "the colour (what is stored under transparent pixels is what the model sees)")
+            self.has_alpha = True  # (VP9's alpha is in a side stream the native decoder drops: the tag says it)
         from vidmatte.io.hdr import describe_hdr, hdr_transfer
 
         self.hdr = hdr_transfer(self._first)  # PQ / HLG: to_rgb tone-maps it

@@ -125,6 +125,9 @@ def open_input(input: PathLike, *, strict: bool = False, fps: Optional[float] = 
     from vidmatte.io.registry import open_source
 
     src = open_source(input, threading="frame", deep=None, strict=strict, fps=fps)
+    if getattr(src, "has_alpha", False) and not getattr(src, "with_alpha", False):
+        warn(f"{Path(getattr(src, 'path', input)).name}: the input's own alpha channel is not used: the matte is "
+             "computed from the colour (what is stored under transparent pixels is what the model sees)")
     if fps is not None and not hasattr(src, "files"):
         warn(f"--fps applies to image sequences only; {input} keeps its own timing")
     return src
