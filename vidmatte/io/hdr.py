@@ -86,19 +86,33 @@ def _lut(name: str) -> np.ndarray:
 def tone_map_to_sdr(rgb16: np.ndarray, transfer: int, *, deep: bool = False) -> np.ndarray:
     """``(H, W, 3)`` uint16 BT.2020 R'G'B' in ``transfer`` (PQ or HLG) → SDR BT.709 R'G'B'
     as uint8 (``deep``: uint16), following the steps in the module notes."""
+    planes = [rgb16[..., k] for k in range(3)]
     if transfer == PQ:
-        nits = _lut("pq")[rgb16]
+        lut = _lut("pq")
+        lin = [np.take(lut, p) for p in planes]
     elif transfer == HLG:
-        scene = _lut("hlg")[rgb16]
-        ys = scene @ np.array([0.2627, 0.6780, 0.0593], np.float32)
-        nits = scene * (1000.0 * np.power(np.maximum(ys, 1e-6), 0.2))[..., None]
+        lut = _lut("hlg")
+        lin = [np.take(lut, p) for p in planes]
+        ys = lin[0] * np.float32(0.2627) + lin[1] * np.float32(0.6780) + lin[2] * np.float32(0.0593)
+        gain = np.power(np.maximum(ys, np.float32(1e-6)), np.float32(0.2)) * np.float32(1000.0)
+        lin = [c * gain for c in lin]
     else:
         raise ValueError(f"not an HDR transfer: {transfer}")
-    x = nits @ (BT2020_TO_709.T * np.float32(1.0 / REFERENCE_WHITE_NITS))
-    np.clip(x, 0.0, _X_MAX, out=x)
-    idx = (np.sqrt(x * np.float32(1.0 / _X_MAX)) * 65535.0 + 0.5).astype(np.uint16)
+    m = BT2020_TO_709 * np.float32(1.0 / (REFERENCE_WHITE_NITS * _X_MAX))  # straight to [0, 1] of the LUT domain
+    h, w = rgb16.shape[:2]
+    idx = np.empty((h, w, 3), np.uint16)
+    tmp = np.empty((h, w), np.float32)
+    for k in range(3):  # 3x3 matrix as plane-wise multiply-adds (numpy's matmul is slow with 3-wide rows)
+        np.multiply(lin[0], m[k, 0], out=tmp)
+        tmp += lin[1] * m[k, 1]
+        tmp += lin[2] * m[k, 2]
+        np.clip(tmp, 0.0, 1.0, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        tmp *= np.float32(65535.0)
+        tmp += np.float32(0.5)
+        idx[..., k] = tmp
     top = 65535.0 if deep else 255.0
     lut = _LUTS.get(("out", deep))
     if lut is None:
         lut = _LUTS[("out", deep)] = (_lut("sdr") * top + 0.5).astype(np.uint16 if deep else np.uint8)
-    return lut[idx]
+    return np.take(lut, idx)
