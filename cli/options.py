@@ -175,7 +175,8 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
-                   help="output file or folder; - writes a Matroska stream to stdout (see --format)")
+                   help="output file or folder; for replace and matte, - writes a video stream to stdout "
+                        "(Matroska unless --format says otherwise)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
 

@@ -16,8 +16,9 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
 
 
 def run(args, stdin=None, stdout=None, **kw):
+    kw.setdefault("env", ENV)
     return subprocess.run([*VIDMATTE, *map(str, args)], stdin=stdin, stdout=stdout or subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=ENV, timeout=120, **kw)
+                          stderr=subprocess.PIPE, timeout=120, **kw)
 
 
 def streams(path):
@@ -32,13 +33,16 @@ def streams(path):
 def test_stdin_to_stdout_keeps_every_frame_and_the_audio(tmp_path, container):
     clip = make_clip(tmp_path / f"in.{container}", frames=12, audio=True)  # mp4: its index comes last
     out = tmp_path / "out.mkv"
+    spool = tmp_path / "tmp"
+    spool.mkdir()
     with open(clip.path, "rb") as fin, open(out, "wb") as fout:
-        res = run(["replace", "-", "-o", "-", "--model", "chroma", "--blur"], stdin=fin, stdout=fout)
+        res = run(["replace", "-", "-o", "-", "--model", "chroma", "--blur"], stdin=fin, stdout=fout,
+                  env={**ENV, "TMPDIR": str(spool)})
     assert res.returncode == 0, res.stderr
     fmt, kinds, n = streams(out)
     assert "matroska" in fmt and n == 12
     assert ("audio", "aac") in kinds and kinds[0] == ("video", "h264")
-    assert not any(p.name.startswith("vidmatte-stdin") for p in tmp_path.iterdir())
+    assert list(spool.iterdir()) == []  # the spooled input is gone
 
 
 def test_a_chain_of_pipes_with_ts_and_nut(tmp_path):
@@ -133,3 +137,22 @@ def test_container_formats_are_for_stdout_only(tmp_path):
     clip = make_clip(tmp_path / "in.mkv", frames=4)
     res = run(["replace", clip.path, "-o", tmp_path / "out.mkv", "--model", "chroma", "--blur", "--format", "nut"])
     assert res.returncode == 2 and b"-o -" in res.stderr
+
+
+def test_image_refuses_stdout_and_a_tty_on_stdout_is_refused(tmp_path):
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((32, 32, 3), np.uint8))
+    res = run(["image", tmp_path / "a.png", "-o", "-", "--model", "chroma", "--blur"], cwd=tmp_path)
+    assert res.returncode == 2 and b"not to stdout" in res.stderr and not (tmp_path / "-").exists()
+    import pty
+
+    clip = make_clip(tmp_path / "in.mkv", frames=4)
+    leader, follower = pty.openpty()
+    try:
+        res = run(["replace", clip.path, "-o", "-", "--model", "chroma", "--blur"], stdout=follower)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert res.returncode == 2 and b"terminal" in res.stderr

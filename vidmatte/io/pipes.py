@@ -94,20 +94,29 @@ def spool_stdin(suffix: str = "") -> Path:
                              "(ffmpeg … -f matroska - | vidmatte replace - …) or give a file")
     except (AttributeError, ValueError, OSError):
         pass
-    fd, name = tempfile.mkstemp(prefix="vidmatte-stdin-", suffix=suffix)
-    path = Path(name)
+    folder = Path(tempfile.mkdtemp(prefix="vidmatte-stdin-"))
+    path = folder / f"stdin{suffix}"  # messages that name the input's file say "stdin"
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(path, "wb") as out:
             shutil.copyfileobj(stream, out, 1 << 20)
     except BaseException as exc:
-        path.unlink(missing_ok=True)
+        _remove(path)
         if isinstance(exc, OSError):
             raise InputError(f"reading stdin failed: {exc.strerror or exc} (is there space in {tempfile.gettempdir()}?)") from None
         raise
     if path.stat().st_size == 0:
-        path.unlink(missing_ok=True)
+        _remove(path)
         raise InputError("nothing came on stdin (0 bytes); pipe a video into vidmatte with input -")
     return path
+
+
+def _remove(spool: Path) -> None:
+    """Delete a spool file and its private folder."""
+    spool.unlink(missing_ok=True)
+    try:
+        spool.parent.rmdir()
+    except OSError:
+        pass
 
 
 def StdinSource(**kw):
@@ -119,8 +128,8 @@ def StdinSource(**kw):
         def close(self) -> None:
             super().close()
             spool = getattr(self, "_spool", None)
-            if spool is not None and not getattr(self, "_keep_spool", False):
-                spool.unlink(missing_ok=True)
+            if spool is not None:
+                _remove(spool)
 
         def __repr__(self) -> str:
             return f"StdinSource({self.width}x{self.height}, fps={self.fps})"
@@ -134,7 +143,7 @@ def StdinSource(**kw):
         except InputError as exc:
             raise InputError(str(exc).replace(str(spool), "stdin")) from None
     except BaseException:
-        spool.unlink(missing_ok=True)
+        _remove(spool)
         raise
     src.name = "stdin"
     return src
