@@ -28,6 +28,7 @@ from vidmatte.errors import InputError, warn
 from vidmatte.frame import Frame
 from vidmatte.io.convert import bit_depth, rotation_of, to_rgb
 from vidmatte.io.damage import LossTracker
+from vidmatte.io.hdr import describe_hdr, hdr_transfer
 
 __all__ = ["VideoSource", "to_rgb", "rotation_of", "bit_depth"]
 
@@ -138,16 +139,11 @@ class VideoSource:
         w, h = self._first.width, self._first.height
         self.width, self.height = (h, w) if self.rotation in (90, 270) else (w, h)
         self.has_alpha = self._first.format.name.startswith(("yuva", "gbrap", "rgba", "bgra", "argb", "abgr"))
-        sar = st.sample_aspect_ratio or st.codec_context.sample_aspect_ratio
-        sar = Fraction(sar) if sar else None
-        if sar is not None and self.rotation in (90, 270):
-            sar = 1 / sar
+        sar = Fraction(st.sample_aspect_ratio or st.codec_context.sample_aspect_ratio or 1) or Fraction(1)  # 0: unknown
         #: pixel aspect ratio when not square (``None``: square), as shown (after rotation)
-        self.sample_aspect_ratio: Optional[Fraction] = sar if sar and sar != 1 else None
-        if self.has_alpha or any(k.lower() == "alpha_mode" and v == "1" for k, v in st.metadata.items()):
-            self.has_alpha = True  # (VP9's alpha is in a side stream the native decoder drops: the tag says it)
-        from vidmatte.io.hdr import describe_hdr, hdr_transfer
-
+        self.sample_aspect_ratio = (1 / sar if self.rotation in (90, 270) else sar) if sar != 1 else None
+        # VP9's alpha is in a side stream the native decoder drops: the WebM tag says it is there
+        self.has_alpha |= any(k.lower() == "alpha_mode" and v == "1" for k, v in st.metadata.items())
         self.hdr = hdr_transfer(self._first)  # PQ / HLG: to_rgb tone-maps it
         if self.hdr is not None and not getattr(self, "_hdr_told", False):
             self._hdr_told = True
@@ -177,47 +173,18 @@ class VideoSource:
         return self._deinterlace(self._decode_raw())
 
     def _deinterlace(self, frames: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
-        """Interlaced frames (flagged by the decoder) go through FFmpeg's ``bwdif`` (one frame
-        out per frame in, field order from the stream, progressive frames passed as they are);
-        the first time, one warning says so. Output keeps each input frame's pts."""
-        graph, pending = None, []
+        """Interlaced frames through ``bwdif`` (:func:`vidmatte.io.deinterlace.deinterlaced`);
+        the first time, one warning says so."""
+        from vidmatte.io.deinterlace import deinterlaced, field_order
 
-        def drain():
-            while True:
-                try:
-                    out = graph.pull()
-                except (av.error.BlockingIOError, av.error.EOFError):
-                    return
-                if pending:
-                    out.pts = pending.pop(0)
-                yield out
+        def started() -> None:
+            self.interlaced = True
+            if not getattr(self, "_told_interlaced", False):
+                self._told_interlaced = True
+                warn(f"{self.path.name}: the input is interlaced ({field_order(self._stream)}); it is deinterlaced "
+                     "(bwdif, one frame per frame) and the output is progressive")
 
-        for f in frames:
-            if graph is None and not f.interlaced_frame:
-                yield f
-                continue
-            if graph is None:
-                graph = av.filter.Graph()
-                buf = graph.add_buffer(width=f.width, height=f.height, format=f.format.name,
-                                       time_base=self._stream.time_base)
-                bw = graph.add("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
-                sink = graph.add("buffersink")
-                buf.link_to(bw)
-                bw.link_to(sink)
-                graph.configure()
-                self.interlaced = True
-                if not getattr(self, "_told_interlaced", False):
-                    self._told_interlaced = True
-                    order = {2: "top field first", 3: "bottom field first", 4: "top field first",
-                             5: "bottom field first"}.get(int(self._stream.codec_context.field_order or 0), "interlaced")
-                    warn(f"{self.path.name}: the input is interlaced ({order}); it is deinterlaced (bwdif, "
-                         "one frame per frame) and the output is progressive")
-            pending.append(f.pts)
-            graph.push(f)
-            yield from drain()
-        if graph is not None:
-            graph.push(None)
-            yield from drain()
+        return deinterlaced(frames, self._stream.time_base, started)
 
     def _decode_raw(self) -> Iterator[av.VideoFrame]:
         bad = 0
