@@ -156,3 +156,25 @@ def test_image_refuses_stdout_and_a_tty_on_stdout_is_refused(tmp_path):
         os.close(follower)
         os.close(leader)
     assert res.returncode == 2 and b"terminal" in res.stderr
+
+
+def test_ctrl_c_while_streaming_to_stdout_is_one_line(tmp_path):
+    import signal
+    import time
+
+    clip = make_clip(tmp_path / "in.mkv", frames=240, size=(160, 120))
+    p = subprocess.Popen([*VIDMATTE, "replace", str(clip.path), "-o", "-", "--model", "chroma", "--blur", "-q",
+                          "--speed", "veryslow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not the shell's SIG_IGN
+    got = p.stdout.read(4)  # the stream has started
+    assert got == b"\x1a\x45\xdf\xa3"
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    rest = p.stdout.read()  # keep reading: the reader is still there
+    err = p.stderr.read().decode()
+    code = p.wait(timeout=120)
+    assert code == 130, (code, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "interrupted" in lines[0] and "Traceback" not in err, err
+    assert not (tmp_path / "-").exists()
+    del rest
