@@ -67,9 +67,9 @@ def to_rgb(frame: av.VideoFrame, *, rotation: int = 0, with_alpha: bool = False,
     kw["src_color_range"] = "JPEG" if frame.color_range == 2 else "MPEG"
     if size is not None and tuple(size) != (frame.width, frame.height):
         kw.update(width=int(size[0]), height=int(size[1]), interpolation="AREA")
-    if frame.colorspace in (9, 10):  # BT.2020 (non-)constant luminance: name it, swscale may not follow the tag
-        kw["src_colorspace"] = "BT2020"
     transfer = hdr_transfer(frame)
+    if frame.colorspace in (9, 10) or (transfer is not None and frame.colorspace in (0, 2, None)):
+        kw["src_colorspace"] = "BT2020"  # BT.2020 (also untagged HDR): named, swscale may not follow the tag
     if transfer is not None:  # PQ / HLG: tone-mapped to SDR BT.709 (vidmatte.io.hdr)
         img = tone_map_to_sdr(frame.to_ndarray(format="rgb48le", **kw), transfer, deep=deep)
     else:
