@@ -27,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
     from vidmatte.jobs.stills import check_inputs, expand_inputs, images, model_threads_hint
 
     check_refine_args(args)
+    if args.output == "-":  # stills are files: no stream to write to stdout
+        from vidmatte.errors import OutputError
+
+        raise OutputError("vidmatte image writes image files, not to stdout; give a file or folder with -o")
     edges = edges_from_args(args)
     inputs = expand_inputs(args.inputs)  # folders and patterns → their images
     check_inputs(inputs)  # before any model loads

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from vidmatte.io.formats import MATTE_FORMATS
+from vidmatte.io.pipes import CONTAINER_CHOICES
 
 from vidmatte_cli.options import (
     add_alpha_mode_option,
@@ -29,12 +30,14 @@ def register(sub) -> None:
                                    "with alpha), webm (VP9 with alpha), png / tiff / exr (image sequence in a "
                                    "folder, with timestamps.json), alpha (greyscale matte video, .mp4). "
                                    "High-bit-depth inputs keep 16 bits in ProRes, EXR, PNG and TIFF.")
-    p.add_argument("input", help="input video file, or a folder / pattern of PNG, TIFF, EXR, DPX or JPEG frames")
+    p.add_argument("input", help="input video file (- reads stdin), or a folder / pattern of PNG, TIFF, EXR, DPX or "
+                                 "JPEG frames")
     add_output_options(p)
     add_input_options(p)
-    p.add_argument("--format", choices=MATTE_FORMATS,
+    p.add_argument("--format", choices=(*MATTE_FORMATS, *CONTAINER_CHOICES),
                    help="default from the output: .mov prores, .webm webm, .mp4 alpha, folder png, "
-                        "frames/f_%%06d.tif tiff, frames/f_%%06d.exr exr")
+                        "frames/f_%%06d.tif tiff, frames/f_%%06d.exr exr; with -o - (stdout): prores in mkv, or the "
+                        "container mkv, nut, ts (alpha matte) or webm")
     add_alpha_mode_option(p)
     add_fg_option(p)
     add_model_options(p)
@@ -60,5 +63,5 @@ def run(args: argparse.Namespace) -> int:
                   overwrite=args.overwrite, strict=args.strict, fps=args.fps,
                   progress=None if not args.quiet else False, refine=refine, **edges)
     if not args.quiet:
-        print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
+        print(f"wrote {'stdout' if args.output == '-' else args.output}: {stats.summary()}", file=sys.stderr)
     return 0

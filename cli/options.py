@@ -129,7 +129,10 @@ def refine_from_args(args, matter=None):
 
 def add_background_options(p: argparse.ArgumentParser, *, required: bool, transparent: bool = True) -> None:
     g = p.add_argument_group("background").add_mutually_exclusive_group(required=required)
-    g.add_argument("--background", "-b", metavar="FILE", help="background image or video (looped)")
+    g.add_argument("--background", "-b", metavar="FILE",
+                   help="background image, video or animated GIF; a video plays at its own speed (frames picked "
+                        "by time) and loops; where the background is transparent (VP9 alpha, ProRes 4444, "
+                        "PNG/GIF) black shows through")
     g.add_argument("--color", metavar="HEX", help="solid background colour, e.g. '#3366ff'")
     g.add_argument("--blur", nargs="?", const=-1.0, type=float, metavar="SIGMA",
                    help="blur of the original frame as background (SIGMA in px at 1080p)")
@@ -196,7 +199,9 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                   help="output file or folder; for replace and matte, - writes a video stream to stdout "
+                        "(Matroska unless --format says otherwise)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
 

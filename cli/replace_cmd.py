@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from vidmatte.io.formats import VIDEO_FORMATS
+from vidmatte.io.pipes import CONTAINER_CHOICES
 
 from vidmatte_cli.options import (
     add_background_options,
@@ -28,7 +29,8 @@ def register(sub) -> None:
     p = sub.add_parser("replace", help="replace the background of a video (audio and timing kept)",
                        description="Replace the background of a video. The output keeps the input's "
                                    "frame timing and audio.")
-    p.add_argument("input", help="input video file, or a folder / pattern of PNG, TIFF, EXR, DPX or JPEG frames")
+    p.add_argument("input", help="input video file (- reads stdin), or a folder / pattern of PNG, TIFF, EXR, DPX or "
+                                 "JPEG frames")
     add_output_options(p)
     add_input_options(p)
     add_background_options(p, required=True)
@@ -37,9 +39,10 @@ def register(sub) -> None:
     add_edge_options(p)
     add_smoothing_options(p)
     add_encoding_options(p)
-    p.add_argument("--format", choices=VIDEO_FORMATS,
+    p.add_argument("--format", choices=(*VIDEO_FORMATS, *CONTAINER_CHOICES),
                    help="video codec (default by extension: .mp4/.mov/.mkv h264, .webm VP9); prores: "
-                        "10-bit ProRes 4444 in .mov/.mkv, keeping a high-bit-depth input's precision")
+                        "10-bit ProRes 4444 in .mov/.mkv, keeping a high-bit-depth input's precision. "
+                        "With -o - (stdout) also the container: mkv (default), nut, ts or webm")
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
     p.set_defaults(func=run)
 
@@ -60,5 +63,5 @@ def run(args: argparse.Namespace) -> int:
                     format=args.format, progress=None if not args.quiet else False,
                     refine=refine_from_args(args, matter), **edges)
     if not args.quiet:
-        print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
+        print(f"wrote {'stdout' if args.output == '-' else args.output}: {stats.summary()}", file=sys.stderr)
     return 0

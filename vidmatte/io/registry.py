@@ -187,13 +187,22 @@ def _is_live(text: str) -> bool:
     return is_live_spec(text)
 
 
+def _open_stdin(text: str, **kw):
+    from vidmatte.io.pipes import StdinSource
+
+    kw.pop("fps", None)
+    return StdinSource(**kw)
+
+
 register_source("sequence", _open_sequence, _is_sequence,
                 "image folder, frame pattern such as frames/%06d.png or *.png", first=False)
-register_source("video", _open_video, lambda t: not _is_sequence(t) and not _image_ext(t) and not _is_live(t),
+register_source("video", _open_video,
+                lambda t: t != "-" and not _is_sequence(t) and not _image_ext(t) and not _is_live(t),
                 "video file", first=False, needs_path=True)
 register_source("image", _open_still, lambda t: _image_ext(t) and not _is_sequence(t), "image file", first=False,
                 needs_path=True)
 register_source("live", _open_live, _is_live, "camera index / URL / lavfi:GRAPH", first=False)
+register_source("stdin", _open_stdin, lambda t: t == "-", "stdin (-)", first=False)
 
 
 def _sequence_sink_spec(text: str, format: Optional[str]) -> bool:
@@ -242,8 +251,18 @@ register_sink("virtualcam", _open_virtualcam, lambda t: t == "virtualcam" or t.s
               "virtual camera (virtualcam[:DEVICE])", first=False)
 register_sink("preview", _open_preview, lambda t: t == "preview", "preview window", first=False)
 _SPECIAL = ("virtualcam", "preview")
+
+
+def _open_stdout_sink(text: str, format: Optional[str] = None, **kw):
+    from vidmatte.io.sinks import VideoSink
+
+    return VideoSink("-", preset=format, **kw)
+
+
+register_sink("stdout", _open_stdout_sink, lambda t: t == "-", "stdout (-: a Matroska, NUT, MPEG-TS or WebM stream)",
+              first=False)
 register_sink("sequence", lambda t, **kw: _open_sequence_sink(t, **kw),
-              lambda t: not t.startswith(_SPECIAL) and _sequence_sink_spec(t, None),
+              lambda t: t != "-" and not t.startswith(_SPECIAL) and _sequence_sink_spec(t, None),
               "image sequence (folder or frame_%06d.png/.exr)", first=False)
-register_sink("video", _open_video_sink, lambda t: not t.startswith(_SPECIAL) and not _sequence_sink_spec(t, None),
+register_sink("video", _open_video_sink, lambda t: t != "-" and not t.startswith(_SPECIAL) and not _sequence_sink_spec(t, None),
               "video file (.mp4, .mov, .mkv, .webm)", first=False)

@@ -31,6 +31,7 @@ from vidmatte.errors import InputError, warn
 from vidmatte.frame import Frame
 from vidmatte.io.convert import bit_depth, rotation_of, to_rgb
 from vidmatte.io.damage import LossTracker
+from vidmatte.io.hdr import describe_hdr, hdr_transfer
 from vidmatte.io.size_changes import SizeChanges
 
 __all__ = ["VideoSource", "to_rgb", "rotation_of", "bit_depth"]
@@ -85,6 +86,7 @@ class VideoSource:
         self.scale = scale
         self.strict = strict
         self.errors: list[str] = []
+        self.interlaced = False  # set when interlaced frames were met (and deinterlaced)
         self._container = None
         self._iterated = False
         self._open()
@@ -97,7 +99,7 @@ class VideoSource:
         if self._first is None:
             self.close()
             raise InputError(f"{self.path} has a video stream but no decodable frame; the file is damaged")
-        self.rotation = self._rotation_of(self._first)
+        self.rotation = rotation_of(self._first, self._stream)
         self.deep = bit_depth(self._first) > 8 if deep is None else bool(deep)
         self._describe()
         self.size_changes = SizeChanges(str(self.path), self.width, self.height)
@@ -120,13 +122,12 @@ class VideoSource:
         rate = st.average_rate or st.guessed_rate
         self.damage = LossTracker(st.time_base, rate, st.start_time or 0)
 
-    def _rotation_of(self, frame: av.VideoFrame) -> int:
-        return rotation_of(frame, self._stream)
-
     def _describe(self) -> None:
         """Cache what the file says about itself (valid after :meth:`close`, too)."""
         st, c = self._stream, self._container
         self.time_base: Fraction = st.time_base
+        #: time (seconds) of the first frame: where the picture's clock starts (timed backgrounds)
+        self.first_time: float = float(self._first.pts * st.time_base) if self._first.pts is not None else 0.0
         rate = st.average_rate or st.guessed_rate
         self.fps: Optional[Fraction] = Fraction(rate) if rate else None
         if st.duration is not None:
@@ -140,6 +141,16 @@ class VideoSource:
         w, h = self._first.width, self._first.height
         self.width, self.height = (h, w) if self.rotation in (90, 270) else (w, h)
         self.has_alpha = self._first.format.name.startswith(("yuva", "gbrap", "rgba", "bgra", "argb", "abgr"))
+        sar = Fraction(st.sample_aspect_ratio or st.codec_context.sample_aspect_ratio or 1) or Fraction(1)  # 0: unknown
+        #: pixel aspect ratio when not square (``None``: square), as shown (after rotation)
+        self.sample_aspect_ratio = (1 / sar if self.rotation in (90, 270) else sar) if sar != 1 else None
+        # VP9's alpha is in a side stream the native decoder drops: the WebM tag says it is there
+        self.has_alpha |= any(k.lower() == "alpha_mode" and v == "1" for k, v in st.metadata.items())
+        self.hdr = hdr_transfer(self._first)  # PQ / HLG: to_rgb tone-maps it
+        if self.hdr is not None and not getattr(self, "_hdr_told", False):
+            self._hdr_told = True
+            warn(f"{self.path.name}: HDR input ({describe_hdr(self._first)}) is tone-mapped to SDR BT.709 "
+                 "(reference white 203 nits); the output is SDR BT.709")
 
     # ---- decoding ------------------------------------------------------------------
     def _packets(self) -> Iterator[av.Packet]:
@@ -160,6 +171,20 @@ class VideoSource:
             raise InputError(f"{self.path} is damaged: {what} (--strict)")
 
     def _decode(self) -> Iterator[av.VideoFrame]:
+        """Decoded frames; interlaced ones go through ``bwdif`` (:func:`vidmatte.io.deinterlace.deinterlaced`),
+        with one warning the first time."""
+        from vidmatte.io.deinterlace import deinterlaced, field_order
+
+        def started() -> None:
+            self.interlaced = True
+            if not getattr(self, "_told_interlaced", False):
+                self._told_interlaced = True
+                warn(f"{self.path.name}: the input is interlaced ({field_order(self._stream)}); it is deinterlaced "
+                     "(bwdif, one frame per frame) and the output is progressive")
+
+        return deinterlaced(self._decode_raw(), self._stream.time_base, started)
+
+    def _decode_raw(self) -> Iterator[av.VideoFrame]:
         bad = 0
         for packet in self._packets():
             try:

@@ -23,6 +23,7 @@ from typing import Any, Optional, Union
 from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER_FILES
 from vidmatte.errors import InputError, OutputError, warn
 from vidmatte.compose.backgrounds.spec import as_background
+from vidmatte.compose.backgrounds.clock import follow_source
 from vidmatte.jobs.common import as_matter, output_format, run_pipeline
 from vidmatte.runtime.stats import PipelineStats
 
@@ -68,20 +69,42 @@ def replace_plan(output: PathLike, *, transparent: bool, crf: int = 18, codec_pr
                  format: Optional[str] = None) -> OutputPlan:
     """The plan of :func:`replace`: a composite, or RGBA (``transparent``) in an alpha container."""
     from vidmatte.io.formats import ALPHA_CONTAINERS
+    from vidmatte.io.pipes import is_stdio, pipe_format
 
+    options = {"crf": crf, "codec_preset": codec_preset}
+    if is_stdio(output):  # -o -: a streamable container on stdout
+        preset, muxer = pipe_format(format, "rgba" if transparent else "composite")
+        return OutputPlan(preset, "rgba" if transparent else "composite", {**options, "container": muxer})
+    _no_container_format(format)
     ext = Path(output).suffix.lower()
     fmt = format
     if transparent and fmt is None:
         fmt = ALPHA_CONTAINERS.get(ext)
         if fmt is None and ext and not _is_sequence_output(output, None):
             raise OutputError(f"transparent output needs .mov (ProRes 4444), .webm (VP9) or a folder, not {ext}")
-    return OutputPlan(fmt, "rgba" if transparent else "composite", {"crf": crf, "codec_preset": codec_preset})
+    return OutputPlan(fmt, "rgba" if transparent else "composite", options)
+
+
+def _no_container_format(format: Optional[str]) -> None:
+    """Container names in ``--format`` (mkv, nut, ts, mp4, mov) are for ``-o -``: a file's
+    container comes from its extension."""
+    from vidmatte.io.pipes import NOT_STREAMABLE, PIPE_CONTAINERS
+
+    if format is not None and format != "webm" and (format in PIPE_CONTAINERS or format in NOT_STREAMABLE):
+        raise OutputError(f"--format {format} names a container, which is for -o - (stdout); for a file the "
+                          "extension picks the container")
 
 
 def matte_plan(output: PathLike, format: Optional[str] = None, alpha_mode: Optional[str] = None) -> OutputPlan:
     """The plan of :func:`matte`; ``format`` defaults from the output name (see :func:`matte`)."""
     from vidmatte.io.formats import ALPHA_CONTAINERS, SEQUENCE_EXTENSIONS
+    from vidmatte.io.pipes import is_stdio, pipe_format
 
+    if is_stdio(output):  # -o -: a streamable container on stdout
+        product = "alpha" if format == "alpha" else "rgba"
+        preset, muxer = pipe_format(format, product)
+        return OutputPlan(preset, product, {"alpha_mode": alpha_mode, "container": muxer})
+    _no_container_format(format)
     if format is None:
         ext = Path(output).suffix.lower()
         format = {**ALPHA_CONTAINERS, ".mp4": "alpha"}.get(ext) or (
@@ -105,6 +128,9 @@ def open_input(input: PathLike, *, strict: bool = False, fps: Optional[float] = 
         name = Path(os.fspath(input)).name
         raise InputError(f"{name} is a still image; use `vidmatte image {name} -o OUT.png` for one picture "
                          "(replace and matte take a video, a folder of frames or a frame pattern)")
+    if getattr(src, "has_alpha", False) and not getattr(src, "with_alpha", False):
+        warn(f"{Path(getattr(src, 'path', input)).name}: the input's own alpha channel is not used: the matte is "
+             "computed from the colour (what is stored under transparent pixels is what the model sees)")
     if fps is not None and not hasattr(src, "files"):
         warn(f"--fps applies to image sequences only; {input} keeps its own timing")
     return src
@@ -129,8 +155,13 @@ def open_output(plan: OutputPlan, src, output: PathLike, *, overwrite: bool = Fa
 
     keep = True if audio is None else audio
     audio_from = _streams(src, _is_sequence_output(output, plan.format)) if keep else None
+    sar = getattr(src, "sample_aspect_ratio", None)
+    if sar and _is_sequence_output(output, plan.format):
+        warn(f"{Path(src.path).name} has non-square pixels (sample aspect ratio {sar}); image sequences do not "
+             "record it, so scale them by that ratio when you use them")
     return open_sink(output, format=plan.format, width=src.width, height=src.height, time_base=src.time_base,
                      fps=src.fps, audio_from=audio_from, overwrite=overwrite, input_path=src.path,
+                     **({"sample_aspect_ratio": sar} if sar else {}),
                      **({"hw_encode": True} if hw_encode else {}), **plan.sink_options)
 
 
@@ -164,7 +195,8 @@ def run_file(plan: OutputPlan, input: PathLike, output: PathLike, *, matter: Any
         sink = open_output(plan, src, output, overwrite=overwrite, hw_encode=on_cuda)
         processor = make_processor(plan, matter, background, sink, src, smoothing=smoothing, strength=strength,
                                    fg_estimation=fg_estimation, refine=refine, choke=choke, feather=feather)
-        return run_pipeline(src, processor, sink, batch_size=batch_size, progress=progress)
+        frames = follow_source(background, src, origin=getattr(src, "first_time", None))  # timed backgrounds
+        return run_pipeline(frames, processor, sink, batch_size=batch_size, progress=progress)
 
 
 def replace(input: PathLike, output: PathLike, *, background: Any = None, matter: Any = "auto",

@@ -197,6 +197,7 @@ class Worker:
 
     def _segment(self, task: Task) -> int:
         from vidmatte.compose.backgrounds.spec import as_background
+        from vidmatte.compose.backgrounds.clock import follow_source
         from vidmatte.io.sources import VideoSource
         from vidmatte.jobs.files import make_processor, open_output
         from vidmatte.runtime.pipeline import Pipeline
@@ -206,14 +207,15 @@ class Worker:
         plan = spec.plan(Path(task.output))
         with VideoSource(task.input, threading="frame") as src:
             sink = open_output(plan, src, task.output, overwrite=True, audio=False)
-            processor = make_processor(plan, self.matter, as_background(spec.background), sink, src,
-                                       **self._options())
+            background = as_background(spec.background)
+            processor = make_processor(plan, self.matter, background, sink, src, **self._options())
             with processor:
                 if int(getattr(processor, "delay", 0) or 0) > seg.lookahead:
                     sink.abort()
                     raise VidmatteError(f"the smoother looks {processor.delay} frames ahead, the segment was planned "
                                         f"with {seg.lookahead}; run without --segment")
                 out = SegmentSink(sink, seg, processor, self._progress(task.key))
-                Pipeline(SegmentFrames(src, seg), processor, out, batch_size=spec.batch_size, progress=False).run()
+                frames = follow_source(background, SegmentFrames(src, seg), origin=src.first_time)  # timed backgrounds
+                Pipeline(frames, processor, out, batch_size=spec.batch_size, progress=False).run()
         return out.frames
 
