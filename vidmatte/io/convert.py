@@ -38,7 +38,9 @@ def _alpha_plane(frame: av.VideoFrame, deep: bool = False) -> np.ndarray:
 
 
 def bit_depth(frame: av.VideoFrame) -> int:
-    """Bits per component of a decoded frame's pixel format (8 for ordinary video)."""
+    """Bits per component of a decoded frame or image (8 for ordinary video, 32 for float EXR)."""
+    if frame.format.name.endswith(("f32le", "f32be", "f16le", "f16be")):
+        return 32
     return max((c.bits for c in frame.format.components), default=8)
 
 

@@ -25,7 +25,8 @@ from vidmatte.frame import Frame
 from vidmatte.io.orientation import exif_orientation
 from vidmatte.io.size_changes import SizeChanges
 from vidmatte.io.sequence_files import is_sequence_spec, list_sequence, no_frames_advice, numbering_gaps
-from vidmatte.io.stills import decode_image, frame_depth, image_array, read_image
+from vidmatte.io.convert import bit_depth
+from vidmatte.io.stills import decode_image, image_array, read_image
 
 __all__ = ["ImageSource", "ImageSequenceSource", "is_sequence_spec", "list_sequence"]
 
@@ -96,7 +97,7 @@ class ImageSequenceSource:
         if not self._load_sidecar(override=fps is not None) and fps is None:
             warn(f"{self.path} has no timing (no timestamps.json): {DEFAULT_SEQUENCE_FPS} fps assumed; give --fps")
         decoded = decode_image(self.files[0])  # once: its depth, its size, and the first frame
-        self.deep = frame_depth(decoded) > 8 if deep is None else bool(deep)
+        self.deep = bit_depth(decoded) > 8 if deep is None else bool(deep)
         self.format = ("rgba64" if with_alpha else "rgb48") if self.deep else ("rgba" if with_alpha else "rgb24")
         self._first: Optional[np.ndarray] = image_array(decoded, self._mode(),
                                                         orientation=exif_orientation(self.files[0]))

@@ -30,7 +30,7 @@ import numpy as np
 from vidmatte.errors import InputError
 from vidmatte.io.orientation import exif_orientation, upright
 
-__all__ = ["read_image", "read_exr", "write_image", "pixel_kind", "jpeg_is_complete", "decode_image", "image_array", "frame_depth"]
+__all__ = ["read_image", "read_exr", "write_image", "pixel_kind", "jpeg_is_complete", "decode_image", "image_array"]
 
 
 PathLike = Union[str, os.PathLike]
@@ -137,12 +137,6 @@ def _image_array(frame: av.VideoFrame, mode: str) -> np.ndarray:
     if rgba and not has_alpha:
         out[..., 3] = 65535 if deep else 255
     return np.ascontiguousarray(out)
-
-
-def frame_depth(frame: av.VideoFrame) -> int:
-    """Bits per component of a decoded image (32 for float EXR)."""
-    _, _, is_float, bits = pixel_kind(frame.format)
-    return 32 if is_float else bits
 
 
 def read_exr(path: PathLike) -> np.ndarray:
