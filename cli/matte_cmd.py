@@ -13,9 +13,11 @@ from vidmatte_cli.options import (
     add_output_options,
     add_refine_options,
     add_smoothing_options,
+    add_stream_options,
     matter_from_args,
     refine_from_args,
     smoothing_from_args,
+    stream_options,
 )
 
 
@@ -37,6 +39,7 @@ def register(sub) -> None:
     add_refine_options(p, vitmatte=True)
     add_smoothing_options(p)
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
+    add_stream_options(p)
     p.set_defaults(func=run)
 
 
@@ -44,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from vidmatte.io.registry import check_source
 
     check_source(args.input)  # a missing input is reported before anything heavy loads
+    stream = stream_options(args)  # a bad --bitrate too
     from vidmatte.jobs.files import matte
 
     smoothing = smoothing_from_args(args)
@@ -52,7 +56,10 @@ def run(args: argparse.Namespace) -> int:
     stats = matte(args.input, args.output, matter=matter, format=args.format, alpha_mode=args.alpha_mode,
                   **smoothing, fg_estimation=args.fg_estimation, batch_size=args.batch,
                   overwrite=args.overwrite, strict=args.strict, fps=args.fps,
-                  progress=None if not args.quiet else False, refine=refine)
+                  progress=None if not args.quiet else False, refine=refine, **stream)
     if not args.quiet:
-        print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
+        from vidmatte.io.stream import is_stream_url, redact
+
+        done = f"sent to {redact(args.output)}" if is_stream_url(args.output) else f"wrote {args.output}"
+        print(f"{done}: {stats.summary()}", file=sys.stderr)
     return 0

@@ -26,6 +26,8 @@ __all__ = [
     "background_from_args",
     "background_spec",
     "parse_size",
+    "add_stream_options",
+    "stream_options",
 ]
 
 
@@ -171,9 +173,33 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                   help="output file or folder, or a stream URL: rtmp://HOST/APP/KEY, srt://HOST:PORT, "
+                        "udp://HOST:PORT, rtp://HOST:PORT, rtsp://HOST:PORT/PATH, tcp://HOST:PORT")
+    p.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+
+
+# -- streaming out (-o rtmp:// srt:// udp:// rtp:// rtsp:// tcp://), see vidmatte/io/stream.py --------------
+def add_stream_options(p: argparse.ArgumentParser) -> None:
+    """``--gop`` and ``--bitrate`` for stream outputs (low-latency H.264)."""
+    g = p.add_argument_group("streaming (-o rtmp://, srt://, udp://, rtp://, rtsp://, tcp://)")
+    g.add_argument("--gop", type=int, metavar="FRAMES", help="frames between keyframes (default: 2 s worth)")
+    g.add_argument("--bitrate", metavar="RATE", help="video bitrate, e.g. 2500k or 4M (default: constant quality)")
+
+
+def stream_options(args) -> dict:
+    """``gop``/``bitrate`` keywords for the jobs (only the ones given)."""
+    from vidmatte.io.stream import parse_bitrate
+
+    out = {}
+    if getattr(args, "gop", None) is not None:
+        if args.gop < 1:
+            raise InputError(f"--gop must be 1 or more frames, got {args.gop}")
+        out["gop"] = args.gop
+    if getattr(args, "bitrate", None) is not None:
+        out["bitrate"] = parse_bitrate(args.bitrate)
+    return out
 
 
 def add_encoding_options(p: argparse.ArgumentParser) -> None:

@@ -13,10 +13,12 @@ from vidmatte_cli.options import (
     add_output_options,
     add_refine_options,
     add_smoothing_options,
+    add_stream_options,
     background_from_args,
     matter_from_args,
     refine_from_args,
     smoothing_from_args,
+    stream_options,
 )
 
 
@@ -36,6 +38,7 @@ def register(sub) -> None:
                    help="video codec (default by extension: .mp4/.mov/.mkv h264, .webm VP9); prores: "
                         "10-bit ProRes 4444 in .mov/.mkv, keeping a high-bit-depth input's precision")
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
+    add_stream_options(p)
     p.set_defaults(func=run)
 
 
@@ -43,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from vidmatte.io.registry import check_source
 
     check_source(args.input)  # a missing input is reported before anything heavy loads
+    stream = stream_options(args)  # a bad --bitrate too
     from vidmatte.jobs.files import replace
 
     background = background_from_args(args)
@@ -52,7 +56,10 @@ def run(args: argparse.Namespace) -> int:
                     fg_estimation=args.fg_estimation, crf=args.crf, codec_preset=args.speed,
                     batch_size=args.batch, overwrite=args.overwrite, strict=args.strict, fps=args.fps,
                     format=args.format, progress=None if not args.quiet else False,
-                    refine=refine_from_args(args, matter))
+                    refine=refine_from_args(args, matter), **stream)
     if not args.quiet:
-        print(f"wrote {args.output}: {stats.summary()}", file=sys.stderr)
+        from vidmatte.io.stream import is_stream_url, redact
+
+        done = f"sent to {redact(args.output)}" if is_stream_url(args.output) else f"wrote {args.output}"
+        print(f"{done}: {stats.summary()}", file=sys.stderr)
     return 0
