@@ -588,7 +588,9 @@ class StreamSink:
             with self._cv:
                 self._closed = True
                 self._cv.notify_all()
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=2 * self.open_timeout)
+            if self._thread.is_alive():  # stuck in a write: leave the connection to it (daemon thread)
+                return
         self._closed = True
         self._drop_connection()
 
