@@ -54,7 +54,10 @@ def add_model_options(p: argparse.ArgumentParser, *, model_flag: bool = True) ->
     g.add_argument("--model-size", type=parse_size, metavar="N|HxW",
                    help="model input size, rounded to multiples of 32 (default per model and device: "
                         "`vidmatte models list`); smaller is faster")
-    g.add_argument("--device", default="auto", choices=DEVICES, help="default: auto")
+    g.add_argument("--device", default="auto", choices=DEVICES,
+                   help="auto (cuda when there is a GPU, else cpu), cpu, cuda; for ONNX models (modnet, .onnx) "
+                        "also onnxruntime's tensorrt, openvino, directml (Windows), coreml (macOS) when installed: "
+                        "`vidmatte models list` shows which are here")
     g.add_argument("--dtype", default="auto", choices=DTYPES,
                    help="compute precision (auto: fp16 on CUDA, fp32 on CPU)")
     g.add_argument("--patch-order", choices=("legacy", "current"),

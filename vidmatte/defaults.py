@@ -38,7 +38,7 @@ SMOOTH_STRENGTH = 0.8
 REFINES = ("auto", "guided", "vitmatte", "none")
 REFINE = "auto"
 DTYPES = ("auto", "fp32", "fp16", "bf16")
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml")  # the last four: ONNX models only
 #: input normalisation of ImageNet-trained backbones (BiRefNet, U²-Net), on RGB in [0, 1]
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
