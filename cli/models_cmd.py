@@ -47,9 +47,9 @@ def _list(args) -> int:
                           "onnx_devices": _providers()}, indent=1))
         return 0
     label = {True: "yes", False: "no"}
-    _table(("NAME", "SOURCE", "FAMILY", "MB", "TRAINED HxW", "PATCHES", "LICENCE", "AVAILABLE"),
+    _table(("NAME", "SOURCE", "FAMILY", "MB", "TRAINED WxH", "PATCHES", "LICENCE", "AVAILABLE"),
            [(r.name + (" (bundled)" if r.source.startswith("bundled") else ""), r.source, r.family, r.mb,
-             r.trained_hw, r.patches, r.licence, label[r.available]) for r in rows])
+             r.trained_size, r.patches, r.licence, label[r.available]) for r in rows])
     print()
     for r in rows:
         print(f"{r.name}: {r.notes}")

@@ -8,6 +8,7 @@ from typing import Optional
 from vidmatte.defaults import (ALPHA_MODES, DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, REFINE, REFINES,
                                SMOOTH_STRENGTH, SMOOTHER_FILES, SMOOTHER_LIVE, SMOOTHERS)
 from vidmatte.errors import InputError
+from vidmatte.sizes import SIZE_HELP
 
 __all__ = [
     "add_model_options",
@@ -32,14 +33,13 @@ __all__ = [
 
 
 def parse_size(text: str):
-    """``512`` → 512; ``1440x2560`` → (1440, 2560) as (H, W)."""
+    """``512`` → 512; ``2560x1440`` (WxH, like ffmpeg) → (1440, 2560) as (H, W); see :mod:`vidmatte.sizes`."""
+    from vidmatte.sizes import parse_size as parse
+
     try:
-        if "x" in text.lower():
-            h, w = text.lower().split("x")
-            return int(h), int(w)
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected N or HxW, got {text!r}") from None
+        return parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_model_options(p: argparse.ArgumentParser, *, model_flag: bool = True) -> None:
@@ -51,8 +51,8 @@ def add_model_options(p: argparse.ArgumentParser, *, model_flag: bool = True) ->
                             "MODNet), a BiRefNet checkpoint name (see `vidmatte models list`), modnet, an .onnx "
                             "file, or chroma (green-screen keyer); default: auto")
     g.add_argument("--weights", metavar="FILE", help="local BiRefNet checkpoint (.safetensors, .pth, .bin)")
-    g.add_argument("--model-size", type=parse_size, metavar="N|HxW",
-                   help="model input size, rounded to multiples of 32 (default per model and device: "
+    g.add_argument("--model-size", type=parse_size, metavar="N|WxH",
+                   help="model input size: " + SIZE_HELP + " (default per model and device: "
                         "`vidmatte models list`); smaller is faster")
     g.add_argument("--device", default="auto", choices=DEVICES,
                    help="auto (cuda when there is a GPU, else cpu), cpu, cuda; for ONNX models (modnet, .onnx) "
@@ -132,7 +132,9 @@ def refine_from_args(args, matter=None):
 def add_background_options(p: argparse.ArgumentParser, *, required: bool, transparent: bool = True) -> None:
     g = p.add_argument_group("background").add_mutually_exclusive_group(required=required)
     g.add_argument("--background", "-b", metavar="FILE", help="background image or video (looped)")
-    g.add_argument("--color", metavar="HEX", help="solid background colour, e.g. '#3366ff'")
+    g.add_argument("--color", metavar="COLOUR",
+                   help="solid background: a CSS name (blue is 0,0,255), #rgb, #rrggbb, rgb(r,g,b) or R,G,B; "
+                        "green is broadcast green (0,177,64) as with --green, chroma-blue (0,71,187)")
     g.add_argument("--blur", nargs="?", const=-1.0, type=float, metavar="SIGMA",
                    help="blur of the original frame as background (SIGMA in px at 1080p)")
     g.add_argument("--green", action="store_true", help="green-screen background (0,177,64)")
@@ -257,8 +259,16 @@ def background_spec(args, default: Optional[str] = None) -> Optional[str]:
         return None
     if args.background:
         return args.background
-    if args.color:
-        return args.color if args.color.startswith("#") else "#" + args.color
+    if args.color:  # bare hex (3366ff, 36f) keeps working; names and rgb(...) go as they are
+        import re
+
+        from vidmatte.compose.backgrounds.solid import parse_color
+
+        color = args.color.strip()
+        if re.fullmatch(r"[0-9a-fA-F]{3}|[0-9a-fA-F]{6}", color):
+            color = "#" + color
+        parse_color(color)  # a bad colour is said before any model loads
+        return color
     if args.blur is not None:
         return "blur" if args.blur < 0 else f"blur:{args.blur}"
     if args.green:

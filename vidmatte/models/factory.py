@@ -155,7 +155,8 @@ def load_matter(
     Args:
         model: ``auto``, a checkpoint name, ``modnet``, ``chroma``, or a ``.onnx`` / checkpoint file.
         weights: explicit BiRefNet checkpoint file (variant taken from the file).
-        size: model input size (``N`` or ``(H, W)``, rounded to multiples of 32); default
+        size: model input size: ``N``, ``(H, W)`` or the text ``"WxH"`` (see :mod:`vidmatte.sizes`),
+            rounded to multiples of 32; default
             from :data:`vidmatte.defaults.MODEL_DEFAULTS` for the family, device and ``live``.
         device, dtype: ``auto`` picks CUDA + the family's precision when available, else CPU + fp32.
         patch_order: override a BiRefNet checkpoint's patch order (``legacy``/``current``).
@@ -168,7 +169,10 @@ def load_matter(
     The returned matter has a ``notice`` attribute: one line saying which model ``auto``
     chose and why (``None`` when a model was named).
     """
+    from vidmatte.sizes import as_size
+
     name = str(model or "auto")
+    size = as_size(size)  # text is "WxH", as on the command line
     notice = None
     if name.startswith("chroma"):
         from vidmatte.matting import ChromaKeyMatter

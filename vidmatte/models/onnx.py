@@ -59,7 +59,7 @@ class OnnxMatter:
         preset: ``birefnet``, ``modnet``, ``u2net`` or ``isnet``; ``None`` recognises the
             family from the graph (input/output names, shapes, number of outputs).
         size: model input size. ``N``: the long side for models trained at any aspect
-            (MODNet), ``N×N`` otherwise; ``(H, W)``: exactly that. Rounded to multiples of
+            (MODNet), ``N×N`` otherwise; ``(H, W)`` or the text ``"WxH"``: exactly that. Rounded to multiples of
             32 for dynamic-size models. A fixed-size model only runs at its own size.
         mean, std, output_index, sigmoid: override the preset's values.
         providers: onnxruntime execution providers (default: from ``device``, see
@@ -138,7 +138,7 @@ class OnnxMatter:
         if self._fixed_hw is not None:
             if size is not None and _as_hw(size) != self._fixed_hw:
                 h, w = self._fixed_hw
-                raise InputError(f"{self.path.name} has a fixed input size {h}x{w}; drop --model-size "
+                raise InputError(f"{self.path.name} has a fixed input size {w}x{h} (WxH); drop --model-size "
                                  "or export the model with dynamic height and width")
             return self._fixed_hw
         hw = _as_hw(self.preset.size if size is None else size)
@@ -224,7 +224,11 @@ def _to_nhwc(images: Any) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def _as_hw(size: Union[int, Sequence[int]]) -> tuple[int, int]:
+def _as_hw(size: Union[int, str, Sequence[int]]) -> tuple[int, int]:
+    if isinstance(size, str):  # "WxH" text, as on the command line
+        from vidmatte.sizes import parse_size
+
+        size = parse_size(size)
     if isinstance(size, (int, np.integer)):
         return int(size), int(size)
     h, w = size
