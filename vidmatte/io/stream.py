@@ -210,6 +210,8 @@ class _Connection:
                 self.container = av.open(self.relay.stdin, "w", format=muxer, buffer_size=4096,
                                          options={"flush_packets": "1"})
             else:
+                if sink.scheme == "udp" and "pkt_size=" not in url:  # 7 TS packets a datagram, as receivers expect
+                    url += ("&" if "?" in url else "?") + "pkt_size=1316"
                 self.container = av.open(url, "w", format=muxer, options=sink.muxer_options,
                                          timeout=sink.open_timeout)
             self._add_streams()
