@@ -28,11 +28,12 @@ def register(sub) -> None:
                                    "folder, with timestamps.json), alpha (greyscale matte video, .mp4). "
                                    "High-bit-depth inputs keep 16 bits in ProRes, EXR, PNG and TIFF.")
     p.add_argument("input", help="input video file, or a folder / pattern of PNG, TIFF, EXR, DPX or JPEG frames")
-    add_output_options(p)
+    add_output_options(p, urls=True)
     add_input_options(p)
     p.add_argument("--format", choices=("prores", "webm", "png", "tiff", "exr", "alpha"),
                    help="default from the output: .mov prores, .webm webm, .mp4 alpha, folder png, "
-                        "frames/f_%%06d.tif tiff, frames/f_%%06d.exr exr")
+                        "frames/f_%%06d.tif tiff, frames/f_%%06d.exr exr; a stream URL alpha (webm/prores with "
+                        "alpha over srt:// or tcp:// only)")
     add_alpha_mode_option(p)
     add_fg_option(p)
     add_model_options(p)

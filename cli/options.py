@@ -177,10 +177,11 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
                         "instead of warning and going on")
 
 
-def add_output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
-                   help="output file or folder, or a stream URL: rtmp://HOST/APP/KEY, srt://HOST:PORT, "
-                        "udp://HOST:PORT, rtp://HOST:PORT, rtsp://HOST:PORT/PATH, tcp://HOST:PORT")
+def add_output_options(p: argparse.ArgumentParser, *, urls: bool = False) -> None:
+    """``-o`` (``urls``: stream URLs too), ``-y/--overwrite``, ``-q/--quiet``."""
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT|URL" if urls else "OUTPUT",
+                   help=("output file or folder, or a stream URL: rtmp://HOST/APP/KEY, srt://HOST:PORT, "
+                         "udp://HOST:PORT, rtp://HOST:PORT, rtsp://HOST:PORT/PATH, tcp://HOST:PORT") if urls else None)
     p.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
 

@@ -27,7 +27,7 @@ def register(sub) -> None:
                        description="Replace the background of a video. The output keeps the input's "
                                    "frame timing and audio.")
     p.add_argument("input", help="input video file, or a folder / pattern of PNG, TIFF, EXR, DPX or JPEG frames")
-    add_output_options(p)
+    add_output_options(p, urls=True)
     add_input_options(p)
     add_background_options(p, required=True)
     add_model_options(p)
