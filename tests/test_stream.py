@@ -205,6 +205,28 @@ def test_file_job_stops_with_one_line_when_the_receiver_dies(tmp_path):
 
 
 @needs_ffmpeg
+def test_a_silent_receiver_stops_a_file_job_after_the_stall_timeout(tmp_path):
+    """A peer that stops reading without a reset (SIGSTOP: like a pulled cable) blocks FFmpeg's
+    write for ever; the watchdog cuts the connection after ``open_timeout`` s of no progress."""
+    port = free_port()
+    url = f"rtmp://127.0.0.1:{port}/live/key"
+    rx = Receiver(url, tmp_path / "a.flv", port, pre=["-listen", "1"])
+    rng = np.random.default_rng(0)
+    noise = [rng.integers(0, 256, (480, 640, 3), dtype=np.uint8) for _ in range(4)]
+    sink = StreamSink(url, width=640, height=480, fps=25, gop=25, crf=10, open_timeout=1.0)
+    rx.proc.send_signal(signal.SIGSTOP)
+    try:
+        with pytest.raises(OutputError, match="no progress for 1 s"):
+            for i in range(5000):
+                sink.write(Frame(noise[i % 4], pts=i, time_base=Fraction(1, 25)))
+        assert sink.sent > 0
+    finally:
+        rx.proc.send_signal(signal.SIGCONT)
+        rx.kill()
+        sink.abort()
+
+
+@needs_ffmpeg
 def test_live_sink_reconnects_and_counts_the_frames_dropped_meanwhile(tmp_path):
     port = free_port()
     url = f"rtmp://127.0.0.1:{port}/live/key"

@@ -36,6 +36,7 @@ to RTMP, whose ingest servers (YouTube, Twitch) expect one (``silent_audio``).
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import shutil
 import socket
@@ -294,6 +295,50 @@ class _Connection:
                 raise OSError(relay.reason())
 
 
+_DEFAULT_PORTS = {"rtmp": 1935, "rtmps": 443, "rtsp": 554}
+
+
+def _peer_addresses(url: str) -> set:
+    """``(ip, port)`` pairs a TCP connection to ``url`` can have as its peer (empty for UDP)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("udp", "rtp") or not parts.hostname:
+        return set()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError):
+        return set()
+    return {(info[4][0], info[4][1]) for info in infos}
+
+
+def _shutdown_sockets(peers: set) -> int:
+    """Shut down this process's TCP sockets connected to one of ``peers`` (a blocked FFmpeg
+    ``send`` then fails with EPIPE). POSIX only (``/dev/fd``); returns how many."""
+    import stat
+
+    if not peers or not os.path.isdir("/dev/fd"):
+        return 0
+    n = 0
+    for name in os.listdir("/dev/fd"):
+        try:
+            fd = int(name)
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+            s = socket.socket(fileno=os.dup(fd))
+        except (ValueError, OSError):
+            continue
+        try:
+            if s.type == socket.SOCK_STREAM and tuple(s.getpeername()[:2]) in peers:
+                s.shutdown(socket.SHUT_RDWR)
+                n += 1
+        except OSError:
+            pass
+        finally:
+            s.close()  # the duplicate only
+    return n
+
+
 def _failure(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
@@ -380,8 +425,14 @@ class StreamSink:
         self.latency_ms: collections.deque = collections.deque(maxlen=2000)
         self._last_pts: Optional[int] = None
         self._conn: Optional[_Connection] = None
-        self._conn = self._connect(first=True)
+        self.stall_timeout = max(1.0, float(open_timeout))
+        self._watched: Optional[tuple] = None  # (since, connection) while a write may block
+        self._stalled = False
+        self._peers = _peer_addresses(self.url) if self.relay_exe is None else set()
         self._closed = False
+        self._conn = self._connect(first=True)
+        self._watchdog = threading.Thread(target=self._watch, name="vidmatte-stream-watchdog", daemon=True)
+        self._watchdog.start()
         if live:
             self._slot: Optional[tuple] = None
             self._busy = False
@@ -463,13 +514,16 @@ class StreamSink:
     def _send(self, vf: av.VideoFrame, t_cap: Optional[float]) -> None:
         t0 = time.perf_counter()
         try:
-            self._conn.send(vf)
+            with self._guard(self._conn):  # the watchdog ends a send that makes no progress
+                self._conn.send(vf)
         except (av.error.FFmpegError, OSError) as e:
             if self.live:
                 raise
             reason = _failure(e)
             if self._conn is not None and self._conn.relay is not None:
                 reason = self._conn.relay.reason()
+            if self._stalled:
+                reason = f"no progress for {self.stall_timeout:g} s"
             self._drop_connection()
             raise OutputError(f"the stream to {redact(self.url)} broke after {self.sent} frames ({reason}); "
                               "the receiver went away or the network failed") from None
@@ -479,11 +533,40 @@ class StreamSink:
         if t_cap is not None:
             self.latency_ms.append(1000.0 * (t1 - t_cap))
 
+    def _watch(self) -> None:
+        """Cut a connection whose send makes no progress for ``stall_timeout`` s (a link that
+        went silent without a reset: FFmpeg's writes through ``avio_open`` have no timeout), so
+        the blocked write fails: a file job stops with one line, a live one reconnects."""
+        while not (self._closed and self._conn is None and self._watched is None):
+            time.sleep(0.25)
+            watched = self._watched
+            if watched is None or time.monotonic() - watched[0] < self.stall_timeout:
+                continue
+            self._stalled = True
+            relay = watched[1].relay
+            if relay is not None:
+                relay.proc.kill()
+            else:
+                _shutdown_sockets(self._peers)
+            while self._watched is watched:  # wait for that write to fail
+                time.sleep(0.05)
+
+    @contextlib.contextmanager
+    def _guard(self, conn):
+        watched = (time.monotonic(), conn)
+        self._watched = watched
+        try:
+            yield
+        finally:
+            if self._watched is watched:
+                self._watched = None
+
     def _drop_connection(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:
-                conn.close(failed=True)
+                with self._guard(conn):
+                    conn.close(failed=True)
             except Exception:
                 pass
 
@@ -505,6 +588,8 @@ class StreamSink:
                     self._send(vf, t_cap)
                 except (av.error.FFmpegError, OSError) as e:
                     reason = self._conn.relay.reason() if self._conn and self._conn.relay else _failure(e)
+                    if self._stalled:
+                        reason, self._stalled = f"no progress for {self.stall_timeout:g} s", False
                     self._drop_connection()
                     with self._cv:
                         self._down_since = time.perf_counter()
@@ -572,14 +657,21 @@ class StreamSink:
             return self.url
         self._stop_thread()
         self._closed = True
-        conn, self._conn = self._conn, None
+        conn = self._conn
         if conn is not None:
             try:
-                conn.finish()
+                with self._guard(conn):
+                    conn.finish()
             except (av.error.FFmpegError, OSError) as e:
+                try:
+                    conn.close(failed=True)  # the relay process too
+                except Exception:
+                    pass
                 if not self.live:
                     raise OutputError(f"the stream to {redact(self.url)} failed at its end ({_failure(e)})") from None
                 warn(f"the stream to {redact(self.url)} failed at its end ({_failure(e)})")
+            finally:
+                self._conn = None
         if self.frames and not self.sent and not self.live:
             raise OutputError(f"no frames were sent to {redact(self.url)}")
         return self.url
