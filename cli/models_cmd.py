@@ -61,7 +61,8 @@ def _list(args) -> int:
            [(d["family"], d["device"], d["job"], d["size"], d["dtype"], d["why"]) for d in defaults])
     from vidmatte.models.providers import provider_table
 
-    print("\nONNX models (modnet, .onnx files): --device and the onnxruntime provider it asks for, on this machine:")
+    print("\nONNX models (modnet, .onnx files): --device, the onnxruntime provider it asks for, and whether the "
+          "installed wheels have it (a run warns when a provider cannot start):")
     _table(("DEVICE", "PROVIDER", "HERE"), provider_table())
     return 0
 

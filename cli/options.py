@@ -196,7 +196,7 @@ def add_stream_options(p: argparse.ArgumentParser) -> None:
 
 def stream_options(args) -> dict:
     """``gop``/``bitrate`` keywords for the jobs (only the ones given)."""
-    from vidmatte.io.stream import parse_bitrate
+    from vidmatte.io.stream_net import parse_bitrate
 
     out = {}
     if getattr(args, "gop", None) is not None:
@@ -263,13 +263,8 @@ def background_spec(args, default: Optional[str] = None) -> Optional[str]:
     if args.color:  # bare hex (3366ff, 36f) keeps working; names and rgb(...) go as they are
         import re
 
-        from vidmatte.compose.backgrounds.solid import parse_color
-
         color = args.color.strip()
-        if re.fullmatch(r"[0-9a-fA-F]{3}|[0-9a-fA-F]{6}", color):
-            color = "#" + color
-        parse_color(color)  # a bad colour is said before any model loads
-        return color
+        return "#" + color if re.fullmatch(r"[0-9a-fA-F]{3}|[0-9a-fA-F]{6}", color) else color
     if args.blur is not None:
         return "blur" if args.blur < 0 else f"blur:{args.blur}"
     if args.green:

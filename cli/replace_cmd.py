@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                     format=args.format, progress=None if not args.quiet else False,
                     refine=refine_from_args(args, matter), **stream)
     if not args.quiet:
-        from vidmatte.io.stream import is_stream_url, redact
+        from vidmatte.io.stream_net import is_stream_url, redact
 
         done = f"sent to {redact(args.output)}" if is_stream_url(args.output) else f"wrote {args.output}"
         print(f"{done}: {stats.summary()}", file=sys.stderr)

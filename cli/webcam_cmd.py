@@ -72,7 +72,7 @@ def run(args) -> int:
 
     if not (args.virtual_cam or args.cam_device or args.cam_backend or args.preview or args.output):
         raise InputError("choose at least one output: --virtual-cam, --preview or -o FILE|URL")
-    from vidmatte.io.stream import is_stream_url, redact
+    from vidmatte.io.stream_net import is_stream_url, redact
     from vidmatte_cli.options import stream_options
 
     streaming = bool(args.output) and is_stream_url(args.output)

@@ -256,4 +256,4 @@ def test_cli_color_takes_names_and_bare_hex():
     assert spec("blue") == "blue" and spec("3366ff") == "#3366ff" and spec("36f") == "#36f"
     assert spec("rgb(1,2,3)") == "rgb(1,2,3)"
     with pytest.raises(InputError):
-        spec("bleu")
+        parse_background(spec("bleu"))

@@ -234,7 +234,7 @@ _SPECIAL = ("virtualcam", "preview")
 
 
 def _is_stream(text: str) -> bool:
-    from vidmatte.io.stream import is_stream_url
+    from vidmatte.io.stream_net import is_stream_url
 
     return is_stream_url(text)
 

@@ -36,12 +36,7 @@ to RTMP, whose ingest servers (YouTube, Twitch) expect one (``silent_audio``).
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
-import shutil
-import socket
-import struct
-import subprocess
 import threading
 import time
 from fractions import Fraction
@@ -49,301 +44,21 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 import av
-import numpy as np
 
-from vidmatte.errors import OutputError, warn
+from vidmatte.errors import OutputError
 from vidmatte.frame import Frame
 from vidmatte.io.formats import PRESETS, codec_options
 from vidmatte.io.packing import even_size, pack_frame
+from vidmatte.io.stream_conn import Connection
+from vidmatte.io.stream_live import BACKOFF_S, LiveSending
+from vidmatte.io.stream_net import (_ALPHA_MUXERS, _BYTE_STREAMS, SCHEMES, _failure, _peer_addresses, _resolve,
+                                    is_stream_url, parse_bitrate, redact, srt_probe, system_ffmpeg)
 
-__all__ = ["SCHEMES", "is_stream_url", "StreamSink", "open_stream_sink", "srt_probe", "system_ffmpeg"]
-
-#: URL scheme → muxer of the H.264 stream
-SCHEMES = {"rtmp": "flv", "rtmps": "flv", "srt": "mpegts", "udp": "mpegts", "rtp": "rtp_mpegts",
-           "rtsp": "rtsp", "tcp": "mpegts"}
-#: schemes that carry a byte stream, where Matroska/WebM (alpha) can travel
-_BYTE_STREAMS = ("srt", "tcp")
-_ALPHA_MUXERS = {"webm": "webm", "prores": "matroska"}
-BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+__all__ = ["SCHEMES", "BACKOFF_S", "is_stream_url", "redact", "parse_bitrate", "StreamSink", "open_stream_sink",
+           "srt_probe", "system_ffmpeg"]
 
 
-def is_stream_url(text) -> bool:
-    """True for ``rtmp://``, ``rtmps://``, ``srt://``, ``udp://``, ``rtp://``, ``rtsp://``, ``tcp://`` specs."""
-    text = os.fspath(text) if not isinstance(text, str) else text
-    scheme, sep, _ = text.partition("://")
-    return bool(sep) and scheme.lower() in SCHEMES
-
-
-def redact(url: str) -> str:
-    """``url`` for messages: an RTMP stream key (the last path part) and SRT passphrases hidden."""
-    parts = urlsplit(url)
-    path = parts.path
-    if parts.scheme.lower().startswith("rtmp") and path.count("/") >= 2:
-        path = path.rsplit("/", 1)[0] + "/***"
-    query = "&".join(("passphrase=***" if q.lower().startswith("passphrase=") else q)
-                     for q in parts.query.split("&")) if parts.query else ""
-    return f"{parts.scheme}://{parts.netloc}{path}" + (f"?{query}" if query else "")
-
-
-def system_ffmpeg() -> Optional[str]:
-    """The system ``ffmpeg`` when it is installed and has the ``srt`` protocol, else ``None``."""
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run([exe, "-hide_banner", "-protocols"], capture_output=True, text=True, timeout=20).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    outputs = out.split("Output:", 1)[-1].split()
-    return exe if "srt" in outputs else None
-
-
-def _host_port(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if not parts.hostname or port is None:
-        raise OutputError(f"{redact(url)}: give the receiver as {parts.scheme}://HOST:PORT")
-    return parts.hostname, port
-
-
-def _resolve(url: str, host: str, port: int, kind=socket.SOCK_DGRAM):
-    try:
-        return socket.getaddrinfo(host, port, type=kind)[0]
-    except socket.gaierror as e:
-        raise OutputError(f"cannot stream to {redact(url)}: unknown host {host!r} ({e.strerror}); check the address") from None
-
-
-def srt_probe(url: str, timeout: float = 3.0) -> None:
-    """Check that an SRT listener answers at ``url``'s host and port, without connecting.
-
-    Sends one SRT *induction* handshake (the first, stateless step: a listener answers with a
-    cookie and keeps nothing) and waits for the reply. Raises :class:`OutputError` for an
-    unknown host, a refused port (ICMP port unreachable) or no answer within ``timeout``.
-    ``mode=listener`` / ``mode=rendezvous`` URLs are not probed (nobody is there to answer yet).
-    """
-    mode = dict(q.partition("=")[::2] for q in urlsplit(url).query.split("&") if q).get("mode", "caller")
-    if mode != "caller":
-        return
-    host, port = _host_port(url)
-    family, kind, proto, _, addr = _resolve(url, host, port)
-    # header: control bit + type 0 (handshake), type-specific 0, timestamp 0, destination socket 0;
-    # CIF: version 4, encryption 0, extension 2, ISN, MTU 1500, flow window 8192, type 1 (induction),
-    # socket id, SYN cookie 0, peer IP (16 bytes)
-    sid = int.from_bytes(os.urandom(4), "big") & 0x3FFFFFFF
-    packet = struct.pack("!IIII", 0x80000000, 0, 0, 0) + struct.pack(
-        "!IHHIIIiII16s", 4, 0, 2, int.from_bytes(os.urandom(4), "big") & 0x7FFFFFFF, 1500, 8192, 1, sid, 0, bytes(16))
-    with socket.socket(family, kind, proto) as s:
-        s.settimeout(timeout)
-        try:
-            s.connect(addr)
-            s.send(packet)
-            reply = s.recv(2048)
-        except ConnectionRefusedError:
-            raise OutputError(f"cannot stream to {redact(url)}: connection refused (no SRT listener on port {port}); "
-                              "start the receiver first") from None
-        except socket.timeout:
-            raise OutputError(f"cannot stream to {redact(url)}: no SRT listener answered within {timeout:g} s; "
-                              "check the address and that the receiver listens (mode=listener)") from None
-        except OSError as e:
-            raise OutputError(f"cannot stream to {redact(url)}: {e.strerror or e}") from None
-    if len(reply) < 16 or not reply[0] & 0x80:
-        raise OutputError(f"cannot stream to {redact(url)}: the answer on port {port} is not SRT")
-
-
-class _Relay:
-    """A system ``ffmpeg`` that reads MPEG-TS/Matroska on stdin and sends it to ``url`` (``-c copy``)."""
-
-    def __init__(self, exe: str, url: str, muxer: str):
-        self.url = url
-        if "linger=" not in url:  # live-mode SRT drops what is unsent at close (linger 0): let the tail go out
-            url += ("&" if "?" in url else "?") + "linger=2"
-        cmd = [exe, "-hide_banner", "-nostats", "-loglevel", "error", "-fflags", "nobuffer",
-               "-probesize", "32", "-analyzeduration", "0", "-f", muxer, "-i", "pipe:0",
-               "-map", "0", "-c", "copy", "-f", muxer, url]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.errors: collections.deque = collections.deque(maxlen=5)
-        self._reader = threading.Thread(target=self._drain, name="vidmatte-srt-stderr", daemon=True)
-        self._reader.start()
-
-    def _drain(self) -> None:
-        for line in iter(self.proc.stderr.readline, b""):
-            text = line.decode(errors="replace").strip()
-            if text:
-                self.errors.append(text)
-
-    @property
-    def stdin(self):
-        return self.proc.stdin
-
-    def reason(self) -> str:
-        self.proc.poll()
-        last = self.errors[-1] if self.errors else ""
-        return (f"ffmpeg exited with {self.proc.returncode}" if self.proc.returncode is not None else "ffmpeg is gone") + (
-            f": {last}" if last else "")
-
-    def close(self, wait: float = 5.0) -> int:
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            return self.proc.wait(wait)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
-
-class _Connection:
-    """One open connection: the container, its streams and the pts origin."""
-
-    def __init__(self, sink: "StreamSink"):
-        self.sink, self.relay, self.container = sink, None, None
-        self.origin: Optional[int] = None
-        self.audio_samples = 0
-        self.passthrough = None
-        url, muxer = sink.url, sink.muxer
-        try:
-            if sink.relay_exe is not None:
-                self.relay = _Relay(sink.relay_exe, url, muxer)
-                self.container = av.open(self.relay.stdin, "w", format=muxer, buffer_size=4096,
-                                         options={"flush_packets": "1"})
-            else:
-                if sink.scheme == "udp" and "pkt_size=" not in url:  # 7 TS packets a datagram, as receivers expect
-                    url += ("&" if "?" in url else "?") + "pkt_size=1316"
-                self.container = av.open(url, "w", format=muxer, options=sink.muxer_options,
-                                         timeout=sink.open_timeout)
-            self._add_streams()
-            self.container.start_encoding()  # RTSP connects here; every muxer writes its header now
-        except BaseException:
-            self.close(failed=True)
-            raise
-
-    def _add_streams(self) -> None:
-        sink = self.sink
-        vs = self.container.add_stream(sink.codec, rate=sink.fps, options=sink.codec_options)
-        vs.width, vs.height = sink.coded_size
-        vs.pix_fmt = sink.preset.pix_fmt
-        vs.time_base = sink.time_base
-        cc = vs.codec_context
-        cc.time_base = sink.time_base
-        cc.colorspace = cc.color_primaries = cc.color_trc = 1  # BT.709
-        cc.color_range = 1
-        if sink.bit_rate:
-            cc.bit_rate = sink.bit_rate
-        self.video = vs
-        self.audio = None
-        if sink.audio_from is not None:
-            from vidmatte.io.passthrough import StreamPassthrough
-
-            self.passthrough = StreamPassthrough(sink.audio_from, self.container, sink.muxer, target=redact(sink.url))
-            if not self.passthrough.tracks:
-                self.passthrough = None
-        elif sink.silent_audio:
-            self.audio = self.container.add_stream("aac", rate=48000, layout="stereo")
-            self.audio.bit_rate = 64000
-
-    def send(self, vf: av.VideoFrame) -> None:
-        if self.origin is None:
-            self.origin = vf.pts
-        vf.pts -= self.origin  # each connection starts at 0
-        for packet in self.video.encode(vf):
-            self.container.mux(packet)
-        t = float(vf.pts * self.sink.time_base)
-        if self.passthrough is not None:
-            self.passthrough.pump(until=t)
-        if self.audio is not None:
-            self._silence(t)
-
-    def _silence(self, until: float) -> None:
-        """Silent AAC up to ``until`` seconds (1024-sample frames at 48 kHz)."""
-        while self.audio_samples <= until * 48000:
-            af = av.AudioFrame.from_ndarray(np.zeros((2, 1024), np.float32), format="fltp", layout="stereo")
-            af.sample_rate, af.pts, af.time_base = 48000, self.audio_samples, Fraction(1, 48000)
-            self.audio_samples += 1024
-            for packet in self.audio.encode(af):
-                self.container.mux(packet)
-
-    def finish(self) -> None:
-        for packet in self.video.encode(None):
-            self.container.mux(packet)
-        if self.passthrough is not None:
-            self.passthrough.pump(None)
-        if self.audio is not None:
-            for packet in self.audio.encode(None):
-                self.container.mux(packet)
-        self.close(failed=False)
-
-    def close(self, failed: bool) -> None:
-        if self.passthrough is not None:
-            self.passthrough.close()
-            self.passthrough = None
-        if self.container is not None:
-            try:
-                self.container.close()
-            except Exception:
-                if not failed:
-                    raise
-            finally:
-                self.container = None
-        if self.relay is not None:
-            code = self.relay.close(wait=2.0 if failed else 10.0)
-            relay, self.relay = self.relay, None
-            if code and not failed:
-                raise OSError(relay.reason())
-
-
-_DEFAULT_PORTS = {"rtmp": 1935, "rtmps": 443, "rtsp": 554}
-
-
-def _peer_addresses(url: str) -> set:
-    """``(ip, port)`` pairs a TCP connection to ``url`` can have as its peer (empty for UDP)."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme in ("udp", "rtp") or not parts.hostname:
-        return set()
-    try:
-        port = parts.port or _DEFAULT_PORTS.get(scheme)
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (OSError, ValueError):
-        return set()
-    return {(info[4][0], info[4][1]) for info in infos}
-
-
-def _shutdown_sockets(peers: set) -> int:
-    """Shut down this process's TCP sockets connected to one of ``peers`` (a blocked FFmpeg
-    ``send`` then fails with EPIPE). POSIX only (``/dev/fd``); returns how many."""
-    import stat
-
-    if not peers or not os.path.isdir("/dev/fd"):
-        return 0
-    n = 0
-    for name in os.listdir("/dev/fd"):
-        try:
-            fd = int(name)
-            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
-                continue
-            s = socket.socket(fileno=os.dup(fd))
-        except (ValueError, OSError):
-            continue
-        try:
-            if s.type == socket.SOCK_STREAM and tuple(s.getpeername()[:2]) in peers:
-                s.shutdown(socket.SHUT_RDWR)
-                n += 1
-        except OSError:
-            pass
-        finally:
-            s.close()  # the duplicate only
-    return n
-
-
-def _failure(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-
-
-class StreamSink:
+class StreamSink(LiveSending):
     """Encode frames and send them to a stream receiver (see the module doc).
 
     Args:
@@ -424,7 +139,7 @@ class StreamSink:
         self.write_ms: collections.deque = collections.deque(maxlen=2000)
         self.latency_ms: collections.deque = collections.deque(maxlen=2000)
         self._last_pts: Optional[int] = None
-        self._conn: Optional[_Connection] = None
+        self._conn: Optional[Connection] = None
         self.stall_timeout = max(1.0, float(open_timeout))
         self._watched: Optional[tuple] = None  # (since, connection) while a write may block
         self._stalled = False
@@ -457,10 +172,9 @@ class StreamSink:
                 opts.pop("crf", None)
         return opts
 
-    # -- connecting ---------------------------------------------------------------------------
-    def _connect(self, first: bool) -> _Connection:
+    def _connect(self, first: bool) -> Connection:
         try:
-            return _Connection(self)
+            return Connection(self)
         except (av.error.FFmpegError, OSError) as e:
             if not first:
                 raise
@@ -471,7 +185,6 @@ class StreamSink:
     def accepts(self) -> tuple[str, ...]:
         return self.preset.accepts
 
-    # -- writing -------------------------------------------------------------------------------
     def _pack(self, frame: Frame) -> av.VideoFrame:
         h, w = frame.size
         if (w, h) != (self.width, self.height):
@@ -533,124 +246,6 @@ class StreamSink:
         if t_cap is not None:
             self.latency_ms.append(1000.0 * (t1 - t_cap))
 
-    def _watch(self) -> None:
-        """Cut a connection whose send makes no progress for ``stall_timeout`` s (a link that
-        went silent without a reset: FFmpeg's writes through ``avio_open`` have no timeout), so
-        the blocked write fails: a file job stops with one line, a live one reconnects."""
-        while not (self._closed and self._conn is None and self._watched is None):
-            time.sleep(0.25)
-            watched = self._watched
-            if watched is None or time.monotonic() - watched[0] < self.stall_timeout:
-                continue
-            self._stalled = True
-            relay = watched[1].relay
-            if relay is not None:
-                relay.proc.kill()
-            else:
-                _shutdown_sockets(self._peers)
-            while self._watched is watched:  # wait for that write to fail
-                time.sleep(0.05)
-
-    @contextlib.contextmanager
-    def _guard(self, conn):
-        watched = (time.monotonic(), conn)
-        self._watched = watched
-        try:
-            yield
-        finally:
-            if self._watched is watched:
-                self._watched = None
-
-    def _drop_connection(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            try:
-                with self._guard(conn):
-                    conn.close(failed=True)
-            except Exception:
-                pass
-
-    # -- the live sender -------------------------------------------------------------------------
-    def _sender(self) -> None:
-        try:
-            while True:
-                with self._cv:
-                    while self._slot is None and not self._closed:
-                        self._cv.wait()
-                    if self._slot is None:
-                        return
-                    (vf, t_cap), self._slot = self._slot, None
-                    self._busy = True
-                try:
-                    if self._conn is None:
-                        self._reconnect()
-                        continue
-                    self._send(vf, t_cap)
-                except (av.error.FFmpegError, OSError) as e:
-                    reason = self._conn.relay.reason() if self._conn and self._conn.relay else _failure(e)
-                    if self._stalled:
-                        reason, self._stalled = f"no progress for {self.stall_timeout:g} s", False
-                    self._drop_connection()
-                    with self._cv:
-                        self._down_since = time.perf_counter()
-                    warn(f"the stream to {redact(self.url)} broke ({reason}); reconnecting, frames are dropped meanwhile")
-                    self._reconnect()
-                finally:
-                    with self._cv:
-                        self._busy = False
-                        self._cv.notify_all()
-        except BaseException as e:  # noqa: BLE001 - handed to the caller's next write()
-            self._error = e
-
-    def _reconnect(self) -> None:
-        """Try again with backoff until connected or closed."""
-        tries, dropped0, t0 = 0, self.dropped, time.perf_counter()
-        while not self._closed:
-            delay = BACKOFF_S[min(tries, len(BACKOFF_S) - 1)]
-            with self._cv:
-                self._cv.wait_for(lambda: self._closed, timeout=delay)
-            if self._closed:
-                return
-            tries += 1
-            if self.scheme == "srt":
-                try:
-                    srt_probe(self.url, timeout=1.0)
-                except OutputError:
-                    continue
-            try:
-                self._conn = _Connection(self)
-            except (av.error.FFmpegError, OSError):
-                continue
-            self.reconnects += 1
-            with self._cv:
-                self._down_since, self._slot = None, None
-            warn(f"the stream to {redact(self.url)} is back after {time.perf_counter() - t0:.1f} s "
-                 f"({tries} tries, {self.dropped - dropped0} frames dropped meanwhile)")
-            return
-
-    # -- finishing ------------------------------------------------------------------------------
-    def summary(self) -> str:
-        """One line: frames sent / dropped at the sink, reconnects, network write and on-air latency."""
-        def q(values, p):
-            return float(np.percentile(list(values), p)) if values else float("nan")
-
-        line = (f"stream {redact(self.url)}: {self.sent} of {self.frames} frames sent, {self.dropped} dropped at the "
-                f"sink, {self.reconnects} reconnects; write ms p50 {q(self.write_ms, 50):.1f} "
-                f"p95 {q(self.write_ms, 95):.1f}")
-        if self.latency_ms:
-            line += f"; capture-to-sent ms p50 {q(self.latency_ms, 50):.1f} p95 {q(self.latency_ms, 95):.1f}"
-        return line
-
-    def _stop_thread(self) -> None:
-        if not self.live:
-            return
-        with self._cv:  # let the last frame go out
-            self._cv.wait_for(lambda: (self._slot is None and not self._busy) or self._down_since is not None
-                              or self._error is not None, timeout=5.0)
-            self._closed = True
-            self._cv.notify_all()
-        self._thread.join(timeout=10)
-
     def close(self) -> str:
         """Flush the encoder, end the stream, close the connection; returns the URL."""
         if self._closed and self._conn is None:
@@ -696,22 +291,6 @@ class StreamSink:
             self.abort()
         else:
             self.close()
-
-
-def parse_bitrate(value) -> int:
-    """``"2.5M"`` → 2500000, ``"800k"`` → 800000, ``3000000`` → 3000000."""
-    if isinstance(value, (int, float)):
-        rate = float(value)
-    else:
-        text = str(value).strip().lower().rstrip("bps").rstrip("/")
-        mult = {"k": 1e3, "m": 1e6, "g": 1e9}.get(text[-1:], 1.0)
-        try:
-            rate = float(text[:-1] if text[-1:] in "kmg" else text) * mult
-        except ValueError:
-            raise OutputError(f"bitrate {value!r}: give bits per second such as 2500k or 4M") from None
-    if rate < 1000:
-        raise OutputError(f"bitrate {value!r} is too low; give bits per second such as 2500k or 4M")
-    return int(rate)
 
 
 def open_stream_sink(url: str, **kw) -> StreamSink:

@@ -71,7 +71,7 @@ def replace_plan(output: PathLike, *, transparent: bool, crf: int = 18, codec_pr
     """The plan of :func:`replace`: a composite, or RGBA (``transparent``) in an alpha container.
     ``stream``: ``gop``/``bitrate`` for a stream URL output."""
     from vidmatte.io.formats import ALPHA_CONTAINERS
-    from vidmatte.io.stream import is_stream_url
+    from vidmatte.io.stream_net import is_stream_url
 
     if is_stream_url(output):  # low-latency H.264 (or webm/prores over srt/tcp), see vidmatte.io.stream
         return OutputPlan(format, "rgba" if transparent else "composite", True,
@@ -91,7 +91,7 @@ def matte_plan(output: PathLike, format: Optional[str] = None, alpha_mode: Optio
     """The plan of :func:`matte`; ``format`` defaults from the output name (see :func:`matte`).
     ``stream``: ``gop``/``bitrate`` for a stream URL output (default format there: ``alpha``)."""
     from vidmatte.io.formats import ALPHA_CONTAINERS, SEQUENCE_EXTENSIONS
-    from vidmatte.io.stream import is_stream_url
+    from vidmatte.io.stream_net import is_stream_url
 
     if is_stream_url(output):
         format = format or "alpha"

@@ -28,7 +28,7 @@ PREVIEW_BACKGROUNDS = ("blur", "green", "#3366ff")
 
 
 def is_stream_url(output) -> bool:
-    from vidmatte.io.stream import is_stream_url as check
+    from vidmatte.io.stream_net import is_stream_url as check
 
     return check(output)
 

@@ -119,21 +119,45 @@ def check_session(session, asked: Sequence, model: str = "the ONNX model") -> li
     return used
 
 
-def provider_table(available: Optional[Sequence[str]] = None) -> list[tuple[str, str, str]]:
-    """``(device, provider, status)`` rows for ``vidmatte models list``."""
-    import onnxruntime as ort
+#: onnxruntime wheels → the providers each ships besides the CPU's
+WHEELS = {"onnxruntime": ("CoreMLExecutionProvider",) if sys.platform == "darwin" else (),
+          "onnxruntime-gpu": ("CUDAExecutionProvider", "TensorrtExecutionProvider"),
+          "onnxruntime-openvino": ("OpenVINOExecutionProvider",),
+          "onnxruntime-directml": ("DmlExecutionProvider",)}
 
-    available = list(available_providers() if available is None else available)
+
+def installed_runtimes() -> dict[str, str]:
+    """The onnxruntime wheels installed here → their versions (package metadata: nothing imported)."""
+    from importlib import metadata
+
+    found = {}
+    for dist in WHEELS:
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def provider_table(available: Optional[Sequence[str]] = None) -> list[tuple[str, str, str]]:
+    """``(device, provider, status)`` rows for ``vidmatte models list``, then one row naming the
+    onnxruntime wheels. Without ``available``, the providers are those the installed wheels
+    ship (read from package metadata, so listing never imports onnxruntime); a run still checks
+    the session's real providers (:func:`check_session`)."""
+    runtimes = installed_runtimes()
+    if available is None:
+        available = [CPU] + [p for dist in runtimes for p in WHEELS[dist]] if runtimes else []
     rows = []
     for device, provs in ONNX_DEVICES.items():
         prov = provs[0] if provs else CPU
-        have = [p for p in (provs or (CPU,)) if p in available]
-        if have:
-            status = "available"
+        if any(p in available for p in (provs or (CPU,))):
+            status = "yes"
         else:
             where = PLATFORM_ONLY.get(device)
             status = ("not on this OS" if where is not None and sys.platform != where
                       else f"missing: {INSTALL[device]}")
         rows.append((device, prov, status))
-    rows.append(("", f"onnxruntime {ort.__version__}", ", ".join(available)))
+    wheels = ", ".join(f"{d} {v}" for d, v in runtimes.items()) or "none installed"
+    note = "; several wheels share the import name onnxruntime: keep one" if len(runtimes) > 1 else ""
+    rows.append(("", "wheels", wheels + note))
     return rows
