@@ -27,7 +27,7 @@ CPU_HINT = ("note: BiRefNet runs at under 1 fps on a CPU; for live use on a CPU 
 PREVIEW_BACKGROUNDS = ("blur", "green", "#3366ff")
 
 
-def is_stream_url(output) -> bool:
+def _is_stream_url(output) -> bool:
     from vidmatte.io.stream_net import is_stream_url as check
 
     return check(output)
@@ -49,7 +49,7 @@ def _open_sinks(source, processor, sinks: list, *, virtual_cam, cam_device, cam_
             processor.set_background(cycle[state["i"]])
 
         sinks.append(open_sink("preview", keys={"b": next_background}))
-    if output and is_stream_url(output):  # a live stream: sender thread, drops, reconnects
+    if output and _is_stream_url(output):  # a live stream: sender thread, drops, reconnects
         from vidmatte.io.retime import RetimedSink
         from vidmatte.io.stream import StreamSink
 
@@ -163,7 +163,7 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
 
     if not (virtual_cam or cam_device or cam_backend or preview or output):
         raise InputError("choose at least one output: a virtual camera, the preview window or a recording file")
-    if output and not is_stream_url(output):
+    if output and not _is_stream_url(output):
         check_output_path(output, overwrite=overwrite)  # before the model loads
     spec = background
     background = as_background(background)
@@ -209,7 +209,11 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
         watchers = []
         if isinstance(spec, (str, os.PathLike)) and os.path.isfile(spec):
             watchers.append(BackgroundWatcher(os.fspath(spec), processor.set_background))
-        streams = [s.sink for s in sinks if type(getattr(s, "sink", None)).__name__ == "StreamSink"]
+        streams = []
+        if output and _is_stream_url(output):
+            from vidmatte.io.stream import StreamSink
+
+            streams = [s.sink for s in sinks if isinstance(getattr(s, "sink", None), StreamSink)]
         if streams and on_stats is not None:  # the stream's own line: network write time, sink drops
             user_on_stats = on_stats
 
