@@ -341,3 +341,8 @@ def test_bitrate_and_redaction():
         parse_bitrate("fast")
     assert redact("rtmp://a.example/live/SECRET") == "rtmp://a.example/live/***"
     assert redact("srt://h:1?passphrase=abcdefghij&latency=200") == "srt://h:1?passphrase=***&latency=200"
+
+
+def test_transparent_replace_streams_only_where_alpha_travels(clip):
+    with pytest.raises(OutputError, match="only srt:// and tcp://"):
+        replace(clip.path, "rtmp://127.0.0.1:9/live/key", matter=ChromaKeyMatter(), background=None, progress=False)

@@ -12,10 +12,9 @@ The FFmpeg inside PyAV's wheels has no ``srt`` protocol (no libsrt): for ``srt:/
 stream is piped into a system ``ffmpeg`` (``-c copy``), which sends it. Without one, the sink
 refuses in one line naming what to install.
 
-The receiver is reached when the sink opens, before any frame is processed: a refused
-connection or an unknown host is an :class:`~vidmatte.errors.OutputError` (exit 2). (UDP and
-RTP are connectionless: only an unknown host can be found out; for SRT a handshake is tried
-first, see :func:`srt_probe`.)
+The receiver is reached when the sink opens, before any frame: a refused connection or an
+unknown host is an :class:`~vidmatte.errors.OutputError` (exit 2); UDP/RTP are connectionless,
+SRT is probed first (:func:`srt_probe`). A stalled write is cut (:mod:`~vidmatte.io.stream_live`).
 
 Two behaviours (``live``):
 
@@ -93,8 +92,8 @@ class StreamSink(LiveSending):
         if self.preset.alpha:
             if scheme not in _BYTE_STREAMS:
                 raise OutputError(f"{scheme}:// cannot carry {preset} with alpha (FLV, MPEG-TS and RTP hold no alpha): "
-                                  "send it over srt:// or tcp:// (as Matroska/WebM), or stream the matte itself "
-                                  "with --format alpha")
+                                  "send it over srt:// or tcp:// (as Matroska/WebM), or stream H.264 (replace: --format "
+                                  "h264; matte: --format alpha)")
             self.muxer = _ALPHA_MUXERS[preset]
         else:
             self.muxer = SCHEMES[scheme]

@@ -74,6 +74,11 @@ def replace_plan(output: PathLike, *, transparent: bool, crf: int = 18, codec_pr
     from vidmatte.io.stream_net import is_stream_url
 
     if is_stream_url(output):  # low-latency H.264 (or webm/prores over srt/tcp), see vidmatte.io.stream
+        if transparent and format is None:
+            if not str(output).lower().startswith(("srt://", "tcp://")):
+                raise OutputError("transparent output needs alpha, which only srt:// and tcp:// streams carry "
+                                  "(--format webm or prores); choose a background for other streams")
+            format = "webm"
         return OutputPlan(format, "rgba" if transparent else "composite", True,
                           {"crf": crf, **({"codec_preset": codec_preset} if codec_preset != "medium" else {}),
                            **(stream or {})})
