@@ -30,7 +30,7 @@ def register(sub) -> None:
                                    "an input that fails fails alone. Exit code 2 when any input failed.")
     p.add_argument("inputs", nargs="+", metavar="IN", help="video files, folders or globs ('clips/**/*.mp4')")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created if missing)")
-    p.add_argument("--overwrite", action="store_true",
+    p.add_argument("-y", "--overwrite", action="store_true",
                    help="redo outputs that are finished, or that exist and were not made by a batch")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar; only failures are listed")
     add_background_options(p, required=False)

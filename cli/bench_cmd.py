@@ -21,7 +21,7 @@ __all__ = ["register", "run", "MODES"]
 
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", default="lite", choices=("lite", "full"), help="network size (default lite)")
-    p.add_argument("--size", type=parse_size, default=512, metavar="N|HxW",
+    p.add_argument("--size", type=parse_size, default=512, metavar="N|WxH",
                    help="input size, rounded to multiples of 32 (default 512)")
     p.add_argument("--device", default="cpu", choices=DEVICES, help="default cpu")
     p.add_argument("--dtype", default="fp32", choices=DTYPES, help="default fp32")
@@ -51,14 +51,15 @@ def _model_run(args: argparse.Namespace) -> int:
 
 def _pipeline_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clip", metavar="FILE", help="video to process (default: a generated clip)")
-    p.add_argument("--resolution", type=parse_size, default=(1080, 1920), metavar="HxW",
-                   help="size of the generated clip (default 1080x1920)")
+    p.add_argument("--resolution", type=parse_size, default=(1080, 1920), metavar="WxH",
+                   help="size of the generated clip (default 1920x1080)")
     p.add_argument("--frames", type=int, default=24, help="frames in the generated clip (default 24)")
     p.add_argument("--model", default="random",
                    help="'random' (BiRefNet-lite, random weights: timing does not depend on values), "
                         "'chroma', an .onnx file, or a checkpoint name/file")
-    p.add_argument("--model-size", type=parse_size, default=256, metavar="N|HxW", help="default 256")
-    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--model-size", type=parse_size, default=256, metavar="N|WxH",
+                   help="default 256; N: the long side for MODNet, NxN for the others")
+    p.add_argument("--device", default="auto", choices=DEVICES[:3])
     p.add_argument("--dtype", default="auto", choices=DTYPES)
     p.add_argument("--batch", type=int, default=1, help="frames per model call")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
@@ -141,8 +142,8 @@ def _batch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("clips", nargs="*", metavar="CLIP", help="videos to process (default: generated clips)")
     p.add_argument("--count", type=int, default=4, help="generated clips (default 4)")
     p.add_argument("--frames", type=int, default=96, help="frames per generated clip (default 96)")
-    p.add_argument("--resolution", type=parse_size, default=(360, 640), metavar="HxW",
-                   help="size of the generated clips (default 360x640)")
+    p.add_argument("--resolution", type=parse_size, default=(360, 640), metavar="WxH",
+                   help="size of the generated clips (default 640x360)")
     p.add_argument("--model", default="chroma", help="model name or file (default chroma: the engine, not the model)")
     p.add_argument("--workers", type=int, metavar="N", help="Ray workers (default: one per CPU)")
     p.add_argument("--segment", type=float, metavar="SECONDS", help="also time Ray with segments of this length")
@@ -164,13 +165,13 @@ def _sizes(text: str) -> list:
     try:
         return [parse_size(t) for t in text.split(",") if t]
     except argparse.ArgumentTypeError as exc:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list of N or HxW: {exc}") from None
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of N or WxH: {exc}") from None
 
 
 def _refine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default="guided", choices=("guided", "vitmatte"), help="default guided")
-    p.add_argument("--frames", type=_sizes, default=[(720, 1280), (1080, 1920)], metavar="HxW[,HxW…]",
-                   help="frame sizes (default 720x1280,1080x1920)")
+    p.add_argument("--frames", type=_sizes, default=[(720, 1280), (1080, 1920)], metavar="WxH[,WxH…]",
+                   help="frame sizes (default 1280x720,1920x1080)")
     p.add_argument("--model", default="modnet", help="guided: the model it follows (default the bundled MODNet)")
     p.add_argument("--model-size", type=_sizes, default=[256, 512], metavar="N[,N…]",
                    help="guided: model sizes (default 256,512: MODNet live and file defaults on a CPU)")

@@ -22,7 +22,7 @@ DESCRIPTION = ("Live virtual background: frames from a camera (or a stream, lavf
 
 def register(subparsers) -> None:
     from vidmatte_cli.options import (add_background_options, add_edge_options, add_model_options, add_refine_options,
-                                      add_smoothing_options)
+                                      add_smoothing_options, add_stream_options)
 
     p = subparsers.add_parser("webcam", help="live capture to a virtual camera, preview window or file",
                               description=DESCRIPTION)
@@ -43,8 +43,12 @@ def register(subparsers) -> None:
     o.add_argument("--cam-backend", metavar="NAME|MODULE:CLASS",
                    help="pyvirtualcam backend, or a plugin class to import (module:Class)")
     o.add_argument("--preview", action="store_true", help="show a window (q/Esc quits, b cycles backgrounds)")
-    o.add_argument("-o", "--output", metavar="FILE", help="also record the result (finalised on Ctrl-C)")
-    o.add_argument("--overwrite", action="store_true", help="replace an existing recording")
+    o.add_argument("-o", "--output", metavar="FILE|URL",
+                   help="also record the result (finalised on Ctrl-C), or stream it: rtmp://HOST/APP/KEY, "
+                        "srt://HOST:PORT, udp://HOST:PORT, rtp://HOST:PORT, rtsp://HOST:PORT/PATH, tcp://HOST:PORT "
+                        "(low-latency H.264; reconnects when the receiver comes back)")
+    o.add_argument("-y", "--overwrite", action="store_true", help="replace an existing recording")
+    add_stream_options(p)
     r = p.add_argument_group("run")
     r.add_argument("--frames", type=int, metavar="N", help="stop after N output frames")
     r.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
@@ -68,8 +72,13 @@ def run(args) -> int:
     from vidmatte_cli.options import edges_from_args, matter_from_args, smoothing_from_args
 
     if not (args.virtual_cam or args.cam_device or args.cam_backend or args.preview or args.output):
-        raise InputError("choose at least one output: --virtual-cam, --preview or -o FILE")
-    if args.output:
+        raise InputError("choose at least one output: --virtual-cam, --preview or -o FILE|URL")
+    from vidmatte.io.stream_net import is_stream_url, redact
+    from vidmatte_cli.options import stream_options
+
+    streaming = bool(args.output) and is_stream_url(args.output)
+    stream = stream_options(args)
+    if args.output and not streaming:
         from vidmatte.io.atomic import check_output_path
 
         check_output_path(args.output, overwrite=args.overwrite)  # before the model loads
@@ -85,12 +94,12 @@ def run(args) -> int:
                    duration=args.duration, **smoothing, fg_estimation=args.fg_estimation,
                    reuse_alpha=args.reuse_alpha, threads=args.threads, stats_interval=args.stats,
                    on_stats=(lambda st: say(st.summary())) if args.stats else None, log=say, refine=args.refine,
-                   workers=args.workers, **edges)
+                   workers=args.workers, **edges, **stream)
     say(stats.summary())
     if args.stats:
         say("ms/frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stats.stages_ms.items()))
     if stats.stopped_by not in ("frames", "duration", "end of source", "window closed"):
         say(f"stopped: {stats.stopped_by}")
     if args.output:
-        say(f"recording written to {args.output}")
+        say(f"streamed to {redact(args.output)}" if streaming else f"recording written to {args.output}")
     return 130 if stats.stopped_by == "SIGINT" else 0

@@ -24,6 +24,11 @@ def _modules() -> dict[str, Path]:
     return mods
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
 def _edges(lazy: bool = True) -> dict[str, set]:
     """Imports between vidmatte modules; ``lazy``: also those inside functions (a circle
     through a function-level import is still a circle)."""
@@ -31,7 +36,11 @@ def _edges(lazy: bool = True) -> dict[str, set]:
     for m, f in mods.items():
         out = set()
         tree = ast.parse(f.read_text())
+        typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If) and _is_type_checking(block.test)
+                       for stmt in block.body for n in ast.walk(stmt)}  # never run: no circle
         for node in (ast.walk(tree) if lazy else tree.body):
+            if id(node) in typing_only:
+                continue
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vidmatte"):
                 out |= {node.module} & set(mods)
                 out |= {f"{node.module}.{a.name}" for a in node.names} & set(mods)

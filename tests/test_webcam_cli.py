@@ -41,7 +41,7 @@ def decode(path) -> list[np.ndarray]:
 def test_an_output_is_required(capsys):
     assert main(["webcam", "--source", GREEN_SCREEN, "--model", "chroma"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "vidmatte: error: choose at least one output: --virtual-cam, --preview or -o FILE")
+        "vidmatte: error: choose at least one output: --virtual-cam, --preview or -o FILE|URL")
 
 
 @pytest.mark.skipif(gui_available(), reason="this OpenCV build has a GUI")

@@ -39,7 +39,7 @@ SMOOTH_STRENGTH = 0.8
 REFINES = ("auto", "guided", "vitmatte", "none")
 REFINE = "auto"
 DTYPES = ("auto", "fp32", "fp16", "bf16")
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml")  # the last four: ONNX models only
 #: how an offline run uses the cores (:mod:`vidmatte.runtime.schedules.auto`)
 POLICIES = ("auto", "inline", "overlap", "frames", "threads")
 #: where ``vidmatte batch`` runs its tasks (:mod:`vidmatte.scale.engines`)

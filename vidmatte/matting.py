@@ -77,6 +77,10 @@ def round_size(size: Union[int, Sequence[int]], multiple: int = 32) -> tuple[int
     >>> round_size(144), round_size((1000, 530))
     ((160, 160), (992, 544))
     """
+    if isinstance(size, str):  # "WxH" text, as on the command line
+        from vidmatte.frame import parse_size
+
+        size = parse_size(size)
     if isinstance(size, (int, np.integer)):
         size = (int(size), int(size))
     h, w = (round_to_multiple(int(s), multiple) for s in size)

@@ -94,7 +94,7 @@ class PipelineBench:
         stages = "\n".join(f"  {k:<10} {v:8.1f} ms/frame" for k, v in self.stage_ms.items())
         return (
             f"clip {self.clip}: {self.width}x{self.height}, {self.frames} frames; model {self.model} at "
-            f"{self.model_size[0]}x{self.model_size[1]} on {self.device}\n"
+            f"{self.model_size[1]}x{self.model_size[0]} on {self.device}\n"
             f"stages alone:\n{stages}\n"
             f"decode alone {self.decode_fps:.1f} fps, encode alone {self.encode_fps:.1f} fps\n"
             f"model only      {self.model_only_fps:7.2f} fps   runs: {self._runs('model-only')}   "

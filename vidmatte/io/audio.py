@@ -25,7 +25,11 @@ COPYABLE: dict[str, Optional[frozenset]] = {
     "webm": frozenset({"opus", "vorbis"}),
     "matroska": None,
     "nut": None,
+    # stream outputs (vidmatte.io.stream): FLV for RTMP, MPEG-TS for SRT/UDP/TCP/RTP, RTSP push
+    "flv": frozenset({"aac", "mp3"}),
     "mpegts": frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"}),
+    "rtp_mpegts": frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"}),
+    "rtsp": frozenset({"aac", "opus"}),
 }
 #: subtitle codecs each container takes as a stream copy (decoder and codec names both listed)
 SUBTITLES: dict[str, frozenset] = {
@@ -36,7 +40,8 @@ SUBTITLES: dict[str, frozenset] = {
                            "hdmv_pgs_subtitle", "pgssub", "dvb_subtitle", "dvbsub"}),
 }
 #: encoder used when an audio copy is impossible
-REENCODE_TO = {"mp4": "aac", "mov": "aac", "webm": "libopus", "matroska": "libopus", "nut": "libopus", "mpegts": "aac"}
+REENCODE_TO = {"mp4": "aac", "mov": "aac", "webm": "libopus", "matroska": "libopus", "nut": "libopus", "flv": "aac",
+               "mpegts": "aac", "rtp_mpegts": "aac", "rtsp": "aac"}
 _SUB_HINT = {"mp4": "MP4 holds only mov_text subtitles, write .mkv to keep it",
              "mov": "MOV holds only mov_text subtitles, write .mkv to keep it",
              "webm": "WebM holds only WebVTT subtitles, write .mkv to keep it",

@@ -253,6 +253,20 @@ register_sink("preview", _open_preview, lambda t: t == "preview", "preview windo
 _SPECIAL = ("virtualcam", "preview")
 
 
+def _is_stream(text: str) -> bool:
+    from vidmatte.io.stream_net import is_stream_url
+
+    return is_stream_url(text)
+
+
+def _open_stream(text: str, **kw):
+    from vidmatte.io.stream import open_stream_sink
+
+    return open_stream_sink(text, **kw)
+
+
+register_sink("stream", _open_stream, _is_stream,
+              "stream (rtmp://, srt://, udp://, rtp://, rtsp://, tcp://)", first=False)
 def _open_stdout_sink(text: str, format: Optional[str] = None, **kw):
     from vidmatte.io.sinks import VideoSink
 
@@ -262,7 +276,8 @@ def _open_stdout_sink(text: str, format: Optional[str] = None, **kw):
 register_sink("stdout", _open_stdout_sink, lambda t: t == "-", "stdout (-: a Matroska, NUT, MPEG-TS or WebM stream)",
               first=False)
 register_sink("sequence", lambda t, **kw: _open_sequence_sink(t, **kw),
-              lambda t: t != "-" and not t.startswith(_SPECIAL) and _sequence_sink_spec(t, None),
+              lambda t: t != "-" and not t.startswith(_SPECIAL) and not _is_stream(t) and _sequence_sink_spec(t, None),
               "image sequence (folder or frame_%06d.png/.exr)", first=False)
-register_sink("video", _open_video_sink, lambda t: t != "-" and not t.startswith(_SPECIAL) and not _sequence_sink_spec(t, None),
+register_sink("video", _open_video_sink,
+              lambda t: t != "-" and not t.startswith(_SPECIAL) and not _is_stream(t) and not _sequence_sink_spec(t, None),
               "video file (.mp4, .mov, .mkv, .webm)", first=False)

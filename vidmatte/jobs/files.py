@@ -66,9 +66,21 @@ def _is_sequence_output(output: PathLike, format: Optional[str]) -> bool:
 
 
 def replace_plan(output: PathLike, *, transparent: bool, crf: int = 18, codec_preset: str = "medium",
-                 format: Optional[str] = None) -> OutputPlan:
-    """The plan of :func:`replace`: a composite, or RGBA (``transparent``) in an alpha container."""
+                 format: Optional[str] = None, stream: Optional[dict] = None) -> OutputPlan:
+    """The plan of :func:`replace`: a composite, or RGBA (``transparent``) in an alpha container.
+    ``stream``: ``gop``/``bitrate`` for a stream URL output."""
     from vidmatte.io.formats import ALPHA_CONTAINERS
+    from vidmatte.io.stream_net import is_stream_url
+
+    if is_stream_url(output):  # low-latency H.264 (or webm/prores over srt/tcp), see vidmatte.io.stream
+        if transparent and format is None:
+            if not str(output).lower().startswith(("srt://", "tcp://")):
+                raise OutputError("transparent output needs alpha, which only srt:// and tcp:// streams carry "
+                                  "(--format webm or prores); choose a background for other streams")
+            format = "webm"
+        return OutputPlan(format, "rgba" if transparent else "composite",
+                          {"crf": crf, **({"codec_preset": codec_preset} if codec_preset != "medium" else {}),
+                           **(stream or {})})
     from vidmatte.io.pipes import is_stdio, pipe_format
 
     options = {"crf": crf, "codec_preset": codec_preset}
@@ -95,9 +107,21 @@ def _no_container_format(format: Optional[str]) -> None:
                           "extension picks the container")
 
 
-def matte_plan(output: PathLike, format: Optional[str] = None, alpha_mode: Optional[str] = None) -> OutputPlan:
-    """The plan of :func:`matte`; ``format`` defaults from the output name (see :func:`matte`)."""
+def matte_plan(output: PathLike, format: Optional[str] = None, alpha_mode: Optional[str] = None,
+               stream: Optional[dict] = None) -> OutputPlan:
+    """The plan of :func:`matte`; ``format`` defaults from the output name (see :func:`matte`).
+    ``stream``: ``gop``/``bitrate`` for a stream URL output (default format there: ``alpha``)."""
     from vidmatte.io.formats import ALPHA_CONTAINERS, SEQUENCE_EXTENSIONS
+    from vidmatte.io.stream_net import is_stream_url
+
+    if is_stream_url(output):
+        format = format or "alpha"
+        if format not in ("alpha", "webm", "prores"):
+            raise OutputError(f"a stream carries --format alpha, webm or prores (webm/prores over srt:// or tcp://), "
+                              f"not {format}")
+        return OutputPlan(MATTE_FORMATS[format][0], MATTE_FORMATS[format][1],
+                          {"alpha_mode": alpha_mode, **(stream or {})})
+
     from vidmatte.io.pipes import is_stdio, pipe_format
 
     if is_stdio(output):  # -o -: a streamable container on stdout
@@ -115,6 +139,10 @@ def matte_plan(output: PathLike, format: Optional[str] = None, alpha_mode: Optio
         raise OutputError(f"unknown matte format {format!r}; choose one of {', '.join(MATTE_FORMATS)}")
     sink_format, product = MATTE_FORMATS[format]
     return OutputPlan(sink_format, product, {"alpha_mode": alpha_mode})
+
+
+def _stream_keywords(gop: Optional[int], bitrate: Any) -> dict:
+    return {k: v for k, v in (("gop", gop), ("bitrate", bitrate)) if v is not None}
 
 
 def open_input(input: PathLike, *, strict: bool = False, fps: Optional[float] = None):
@@ -204,7 +232,7 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
             crf: int = 18, codec_preset: str = "medium", batch_size: int = 1, overwrite: bool = False,
             strict: bool = False, fps: Optional[float] = None, format: Optional[str] = None,
             progress: Optional[Any] = None, refine: Any = REFINE, choke: float = 0.0,
-            feather: float = 0.0) -> PipelineStats:
+            feather: float = 0.0, gop: Optional[int] = None, bitrate: Any = None) -> PipelineStats:
     """Put the people of ``input`` on ``background`` and write ``output`` (audio and timing kept).
 
     Args:
@@ -222,8 +250,12 @@ def replace(input: PathLike, output: PathLike, *, background: Any = None, matter
         fps: frame rate of an image sequence without a timestamps.json.
         format: video preset (``"h264"``, ``"prores"``: 10-bit ProRes 4444 that keeps a
             high-bit-depth input's precision, ``"webm"``); ``None``: by extension.
+        gop, bitrate: keyframe interval (frames) and bits/s (``"2500k"``) when ``output`` is a
+            stream URL (``rtmp://``, ``srt://``, ``udp://``, ``rtp://``, ``rtsp://``, ``tcp://``;
+            see :mod:`vidmatte.io.stream`).
     """
-    plan = replace_plan(output, transparent=background is None, crf=crf, codec_preset=codec_preset, format=format)
+    plan = replace_plan(output, transparent=background is None, crf=crf, codec_preset=codec_preset, format=format,
+                        stream=_stream_keywords(gop, bitrate))
     return run_file(plan, input, output, matter=matter, background=background, smoothing=smoothing,
                     strength=strength, fg_estimation=fg_estimation, batch_size=batch_size, overwrite=overwrite,
                     strict=strict, fps=fps, progress=progress, refine=refine, choke=choke, feather=feather)
@@ -233,7 +265,8 @@ def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Op
           alpha_mode: Optional[str] = None, smoothing: Any = SMOOTHER_FILES, strength: Optional[float] = None,
           fg_estimation: str = FG_ESTIMATION, batch_size: int = 1, overwrite: bool = False,
           strict: bool = False, fps: Optional[float] = None, progress: Optional[Any] = None,
-          refine: Any = REFINE, choke: float = 0.0, feather: float = 0.0) -> PipelineStats:
+          refine: Any = REFINE, choke: float = 0.0, feather: float = 0.0, gop: Optional[int] = None,
+          bitrate: Any = None) -> PipelineStats:
     """Alpha and foreground of ``input`` for VFX: ProRes 4444 / VP9-alpha / PNG / TIFF / EXR / matte video.
 
     ``format`` defaults from the output: .mov → prores, .webm → webm, .mp4 → alpha matte,
@@ -244,8 +277,10 @@ def matte(input: PathLike, output: PathLike, *, matter: Any = "auto", format: Op
     ``refine``: as :class:`~vidmatte.runtime.processor.Processor` (``"vitmatte"`` or a loaded
     :class:`~vidmatte.refine.vitmatte.VitMatteRefiner` for the offline quality tier).
     ``choke``, ``feather``: matte edge controls in pixels, as the Processor (default 0: off).
+    A stream URL output carries ``alpha`` (the default there), or ``webm``/``prores`` over
+    ``srt://``/``tcp://``; ``gop``, ``bitrate`` as :func:`replace`.
     """
-    plan = matte_plan(output, format, alpha_mode)
+    plan = matte_plan(output, format, alpha_mode, stream=_stream_keywords(gop, bitrate))
     return run_file(plan, input, output, matter=matter, smoothing=smoothing, strength=strength,
                     fg_estimation=fg_estimation, batch_size=batch_size, overwrite=overwrite, strict=strict, fps=fps,
                     progress=progress, refine=refine, choke=choke, feather=feather)

@@ -27,8 +27,14 @@ CPU_HINT = ("note: BiRefNet runs at under 1 fps on a CPU; for live use on a CPU 
 PREVIEW_BACKGROUNDS = ("blur", "green", "#3366ff")
 
 
+def _is_stream_url(output) -> bool:
+    from vidmatte.io.stream_net import is_stream_url as check
+
+    return check(output)
+
+
 def _open_sinks(source, processor, sinks: list, *, virtual_cam, cam_device, cam_backend, preview, output,
-                overwrite, background) -> None:
+                overwrite, background, stream: Optional[dict] = None) -> None:
     """Open the chosen outputs into ``sinks`` (filled as they open, so a failure can clean up)."""
     from vidmatte.io.registry import open_sink
 
@@ -43,7 +49,14 @@ def _open_sinks(source, processor, sinks: list, *, virtual_cam, cam_device, cam_
             processor.set_background(cycle[state["i"]])
 
         sinks.append(open_sink("preview", keys={"b": next_background}))
-    if output:
+    if output and _is_stream_url(output):  # a live stream: sender thread, drops, reconnects
+        from vidmatte.io.retime import RetimedSink
+        from vidmatte.io.stream import StreamSink
+
+        sink = StreamSink(output, width=source.width, height=source.height, time_base=RetimedSink.time_base,
+                          fps=source.fps, live=True, **(stream or {}))
+        sinks.append(RetimedSink(sink, source.fps))
+    elif output:
         from vidmatte.io.retime import RetimedSink
         from vidmatte.io.sinks import VideoSink
 
@@ -108,7 +121,8 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
            fg_estimation: str = FG_ESTIMATION, reuse_alpha: Optional[float] = None, threads: Optional[int] = None,
            stats_interval: Optional[float] = None, on_stats: Optional[Callable[[LiveStats], None]] = None,
            log: Callable[[str], None] = lambda line: None, refine: Any = REFINE,
-           workers: Optional[int] = None, choke: float = 0.0, feather: float = 0.0) -> LiveStats:
+           workers: Optional[int] = None, choke: float = 0.0, feather: float = 0.0, gop: Optional[int] = None,
+           bitrate: Any = None) -> LiveStats:
     """Run live until ``frames``/``duration``, the source's end, Ctrl-C/SIGTERM or the preview's ``q``.
 
     Args:
@@ -120,7 +134,12 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
         virtual_cam, cam_device, cam_backend: send to a virtual camera (pyvirtualcam backend
             name, an entry-point plugin or ``module:Class``).
         preview: a window (``q``/Esc quits, ``b`` cycles backgrounds).
-        output: also record to this file (finalised on Ctrl-C), with the real frame timing.
+        output: also record to this file (finalised on Ctrl-C), with the real frame timing; or
+            send to a stream URL (``rtmp://``, ``srt://``, ``udp://``, ``rtp://``, ``rtsp://``,
+            ``tcp://``: :class:`~vidmatte.io.stream.StreamSink`, which drops frames rather than
+            queue latency on a slow link and reconnects with backoff; its line, with the network
+            write time, is logged with the stats and at the end).
+        gop, bitrate: keyframe interval (frames) and bits/s of a stream output.
         reuse_alpha: reuse the last matte while the frame barely changes (mean |diff| below it).
         threads: CPU threads for the model (default on CPU: cores − 1, one left for capture).
         log: receives one-line notes (which model runs and why, CPU hints).
@@ -146,7 +165,7 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
 
     if not (virtual_cam or cam_device or cam_backend or preview or output):
         raise InputError("choose at least one output: a virtual camera, the preview window or a recording file")
-    if output:
+    if output and not _is_stream_url(output):
         check_output_path(output, overwrite=overwrite)  # before the model loads
     spec = background
     background = as_background(background)
@@ -179,7 +198,7 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
         try:
             _open_sinks(src, processor, sinks, virtual_cam=virtual_cam, cam_device=cam_device,
                         cam_backend=cam_backend, preview=preview, output=output, overwrite=overwrite,
-                        background=spec)
+                        background=spec, stream={k: v for k, v in (("gop", gop), ("bitrate", bitrate)) if v is not None})
             model_s, light_s = _warm_up(processor, src.height, src.width, workers)
             if chosen is None and workers > 1:
                 workers = live_workers(processor, preview, model_s, light_s)
@@ -192,9 +211,24 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
         watchers = []
         if isinstance(spec, (str, os.PathLike)) and os.path.isfile(spec):
             watchers.append(BackgroundWatcher(os.fspath(spec), processor.set_background))
+        streams = []
+        if output and _is_stream_url(output):
+            from vidmatte.io.stream import StreamSink
+
+            streams = [s.sink for s in sinks if isinstance(getattr(s, "sink", None), StreamSink)]
+        if streams and on_stats is not None:  # the stream's own line: network write time, sink drops
+            user_on_stats = on_stats
+
+            def on_stats(st, _user=user_on_stats):
+                _user(st)
+                for s in streams:
+                    log(s.summary())
+
         runner = LiveRunner(src, processor, sinks, frames=frames, duration=duration,
                             stats_interval=stats_interval, on_stats=on_stats, watchers=watchers, workers=workers)
         stats = runner.run()
+        for s in streams:
+            log(s.summary())
         stats.stages_ms = processor.times.per_frame_ms(stats.processed)
         return stats
     finally:

@@ -31,7 +31,6 @@ same array in a tensor on ``device``.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -61,12 +60,15 @@ class OnnxMatter:
         preset: ``birefnet``, ``modnet``, ``u2net`` or ``isnet``; ``None`` recognises the
             family from the graph (input/output names, shapes, number of outputs).
         size: model input size. ``N``: the long side for models trained at any aspect
-            (MODNet), ``N×N`` otherwise; ``(H, W)``: exactly that. Rounded to multiples of
+            (MODNet), ``N×N`` otherwise; ``(H, W)`` or the text ``"WxH"``: exactly that. Rounded to multiples of
             32 for dynamic-size models. A fixed-size model only runs at its own size.
         mean, std, output_index, sigmoid: override the preset's values.
-        providers: onnxruntime execution providers (default: CUDA for ``device='cuda'``
-            when available, else CPU).
-        device: where ``predict`` returns its tensor (``"cpu"``, ``"cuda"``, a torch.device).
+        providers: onnxruntime execution providers (default: from ``device``, see
+            :mod:`vidmatte.models.providers`); ``providers`` (attribute) lists what the
+            session really uses, and a one-line warning says when the first asked fell back.
+        device: ``"cpu"``, ``"cuda"`` (``"cuda:N"``), ``"tensorrt"``, ``"openvino"``,
+            ``"directml"`` or ``"coreml"``; ``predict`` returns its tensor on the GPU for
+            cuda/tensorrt, on the host otherwise.
         threads: intra-op threads of the CPU provider (default: onnxruntime's choice);
             :meth:`set_threads` changes it later.
     """
@@ -87,17 +89,21 @@ class OnnxMatter:
         device: Union[str, "torch.device"] = "cpu",
         threads: Optional[int] = None,
     ):
+        from vidmatte.models.providers import providers_for, torch_device_for
+
         self.path = Path(path)
-        self._device = str(device)
-        self.device_type = self._device.split(":")[0]
-        if self.device_type == "cuda":
+        self.accelerator = str(device)  # the --device asked: cpu, cuda[:N], tensorrt, openvino, directml, coreml
+        if self.accelerator.split(":")[0] == "cuda":
             import torch
 
             if not torch.cuda.is_available():
                 raise DeviceError("device 'cuda' was asked but no CUDA device is available; use --device cpu")
-        self._providers = providers
+        self._device = torch_device_for(self.accelerator)
+        self.device_type = self._device.split(":")[0]
+        self._providers = list(providers) if providers is not None else providers_for(self.accelerator)
         self.threads = threads
-        self.session = _open_session(self.path, providers, self.device_type, threads)
+        self.session = _open_session(self.path, self._providers, self.device_type, threads)
+        self.providers = list(self.session.get_providers())  # what the session really uses
         self._sessions = {threads: self.session}  # by thread count: switching back is free
         inp = self.session.get_inputs()[0]
         self._input_name = inp.name
@@ -139,7 +145,7 @@ class OnnxMatter:
         if self._fixed_hw is not None:
             if size is not None and _as_hw(size) != self._fixed_hw:
                 h, w = self._fixed_hw
-                raise InputError(f"{self.path.name} has a fixed input size {h}x{w}; drop --model-size "
+                raise InputError(f"{self.path.name} has a fixed input size {w}x{h} (WxH); drop --model-size "
                                  "or export the model with dynamic height and width")
             return self._fixed_hw
         hw = _as_hw(self.preset.size if size is None else size)
@@ -242,7 +248,8 @@ class OnnxMatter:
         return torch.from_numpy(self.predict_array(images)).to(self._device)
 
     def __repr__(self) -> str:
-        return f"OnnxMatter({self.path.name!r}, preset={self.name!r}, size={self.size}, device={self._device})"
+        return (f"OnnxMatter({self.path.name!r}, preset={self.name!r}, size={self.size}, device={self.accelerator}, "
+                f"providers={self.providers})")
 
 
 #: model-space ``(h, w)`` of the load-time probe of a dynamic-size model
@@ -256,7 +263,11 @@ def _to_nhwc(images: Any) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def _as_hw(size: Union[int, Sequence[int]]) -> tuple[int, int]:
+def _as_hw(size: Union[int, str, Sequence[int]]) -> tuple[int, int]:
+    if isinstance(size, str):  # "WxH" text, as on the command line
+        from vidmatte.frame import parse_size
+
+        size = parse_size(size)
     if isinstance(size, (int, np.integer)):
         return int(size), int(size)
     h, w = size
@@ -266,24 +277,21 @@ def _as_hw(size: Union[int, Sequence[int]]) -> tuple[int, int]:
 def _open_session(path: Path, providers, device_type: str, threads: Optional[int]):
     import onnxruntime as ort
 
+    from vidmatte.models.providers import check_session, providers_for
+
     if not path.is_file():
         raise WeightsError(f"ONNX model {path} not found; check the path (--model FILE.onnx)")
     if providers is None:
-        available = ort.get_available_providers()
-        providers = ["CPUExecutionProvider"]
-        if device_type == "cuda":
-            if "CUDAExecutionProvider" in available:
-                providers.insert(0, "CUDAExecutionProvider")
-            else:
-                warnings.warn("onnxruntime has no CUDA provider here (install onnxruntime-gpu); "
-                              "the ONNX model runs on the CPU", RuntimeWarning, stacklevel=3)
+        providers = providers_for(device_type)
     opts = ort.SessionOptions()
     if threads:
         opts.intra_op_num_threads = int(threads)
         opts.inter_op_num_threads = 1
     try:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=list(providers))
+        session = ort.InferenceSession(str(path), sess_options=opts, providers=list(providers))
     except Exception as exc:  # onnxruntime raises its own types for bad protobufs
         detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise WeightsError(f"{path} is not a loadable ONNX model ({detail}); "
                            "re-download or re-export it") from None
+    check_session(session, list(providers), path.name)
+    return session
