@@ -195,6 +195,7 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
                             stats_interval=stats_interval, on_stats=on_stats, watchers=watchers, workers=workers)
         stats = runner.run()
         stats.stages_ms = processor.times.per_frame_ms(stats.processed)
+        stats.workers = workers  # what ran (bench live reports it)
         return stats
     finally:
         processor.close()
