@@ -71,13 +71,17 @@ class Processor:
         compositor: replaces the built-in compositing: any ``(image (B,3,H,W), alpha
             (B,1,H,W), index) -> (B,3|4,H,W)`` callable in [0, 1] (``background`` is then
             unused; ``format`` says what it returns, default ``rgb24``).
+        work_lines: finish 8-bit RGB composites on the CPU at this many lines
+            (:class:`~vidmatte.compose.fast_finish.FastFinish`: refine, smooth and blur fusion
+            there, one fused composite at full size); ``None`` (default): the full-size path.
+            The live job's CPU default is 360 (its error against full size: docs/live.md).
     """
 
     def __init__(self, matter: Any, background: Any = None, *, smoothing: Any = SMOOTHER,
                  strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
                  format: Optional[str] = None, bgr: bool = False, radii: Optional[Sequence[int]] = None,
                  compositor: Any = None, device: Optional[Union[str, torch.device]] = None,
-                 times: Optional[StageTimes] = None, refine: Any = REFINE):
+                 times: Optional[StageTimes] = None, refine: Any = REFINE, work_lines: Optional[int] = None):
         if isinstance(matter, (str, os.PathLike)):
             from vidmatte.models.factory import load_matter
 
@@ -103,6 +107,11 @@ class Processor:
         self._alpha: Optional[torch.Tensor] = None  # the last alpha (B,H,W); host copy only when read
         self._single, self._next_index, self._alpha_checked, self._depth_checked = False, 0, False, False
         self._held = HoldBack()  # frames waiting for a look-ahead smoother
+        self._fast = None
+        if work_lines:
+            from vidmatte.compose.fast_finish import fast_finish_for
+
+            self._fast = fast_finish_for(self, int(work_lines))
 
     # -- the array API -----------------------------------------------------------------
     def __call__(self, image: Any) -> Any:
@@ -228,11 +237,24 @@ class Processor:
     def finish(self, frames: Sequence[Frame], x: torch.Tensor, alpha: torch.Tensor) -> list[Frame]:
         """Second half: smooth, composite and convert to :attr:`format` for the sink (only the
         completed frames when the smoother looks ahead; see :meth:`flush`)."""
+        if self._fast is not None and alpha.device.type == "cpu" and all(
+                f.format == "rgb24" and getattr(f.image, "dtype", None) == np.uint8 for f in frames):
+            return self._finish_fast(frames, x, alpha)
         out = self.finish_tensor(x, alpha, frames[0].index)
         if self.delay:
             self._held.put_items(frames)
             frames = self._held.take_items(out.shape[0])
         return self._deliver(frames, out)
+
+    def _finish_fast(self, frames: Sequence[Frame], x: torch.Tensor, alpha: torch.Tensor) -> list[Frame]:
+        """:meth:`finish` by :class:`~vidmatte.compose.fast_finish.FastFinish` (numpy, one frame at a time)."""
+        outs, alphas = [], []
+        for i, f in enumerate(frames):
+            out, a = self._fast(np.asarray(f.image), alpha[i, 0].numpy(), f.index, x[i : i + 1])
+            outs.append(out)
+            alphas.append(a)
+        self._alpha, self._single = torch.from_numpy(np.stack(alphas)), False
+        return [f.with_image(o, "rgb24") for f, o in zip(frames, outs)]
 
     def flush(self) -> list[Frame]:
         """At the end of a stream: the frames a look-ahead smoother held back, finished and
