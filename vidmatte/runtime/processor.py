@@ -173,12 +173,30 @@ class Processor:
             u8 = images = images.to(self.device, non_blocking=True)
             x = images.permute(0, 3, 1, 2).float().div_(255.0)
         t = self._tick("to_tensor", t)
+        if callable(getattr(self.matter, "reset_state", None)):
+            self._watch_state(u8)
         alpha = self.matter.predict(u8)
         check_alpha(alpha, *u8.shape[:3], self.matter, values=not self._alpha_checked)
         self._alpha_checked = True  # values once (a sync on CUDA), shapes every time
         self._tick("model", t)
         self._next_index = first_index + images.shape[0]
         return x, alpha
+
+    #: mean |difference| (0..255) of two frames' 16x9 thumbnails above which the second is another shot
+    CUT_LEVEL = 25.0
+
+    def _watch_state(self, u8: torch.Tensor) -> None:
+        """A recurrent matter's state belongs to one shot at one size: drop it on a size change
+        or a scene cut (the first frame of the batch against the last one seen)."""
+        import torch.nn.functional as F
+
+        thumb = F.adaptive_avg_pool2d(u8.permute(0, 3, 1, 2).float(), (9, 16))
+        prev, self._thumb = getattr(self, "_thumb", None), thumb[-1:]
+        hw = tuple(u8.shape[1:3])
+        if prev is not None and (hw != getattr(self, "_last_hw", hw)
+                                 or float((thumb[:1] - prev).abs().mean()) > self.CUT_LEVEL):
+            self.matter.reset_state()
+        self._last_hw = hw
 
     @property
     def delay(self) -> int:
@@ -302,6 +320,9 @@ class Processor:
         """Forget the temporal state, held-back frames included (call between clips)."""
         if self.smoother is not None:
             self.smoother.reset()
+        if callable(getattr(self.matter, "reset_state", None)):  # a recurrent model's hidden state
+            self.matter.reset_state()
+        self._thumb = None
         self._held.clear()
 
     def close(self) -> None:
