@@ -289,6 +289,8 @@ def _live_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-size", type=parse_size, metavar="N|HxW", help="model input size (default: its own)")
     p.add_argument("--workers", type=int, choices=(1, 2), help="frames in flight (default: webcam's choice)")
     p.add_argument("--threads", type=int, metavar="N", help="model threads (default: webcam's choice)")
+    p.add_argument("--work-lines", type=int, metavar="N",
+                   help="as webcam --work-lines (default 360; 0: the full-size finishing, to compare)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -304,7 +306,8 @@ def _live_run(args: argparse.Namespace) -> int:
         model = load_matter(model, size=args.model_size, live=True)
     res = bench_live(args.sizes, source=args.source, seconds=args.seconds, background=args.background, model=model,
                      workers=args.workers, threads=args.threads,
-                     log=lambda line: print(line, file=sys.stderr, flush=True))
+                     log=lambda line: print(line, file=sys.stderr, flush=True),
+                     **({} if args.work_lines is None else {"work_lines": args.work_lines}))
     print(json.dumps(res.as_dict()) if args.json else res.summary())
     return 0
 
