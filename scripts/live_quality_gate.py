@@ -14,15 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
-import av
-import cv2
 import numpy as np
 import torch
 
-from vidmatte.eval.busy import busy_clips
-from vidmatte.frame import Frame
+from vidmatte.eval.busy import busy_clips, clip_mad, load_clip
 from vidmatte.models.factory import load_matter
 from vidmatte.models.onnx import OnnxMatter
 from vidmatte.runtime.processor import Processor
@@ -53,23 +49,12 @@ def main() -> None:
     torch.set_num_threads(2)
     print(f"load {os.getloadavg()[0]:.2f}")
     clips = busy_clips(args.alphamatting, args.out, frames=args.frames)
-    data = []
-    for name, clip in clips:
-        with av.open(str(clip.video)) as c:
-            imgs = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-        gts = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED).astype(np.float32) / 65535.0
-               for p in sorted(Path(clip.gt).glob("*.png"))]
-        data.append((name, imgs, gts))
+    data = [(name, *load_clip(clip)) for name, clip in clips]
     base = None
     for label, make in configs(args.int8):
         per, t0 = {}, time.perf_counter()
         for name, imgs, gts in data:
-            proc = make()
-            errs = []
-            for i, (im, gt) in enumerate(zip(imgs, gts)):
-                proc.process([Frame(im, index=i)])
-                errs.append(np.abs(proc.alpha[0] - gt).mean())
-            per[name] = float(np.mean(errs)) * 1000
+            per[name] = clip_mad(make, imgs, gts) * 1000
         mad = float(np.mean(list(per.values())))
         base = base or mad
         print(f"{label}: MAD x1000 {mad:.2f} ({mad / base:.3f}x modnet-512); per clip "

@@ -146,7 +146,11 @@ class FastFinish:
 
             x = torch.from_numpy(image).permute(2, 0, 1)[None].float().div_(255.0)
         bg = self.background(x, index)
-        key = (bg.data_ptr(), tuple(bg.shape), tuple(bg.stride()), bg._version)
+        try:
+            version = bg._version  # an in-place change to a cached picture
+        except RuntimeError:  # inference tensors keep no version counter
+            version = -1
+        key = (bg.data_ptr(), tuple(bg.shape), tuple(bg.stride()), version)
         if key != self._bg_key or self._bg_u8 is None:
             hwc = bg[0].permute(1, 2, 0).float().numpy()
             self._bg_u8 = cv2.convertScaleAbs(np.ascontiguousarray(hwc), alpha=255.0)

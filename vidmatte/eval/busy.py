@@ -24,7 +24,7 @@ from typing import Sequence, Union
 import cv2
 import numpy as np
 
-__all__ = ["KINDS", "busy_picture", "write_busy_video", "busy_clips"]
+__all__ = ["KINDS", "busy_picture", "write_busy_video", "busy_clips", "load_clip", "clip_mad"]
 
 KINDS = ("wall", "books", "plants")
 PathLike = Union[str, Path]
@@ -132,3 +132,30 @@ def busy_clips(alphamatting: PathLike, out_dir: PathLike, *, foregrounds: Sequen
             clips.append((name, make_gt_clip(root / "input" / f"{fg}.png", root / "gt" / f"{fg}.png", bg,
                                              out_dir / name, frames=frames)))
     return clips
+
+
+def load_clip(clip) -> tuple[list, list]:
+    """A :class:`~vidmatte.eval.synth.GtClip`'s frames (uint8 RGB) and truths (float32 in [0, 1])."""
+    import av
+
+    with av.open(str(clip.video)) as c:
+        imgs = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    gts = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED).astype(np.float32) / 65535.0
+           for p in sorted(Path(clip.gt).glob("*.png"))]
+    return imgs, gts
+
+
+def clip_mad(make_processor, imgs: Sequence[np.ndarray], gts: Sequence[np.ndarray]) -> float:
+    """Mean |alpha - truth| over a clip, the matte the composite uses (``proc.alpha``), frames in
+    order through a fresh processor from ``make_processor()``."""
+    from vidmatte.frame import Frame
+
+    proc = make_processor()
+    try:
+        errs = []
+        for i, (im, gt) in enumerate(zip(imgs, gts)):
+            proc.process([Frame(im, index=i)])
+            errs.append(float(np.abs(proc.alpha[0] - gt).mean()))
+        return float(np.mean(errs))
+    finally:
+        proc.close()
