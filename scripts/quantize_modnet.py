@@ -9,7 +9,8 @@ Needs the `onnx` package, which vidmatte does not depend on: run it in a throwaw
 ``calib`` runs in the project's venv: samples/talk.mp4 at 1280x720 (every 6th frame) and the
 busy-background clips of vidmatte/eval/busy.py without a foreground, preprocessed exactly as
 OnnxMatter does at long side 256 and 384. ``quantize`` upgrades the graph to opset 13 (the
-file is opset 11, whose DequantizeLinear has no per-channel axis), then quantises weights
+file is opset 11, whose DequantizeLinear has no per-channel axis) after onnxruntime's
+pre-processing (constant folding, BatchNorm fused: 26 → 7 MB after quantisation), then quantises weights
 int8 per channel and activations uint8 (QDQ, MinMax calibration). Results: docs/live.md.
 """
 
@@ -45,11 +46,14 @@ def quantize(calib_file: str, out: str) -> None:
     import onnx
     from onnx import version_converter
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     data = np.load(calib_file)
     inputs = [data[k] for k in data.files]
-    tmp = Path(out).with_suffix(".opset13.onnx")
-    onnx.save(version_converter.convert_version(onnx.load(str(MODEL)), 13), str(tmp))
+    pre, tmp = Path(out).with_suffix(".pre.onnx"), Path(out).with_suffix(".opset13.onnx")
+    quant_pre_process(str(MODEL), str(pre), skip_symbolic_shape=True)  # folds BatchNorm etc.: a smaller file
+    onnx.save(version_converter.convert_version(onnx.load(str(pre)), 13), str(tmp))
+    pre.unlink()
 
     class Reader(CalibrationDataReader):
         def __init__(self):
