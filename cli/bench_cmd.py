@@ -13,7 +13,7 @@ from typing import Callable
 
 from vidmatte.defaults import DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, POLICIES, REFINE, REFINES
 from vidmatte.models.onnx_presets import PRESETS as ONNX_PRESETS
-from vidmatte_cli import bench_blur_cmd, bench_gpu_cmd
+from vidmatte_cli import bench_blur_cmd, bench_gpu_cmd, bench_live_cmd
 from vidmatte_cli.options import parse_size
 
 __all__ = ["register", "run", "MODES"]
@@ -258,6 +258,7 @@ MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[
     "stills": ("`vidmatte image` against rembg (when installed) on one folder and one ONNX model: "
                "wall-time ratio, SAD with --gt", _stills_args, _stills_run),
     "blur": (bench_blur_cmd.HELP, bench_blur_cmd.add_arguments, bench_blur_cmd.run),
+    "live": (bench_live_cmd.HELP, bench_live_cmd.add_arguments, bench_live_cmd.run),
     "startup": ("time help, `models list` and input errors against a bare `import torch` (best of N)",
                 _startup_args, _startup_run),
 }

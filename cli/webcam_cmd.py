@@ -59,6 +59,9 @@ def register(subparsers) -> None:
     r.add_argument("--workers", type=int, choices=(1, 2), metavar="{1,2}",
                    help="frames in the model at once: 2 (default on a CPU with 2+ cores, without --preview or "
                         "--reuse-alpha) gives more fps, 1 the shortest model call")
+    r.add_argument("--work-lines", type=int, metavar="N",
+                   help="CPU: refine, smooth and estimate colour at N lines, composite at full size (default 360; "
+                        "0: everything at full size, slower; docs/live.md has the difference)")
     r.add_argument("--quiet", "-q", action="store_true", help="no summary")
     add_model_options(p)
     add_refine_options(p, vitmatte=False)
@@ -94,7 +97,8 @@ def run(args) -> int:
                    duration=args.duration, **smoothing, fg_estimation=args.fg_estimation,
                    reuse_alpha=args.reuse_alpha, threads=args.threads, stats_interval=args.stats,
                    on_stats=(lambda st: say(st.summary())) if args.stats else None, log=say, refine=args.refine,
-                   workers=args.workers, **edges, **stream)
+                   workers=args.workers, **edges, **stream,
+                   **({} if args.work_lines is None else {"work_lines": args.work_lines}))
     say(stats.summary())
     if args.stats:
         say("ms/frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stats.stages_ms.items()))

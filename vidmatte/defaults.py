@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 __all__ = [
-    "ALPHA_MODES", "FG_ESTIMATIONS", "SMOOTHERS", "SMOOTHER", "SMOOTHER_FILES", "SMOOTHER_LIVE", "SMOOTH_STRENGTH",
+    "ALPHA_MODES", "FG_ESTIMATIONS", "SMOOTHERS", "SMOOTHER", "SMOOTHER_FILES", "SMOOTHER_LIVE", "LIVE_WORK_LINES",
+    "SMOOTH_STRENGTH",
     "FG_ESTIMATION", "ALPHA_MODE", "REFINES", "REFINE", "DTYPES", "DEVICES", "POLICIES", "ENGINES", "ModelDefaults",
     "MODEL_DEFAULTS",
     "model_defaults",
@@ -30,6 +31,8 @@ SMOOTHERS = ("flow", "flow-causal", "gated", "ema", "none")
 #: file jobs can wait 2 frames for the future; live output cannot
 SMOOTHER_FILES = "flow"
 SMOOTHER_LIVE = "flow-causal"
+#: lines the live CPU default refines, smooths and estimates colour at (compose/fast_finish.py; docs/live.md)
+LIVE_WORK_LINES = 360
 #: the Processor's default: causal, so ``proc(frame)`` returns that frame
 SMOOTHER = SMOOTHER_LIVE
 #: default strength of the EMAs (share of the previous matte kept); the flow smoothers' is 1

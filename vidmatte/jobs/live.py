@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Optional, Union
 
-from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER_LIVE
+from vidmatte.defaults import FG_ESTIMATION, LIVE_WORK_LINES, REFINE, SMOOTHER_LIVE
 from vidmatte.errors import InputError
 from vidmatte.jobs.common import as_matter
 from vidmatte.runtime.stats import LiveStats
@@ -122,7 +122,7 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
            stats_interval: Optional[float] = None, on_stats: Optional[Callable[[LiveStats], None]] = None,
            log: Callable[[str], None] = lambda line: None, refine: Any = REFINE,
            workers: Optional[int] = None, choke: float = 0.0, feather: float = 0.0, gop: Optional[int] = None,
-           bitrate: Any = None) -> LiveStats:
+           bitrate: Any = None, work_lines: Optional[int] = LIVE_WORK_LINES) -> LiveStats:
     """Run live until ``frames``/``duration``, the source's end, Ctrl-C/SIGTERM or the preview's ``q``.
 
     Args:
@@ -150,6 +150,9 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
             (not with ``reuse_alpha``) and there is no preview window (its GUI wants one
             thread); 1 otherwise. 2 gives more fps, 1 the shortest model call.
         choke, feather: matte edge controls in pixels, as the Processor (default 0: off).
+        work_lines: on a CPU, refine, smooth and estimate the foreground colour at this many
+            lines and composite at full size in one fused pass
+            (:class:`~vidmatte.compose.fast_finish.FastFinish`); ``0``/``None``: all at full size.
     Returns:
         :class:`~vidmatte.runtime.stats.LiveStats` (fps, drops, latency, why it stopped).
     """
@@ -175,7 +178,7 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
     if reuse_alpha:
         matter = ReuseAlpha(matter, reuse_alpha)
     processor = Processor(matter, background, smoothing=smoothing, strength=strength, fg_estimation=fg_estimation,
-                          refine=refine, choke=choke, feather=feather)
+                          refine=refine, choke=choke, feather=feather, work_lines=work_lines or None)
     if processor.delay:
         processor.close()
         raise InputError(f"smoothing {smoothing!r} waits for {processor.delay} future frames; live output "
@@ -230,6 +233,7 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
         for s in streams:
             log(s.summary())
         stats.stages_ms = processor.times.per_frame_ms(stats.processed)
+        stats.workers = workers  # what ran (bench live reports it)
         return stats
     finally:
         processor.close()

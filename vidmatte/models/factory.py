@@ -94,6 +94,12 @@ def _onnx(path: Path, device, size, preset, options: Optional[dict], live: bool)
     from vidmatte.models.onnx import OnnxMatter
 
     dev = onnx_device(device)
+    if preset is None and path.is_file():
+        from vidmatte.models.recurrent import RecurrentOnnxMatter, is_recurrent_onnx
+
+        if is_recurrent_onnx(path):  # RVM-style: state between frames, runs at the frame size
+            opts = {k: v for k, v in (options or {}).items() if k in ("threads", "providers", "downsample")}
+            return RecurrentOnnxMatter(path, device=dev, **opts)
     matter = OnnxMatter(path, preset=preset, size=size, device=dev, **(options or {}))
     if size is None and matter._fixed_hw is None:  # the family's default on this device, where the table
         # has one and the model can run at it (a fixed-size export runs at its own size only)

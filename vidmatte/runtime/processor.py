@@ -30,13 +30,15 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from vidmatte.checks import check_alpha, check_array, check_frames
+from vidmatte.checks import check_alpha, check_frames
+from vidmatte.compose.fast_finish import fast_finish_for
 from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER
 from vidmatte.frame import PIXEL_FORMATS, Frame, product_of
 from vidmatte.ops.edges import MatteEdges
 from vidmatte.refine.refiners import make_refiner
-from vidmatte.runtime.arrays import output_frames, to_pixel_format
+from vidmatte.runtime.arrays import output_frames, process_arrays, to_pixel_format
 from vidmatte.runtime.holdback import HoldBack
+from vidmatte.runtime.shots import ShotWatch
 from vidmatte.runtime.stats import StageTimes
 from vidmatte.temporal import as_smoother
 
@@ -68,13 +70,16 @@ class Processor:
             (B,1,H,W), index) -> (B,3|4,H,W)`` callable in [0, 1] (``background`` is then
             unused; ``format`` says what it returns, default ``rgb24``).
         choke, feather: edge controls (px) on the final matte: :mod:`vidmatte.ops.edges` (0: off).
+        work_lines: on the CPU, finish 8-bit RGB composites at this many lines and composite once at
+            full size (:mod:`vidmatte.compose.fast_finish`; ``None``: all at full size, the default).
     """
 
     def __init__(self, matter: Any, background: Any = None, *, smoothing: Any = SMOOTHER,
                  strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
                  format: Optional[str] = None, bgr: bool = False, radii: Optional[Sequence[int]] = None,
                  compositor: Any = None, device: Optional[Union[str, torch.device]] = None,
-                 times: Optional[StageTimes] = None, refine: Any = REFINE, choke: float = 0.0, feather: float = 0.0):
+                 times: Optional[StageTimes] = None, refine: Any = REFINE, choke: float = 0.0, feather: float = 0.0,
+                 work_lines: Optional[int] = None):
         if isinstance(matter, (str, os.PathLike)):
             from vidmatte.models.factory import load_matter
 
@@ -100,6 +105,8 @@ class Processor:
         self._alpha: Optional[torch.Tensor] = None  # the last alpha (B,H,W); host copy only when read
         self._single, self._next_index, self._alpha_checked, self._depth_checked = False, 0, False, False
         self._held = HoldBack()  # frames waiting for a look-ahead smoother
+        self._shots = ShotWatch()  # when a recurrent model's state must go
+        self._fast = fast_finish_for(self, int(work_lines)) if work_lines else None  # the CPU's working size
 
     # -- the array API -----------------------------------------------------------------
     def __call__(self, image: Any) -> Any:
@@ -111,25 +118,12 @@ class Processor:
         (:attr:`delay` > 0) the result is always a batch ``(n,…,C)`` of the frames completed so
         far (``n`` may be 0); ``[f.image for f in proc.flush()]`` gives the rest at the end.
         """
-        batch, single, fmt = check_array(image, self.bgr, depth_check=not self._depth_checked)
-        self._depth_checked = self._depth_checked or fmt == "rgb48"  # the 8-bit-in-16 scan: once a stream
-        frames = [Frame(img, index=self._next_index + i, format=fmt) for i, img in enumerate(batch)]
-        out = self.process(frames)
-        result = [f.image for f in out]
-        single = single and not self.delay
-        if self.format != "yuv420p":
-            result = np.stack(result) if result else np.zeros((0, *batch[0].shape[:2], self._channels()), np.uint8)
-            if self.bgr and result.shape[-1] in (3, 4):
-                result = np.ascontiguousarray(result[..., [2, 1, 0, 3][: result.shape[-1]]])
-        self._single = single
-        return result[0] if single else result
+        return process_arrays(self, image)
 
     # -- the frame API -----------------------------------------------------------------
     def process(self, frames: Sequence[Frame]) -> list[Frame]:
         """Frames (``rgb24`` or ``rgb48``) → output frames in :attr:`format`, same timing."""
-        if not frames:
-            return []
-        return self.finish(frames, *self.infer(frames))
+        return self.finish(frames, *self.infer(frames)) if frames else []
 
     def _tick(self, stage: str, t0: float) -> float:
         if self.timed and self.device.type == "cuda":
@@ -166,6 +160,8 @@ class Processor:
         t = self._tick("to_tensor", t)
         if x.is_cuda and getattr(self.smoother, "prefetch", None) is not None:  # flow: grey copies before the forward
             self.smoother.prefetch(x)
+        if callable(getattr(self.matter, "reset_state", None)) and self._shots.new_shot(u8):
+            self.matter.reset_state()  # a recurrent model's state belongs to one shot at one size
         alpha = self.matter.predict(u8)
         check_alpha(alpha, *u8.shape[:3], self.matter, values=not self._alpha_checked)
         self._alpha_checked = True  # values once (a sync on CUDA), shapes every time
@@ -218,6 +214,9 @@ class Processor:
 
         ``host=False`` (the CUDA schedule, which downloads on its own stream) returns
         ``(completed frames, out (n,C,H,W) float in [0,1] on the device)`` instead."""
+        if host and self._fast is not None and self._fast.takes(frames, alpha):
+            out, self._alpha, self._single = *self._fast.finish_frames(frames, x, alpha), False
+            return out
         out = self._finish(x, alpha, frames[0].index)
         if self.delay:
             self._held.put_items(frames)
@@ -280,6 +279,9 @@ class Processor:
         """Forget the temporal state, held-back frames included (call between clips)."""
         if self.smoother is not None:
             self.smoother.reset()
+        if callable(getattr(self.matter, "reset_state", None)):  # a recurrent model's hidden state
+            self.matter.reset_state()
+        self._shots.reset()
         self._held.clear()
 
     def close(self) -> None:
