@@ -14,7 +14,7 @@ import pytest
 from vidmatte.frame import Frame
 from vidmatte.models.factory import load_matter
 from vidmatte.models.recurrent import RecurrentOnnxMatter, auto_downsample
-from vidmatte.runtime.parallel import parallel_safe
+from vidmatte.runtime.schedules.frames import parallel_safe
 from vidmatte.runtime.processor import Processor
 
 

@@ -108,8 +108,8 @@ def model_ceiling(matter: Any, height: int, width: int, *, workers: int = 1, run
     ``threads // workers`` each (throughput). Best of two rounds."""
     from contextlib import ExitStack
 
-    from vidmatte.runtime.parallel import session_threads
-    from vidmatte.runtime.schedule import model_threads
+    from vidmatte.runtime.schedules.frames import session_threads
+    from vidmatte.runtime.threads import model_threads
     from vidmatte.runtime.threads import torch_threads
 
     frame = np.random.default_rng(seed).integers(0, 256, (1, height, width, 3), dtype=np.uint8)

@@ -1,6 +1,6 @@
 """The work after the model at a working resolution, one fused composite at full size (CPU, 8 bits).
 
-The full-size path (:meth:`Processor.finish_tensor`) refines, smooths, estimates the
+The full-size path (:meth:`Processor.finish`) refines, smooths, estimates the
 foreground and composites on ``(B,3,H,W)`` float tensors at the frame size: at 1280x720 on
 one core that is 80-170 ms, more than the model. Yet the matte it works on came from a model
 at 256 px: nothing in it is finer than 5 frame pixels at 720p. :class:`FastFinish` does the

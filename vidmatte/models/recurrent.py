@@ -28,7 +28,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from vidmatte.errors import InputError, WeightsError
-from vidmatte.frame import check_images
+from vidmatte.checks import check_images
 
 __all__ = ["RecurrentOnnxMatter", "is_recurrent_onnx", "auto_downsample"]
 
