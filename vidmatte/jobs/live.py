@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional, Union
 from vidmatte.defaults import FG_ESTIMATION, LIVE_WORK_LINES, REFINE, SMOOTHER_LIVE
 from vidmatte.errors import InputError
 from vidmatte.jobs.common import as_matter
+from vidmatte.runtime.schedules.live import choose_workers, warm_up
 from vidmatte.runtime.stats import LiveStats
 from vidmatte.runtime.threads import cpu_cores
 
@@ -63,53 +64,6 @@ def _open_sinks(source, processor, sinks: list, *, virtual_cam, cam_device, cam_
         sink = VideoSink(output, width=source.width, height=source.height, time_base=RetimedSink.time_base,
                          fps=source.fps, preset="h264", crf=20, codec_preset="veryfast", overwrite=overwrite)
         sinks.append(RetimedSink(sink, source.fps))
-
-
-def _warm_up(processor, height: int, width: int, workers: int = 1) -> tuple[float, float]:
-    """Throw-away frames before capture starts, so the first live frame is not seconds late.
-    Returns the seconds of the second frame's model call (on the threads one of ``workers``
-    gets) and of its finishing."""
-    import time
-    from contextlib import ExitStack
-
-    import numpy as np
-
-    from vidmatte.frame import Frame
-    from vidmatte.runtime.schedules.frames import session_threads
-    from vidmatte.runtime.threads import model_threads
-    from vidmatte.runtime.threads import torch_threads
-
-    frame = Frame(np.zeros((height, width, 3), np.uint8))
-    processor.process([frame])  # one-off costs
-    each = max(1, model_threads(processor.matter) // workers)
-    with ExitStack() as threads:
-        if workers > 1:  # time the call a worker makes, on its share of the threads
-            threads.enter_context(session_threads(processor.matter, each))
-            threads.enter_context(torch_threads(each, opencv=False))
-            processor.infer([frame])  # a new session's first call
-        t0 = time.perf_counter()
-        x, alpha = processor.infer([frame])
-        t1 = time.perf_counter()
-    processor.finish([frame], x, alpha)
-    t2 = time.perf_counter()
-    processor.reset()
-    processor.times.seconds.clear()
-    return t1 - t0, t2 - t1
-
-
-def live_workers(processor, preview: bool, model_s: Optional[float] = None, light_s: Optional[float] = None) -> int:
-    """Frames in flight for a live run (see :func:`webcam`'s ``workers``): 2 on a CPU with 2+
-    cores for a stateless model without a preview window, unless finishing a frame
-    (``light_s``) takes longer than a worker's model call (``model_s``): the frames would then
-    queue for their turn. Measured with MODNet 256 on 2 cores: at 640x360 (finishing 23 ms,
-    a one-thread model call 35 ms) 19.8 → 29.7 fps at the same latency (p50 63 ms); at
-    1280x720 (finishing 60 ms) +30% fps but +45% latency, so one worker."""
-    from vidmatte.runtime.schedules.frames import parallel_safe
-
-    ok = processor.device.type == "cpu" and cpu_cores() >= 2 and parallel_safe(processor.matter) and not preview
-    if ok and model_s is not None and light_s is not None:
-        ok = light_s <= model_s
-    return 2 if ok else 1
 
 
 def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any = "blur",
@@ -183,7 +137,7 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
         processor.close()
         raise InputError(f"smoothing {smoothing!r} waits for {processor.delay} future frames; live output "
                          "cannot: use flow-causal (the default), gated or ema")
-    chosen, workers = workers, workers or live_workers(processor, preview)
+    chosen, workers = workers, workers or choose_workers(processor, preview)
     saved_threads = torch.get_num_threads()
 
     def set_threads() -> None:  # one worker leaves a core to capture; two split them all
@@ -202,9 +156,9 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
             _open_sinks(src, processor, sinks, virtual_cam=virtual_cam, cam_device=cam_device,
                         cam_backend=cam_backend, preview=preview, output=output, overwrite=overwrite,
                         background=spec, stream={k: v for k, v in (("gop", gop), ("bitrate", bitrate)) if v is not None})
-            model_s, light_s = _warm_up(processor, src.height, src.width, workers)
+            model_s, light_s = warm_up(processor, src.height, src.width, workers)
             if chosen is None and workers > 1:
-                workers = live_workers(processor, preview, model_s, light_s)
+                workers = choose_workers(processor, preview, model_s, light_s)
                 set_threads()
         except BaseException:
             for s in sinks:

@@ -15,6 +15,8 @@ A schedule is a function ``schedule(run, **options) -> str`` that drives a
 ``auto``    files: times the first batches inline, then picks one of the above (:mod:`.auto`)
 ==========  =====================================================================================
 
+A live run picks ``serial`` or ``frames`` from a warm-up before capture starts (:mod:`.live`).
+
 Add one::
 
     from vidmatte.runtime.schedules import register_schedule
