@@ -86,7 +86,7 @@ def _onnx(path: Path, device, size, preset, options: Optional[dict], live: bool)
 
     dev = onnx_device(device)
     matter = OnnxMatter(path, preset=preset, size=size, device=dev, **(options or {}))
-    if size is None:  # the family's default on this device, where the table has one
+    if size is None and matter._fixed_hw is None:  # the family's default on this device (fixed-size graphs keep theirs)
         d = model_defaults(matter.name, matter.device_type, live)
         if d is not None and d.size is not None and matter.size != matter._resolve_size(d.size):
             matter = OnnxMatter(path, preset=preset, size=d.size, device=dev, **(options or {}))
