@@ -30,10 +30,35 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    help="time the module as built (no BatchNorm folding, no channels-last), like the official code")
     p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    b = p.add_argument_group("backends (vidmatte's torch path against ONNX runtimes, same process, in turns)")
+    b.add_argument("--backend", metavar="A,B", help="compare backends: torch, onnx (onnxruntime fp32), onnx-int8 "
+                   "(dynamic int8 MatMuls), openvino (onnxruntime-openvino), onnx-cuda, onnx-trt (TensorRT fp16)")
+    b.add_argument("--weights", metavar="FILE", help="with --backend: a checkpoint file (default: random init)")
+    b.add_argument("--images", metavar="DIR", help="with --backend: compare the alphas of int8/OpenVINO/TensorRT "
+                   "with onnxruntime fp32 on these images")
+
+
+def _backends_run(args: argparse.Namespace) -> int:
+    import sys
+
+    from vidmatte.bench.model import bench_backends
+
+    images = None
+    if args.images:
+        images = sorted(p for p in Path(args.images).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    res = bench_backends([t.strip() for t in args.backend.split(",") if t.strip()], variant=args.variant,
+                         size=args.size, device=args.device, weights=args.weights, runs=args.runs,
+                         warmup=args.warmup, threads=args.threads, images=images,
+                         log=lambda m: print(f"bench: {m}", file=sys.stderr, flush=True))
+    print(json.dumps(res.as_dict()) if args.json else res.summary())
+    return 0
 
 
 def _model_run(args: argparse.Namespace) -> int:
     from vidmatte.bench.model import bench_model
+
+    if args.backend:
+        return _backends_run(args)
 
     res = bench_model(variant=args.variant, size=args.size, device=args.device, dtype=args.dtype, runs=args.runs,
                       warmup=args.warmup, batch=args.batch, threads=args.threads, plain=args.plain,

@@ -31,7 +31,7 @@ from typing import Callable, Optional, Sequence, Union
 from vidmatte.defaults import IMAGENET_MEAN, IMAGENET_STD
 from vidmatte.errors import InputError, OutputError, WeightsError
 
-__all__ = ["ExportResult", "export_onnx", "read_metadata", "META_KEYS", "PARITY_TOL", "DEFAULT_OPSET",
+__all__ = ["ExportResult", "export_onnx", "export_network", "read_metadata", "META_KEYS", "PARITY_TOL", "DEFAULT_OPSET",
            "INPUT_NAME", "OUTPUT_NAME"]
 
 DEFAULT_OPSET = 17
@@ -143,7 +143,7 @@ def export_onnx(
     """
     import torch
 
-    from vidmatte.io.atomic import AtomicTarget, check_output_path, write_failed
+    from vidmatte.io.atomic import check_output_path
     from vidmatte.models.weights.loader import load_birefnet
 
     say = progress or (lambda _msg: None)
@@ -159,29 +159,63 @@ def export_onnx(
     name, path = _model_arg(model, weights)
     say(f"loading {'weights ' + str(path) if path else repr(name)}")
     net, info = load_birefnet(name, weights=path, patch_order=patch_order, download=download)
-    hw = _hw(size, tuple(info.size))
     checkpoint = info.name if not info.from_file else Path(info.path).name
-    net = net.eval().fuse_for_inference()
+    res = export_network(net, out, _hw(size, tuple(info.size)), fp16=fp16, dynamic_batch=dynamic_batch, opset=opset,
+                         overwrite=overwrite, parity=parity, seed=seed, progress=progress, checkpoint=checkpoint,
+                         licence=_licence_note(info))
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def export_network(
+    net,
+    output: Union[str, Path],
+    size: tuple[int, int],
+    *,
+    fp16: bool = False,
+    dynamic_batch: bool = False,
+    opset: int = DEFAULT_OPSET,
+    overwrite: bool = False,
+    parity: bool = True,
+    seed: int = 0,
+    progress: Progress = None,
+    checkpoint: str = "unnamed",
+    licence: str = "unknown",
+) -> ExportResult:
+    """Export a loaded :class:`~vidmatte.models.birefnet.BiRefNet` (fused in place, cast to
+    fp16 when asked: pass a copy to keep it) at ``size = (H, W)``; see :func:`export_onnx`."""
+    import torch
+
+    from vidmatte.io.atomic import AtomicTarget, write_failed
+
+    say = progress or (lambda _msg: None)
+    t0 = time.perf_counter()
+    out = Path(output)
+    hw = _hw(size, (0, 0))
+    net = net.float().eval().fuse_for_inference()
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(1, 3, *hw, generator=gen)
-    with torch.inference_mode():
-        ref = net(x) if parity else None
+    ref = None
+    if parity:
+        with torch.inference_mode():
+            ref = net(x.contiguous(memory_format=torch.channels_last) if net.decoder.channels_last else x)
     dtype = "fp16" if fp16 else "fp32"
     if fp16:
         net = net.half()
-    res = ExportResult(path=out, checkpoint=checkpoint, variant=info.variant, size=hw, dtype=dtype, opset=int(opset),
-                       dynamic_batch=dynamic_batch, patch_order=info.patch_order, licence=_licence_note(info))
+    res = ExportResult(path=out, checkpoint=checkpoint, variant=net.variant, size=hw, dtype=dtype, opset=int(opset),
+                       dynamic_batch=dynamic_batch, patch_order=net.patch_order, licence=licence)
     target = AtomicTarget(out, overwrite=overwrite)
     try:
-        say(f"tracing BiRefNet {info.variant} at {hw[0]}x{hw[1]} {dtype} (TorchScript exporter, opset {opset})")
+        say(f"tracing BiRefNet {net.variant} at {hw[0]}x{hw[1]} {dtype} (TorchScript exporter, opset {opset})")
         _trace(net, x.to(torch.float16 if fp16 else torch.float32), target.tmp, int(opset), dynamic_batch)
-        del net
+        if fp16:
+            net.float()  # the caller's module back in fp32
         meta = {
-            "vidmatte.family": "birefnet", "vidmatte.variant": info.variant, "vidmatte.checkpoint": checkpoint,
+            "vidmatte.family": "birefnet", "vidmatte.variant": net.variant, "vidmatte.checkpoint": checkpoint,
             "vidmatte.input_size": f"{hw[0]}x{hw[1]}", "vidmatte.mean": ",".join(map(str, IMAGENET_MEAN)),
             "vidmatte.std": ",".join(map(str, IMAGENET_STD)), "vidmatte.output": "logits",
-            "vidmatte.patch_order": info.patch_order, "vidmatte.dtype": dtype,
-            "vidmatte.batch": "dynamic" if dynamic_batch else "1", "vidmatte.licence": res.licence,
+            "vidmatte.patch_order": net.patch_order, "vidmatte.dtype": dtype,
+            "vidmatte.batch": "dynamic" if dynamic_batch else "1", "vidmatte.licence": licence,
         }
         if parity:
             say("parity check: onnxruntime (CPU) against torch fp32 on a random input")
@@ -193,8 +227,8 @@ def export_onnx(
                                  f"{res.parity_alpha:.3g} > {tol:g} on a random input; nothing was written "
                                  f"(run again with --debug and report it)")
         say("writing metadata")
-        _write_metadata(target.tmp, meta, doc=f"BiRefNet {info.variant} ({checkpoint}) exported by vidmatte; "
-                                              f"licence: {res.licence}")
+        _write_metadata(target.tmp, meta, doc=f"BiRefNet {net.variant} ({checkpoint}) exported by vidmatte; "
+                                              f"licence: {licence}")
         res.metadata = meta
         res.bytes = target.tmp.stat().st_size
         target.commit()
