@@ -153,7 +153,7 @@ BACKENDS: dict[str, tuple[Optional[str], str]] = {
     "onnx-int8": ("CPUExecutionProvider", "int8"),
     "openvino": ("OpenVINOExecutionProvider", "fp32"),
     "onnx-cuda": ("CUDAExecutionProvider", "fp32"),
-    "onnx-trt": ("TensorrtExecutionProvider", "fp16"),
+    "onnx-trt": ("TensorrtExecutionProvider", "fp32"),  # TensorRT builds an fp16 engine from it
 }
 
 
@@ -286,8 +286,8 @@ def bench_backends(
 
     ``torch`` is vidmatte's own path (:class:`BiRefNetMatter`: fused, channels-last; on CUDA
     fp16 with CUDA-graph replay). Every other backend runs one file made by
-    :func:`~vidmatte.models.export.export_network` (fp32; ``onnx-trt`` an fp16 export,
-    TensorRT building its fp16 engine; ``onnx-int8`` the fp32 file after
+    :func:`~vidmatte.models.export.export_network` (fp32; ``onnx-trt`` gives TensorRT that
+    file with ``trt_fp16_enable``, so it builds an fp16 engine; ``onnx-int8`` the fp32 file after
     ``onnxruntime.quantization.quantize_dynamic`` of its MatMuls, int8 weights, per-tensor).
     Each round runs every backend once (warm-up rounds first); best and median per backend.
     ``weights``: a checkpoint file (e.g. fill-rule weights); default a random init, which
@@ -349,7 +349,9 @@ def bench_backends(
             sessions[b] = sess
             inp = sess.get_inputs()[0]
             feed = {inp.name: x.numpy().astype("float16" if "float16" in inp.type else "float32")}
-            rows[b].note = f"{provider.replace('ExecutionProvider', '')}, {kind} file"
+            rows[b].note = (f"{provider.replace('ExecutionProvider', '')}, {kind} file"
+                            + (", fp16 engine" if b == "onnx-trt" else "")
+                            + (", host copies of input and output included" if dev.type == "cuda" else ""))
             runners[b] = (lambda sess=sess, feed=feed: sess.run(None, feed))
         times: dict = {b: [] for b in runners}
         for i in range(warmup + runs):
