@@ -298,3 +298,42 @@ def test_a_failed_write_leaves_no_partial_file(lite_file, tmp_path, monkeypatch)
     with pytest.raises(WeightsError, match="not a BiRefNet matting model"):
         export.export_onnx("vitmatte-small", tmp_path / "m.onnx")
     _no_leftovers(tmp_path)
+
+
+def _tiny_onnx(path: Path, meta: dict) -> Path:
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.full((1, 3, 1, 1), 0.5, np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Conv", ["input", "w"], ["output"])], "tiny",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 64, 96])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, 64, 96])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for k, v in meta.items():
+        p = model.metadata_props.add()
+        p.key, p.value = k, v
+    onnx.save(model, str(path))
+    return path
+
+
+def test_backend_reads_the_metadata(tmp_path):
+    """Without metadata this graph (input/output names, fixed 64x96) passes for MODNet; the
+    vidmatte.* keys make it BiRefNet with their mean/std and a sigmoid; bad values are one line."""
+    from vidmatte.models.onnx import OnnxMatter
+
+    plain = OnnxMatter(_tiny_onnx(tmp_path / "plain.onnx", {}))
+    assert plain.name == "modnet" and not plain.preset.sigmoid
+    meta = {"vidmatte.family": "birefnet", "vidmatte.mean": "0.5,0.4,0.3", "vidmatte.std": "0.2,0.2,0.25",
+            "vidmatte.input_size": "64x96", "vidmatte.output": "logits"}
+    m = OnnxMatter(_tiny_onnx(tmp_path / "meta.onnx", meta))
+    assert m.name == "birefnet" and m.preset.sigmoid and m.size == (64, 96)
+    assert m.preset.mean == (0.5, 0.4, 0.3) and m.preset.std == (0.2, 0.2, 0.25)
+    img = np.full((1, 64, 96, 3), 255, np.uint8)   # x = 1: (1 - mean) / std = 2.5, 3, 2.8; conv 0.5 * sum
+    assert np.allclose(m.predict_array(img), 1 / (1 + np.exp(-0.5 * (2.5 + 3 + 2.8))), atol=1e-5)
+    from vidmatte.models.factory import load_matter
+
+    assert load_matter(str(tmp_path / "meta.onnx"), device="cpu", live=True).size == (64, 96)  # no default resize
+    with pytest.raises(InputError, match="malformed"):
+        OnnxMatter(_tiny_onnx(tmp_path / "bad.onnx", {**meta, "vidmatte.mean": "red"}))
+    with pytest.raises(InputError, match="unknown family"):
+        OnnxMatter(_tiny_onnx(tmp_path / "fam.onnx", {"vidmatte.family": "sam"}))
