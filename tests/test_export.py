@@ -337,3 +337,18 @@ def test_backend_reads_the_metadata(tmp_path):
         OnnxMatter(_tiny_onnx(tmp_path / "bad.onnx", {**meta, "vidmatte.mean": "red"}))
     with pytest.raises(InputError, match="unknown family"):
         OnnxMatter(_tiny_onnx(tmp_path / "fam.onnx", {"vidmatte.family": "sam"}))
+
+
+def test_licence_note_for_named_and_file_weights():
+    from vidmatte.models.export import _licence_note
+    from vidmatte.models.weights.loader import LoadInfo
+    from vidmatte.models.weights.registry import get_checkpoint
+
+    rmbg = get_checkpoint("rmbg-2.0")
+    info = LoadInfo(path=Path("x"), variant="full", patch_order="legacy", size=(1024, 1024), name=rmbg.name,
+                    licence=rmbg.licence, commercial=rmbg.commercial)
+    assert "CC BY-NC 4.0" in _licence_note(info) and "NON-COMMERCIAL" in _licence_note(info)
+    info.licence, info.commercial = "MIT", True
+    assert _licence_note(info) == "MIT"
+    info.licence = None  # --model FILE: the file's licence is not known
+    assert "unknown" in _licence_note(info)
