@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vidmatte.defaults import ENGINES
+from vidmatte.io.formats import MATTE_FORMATS
+
 from vidmatte_cli.options import (
     add_alpha_mode_option,
     add_background_options,
+    add_edge_options,
     add_encoding_options,
     add_model_options,
     add_smoothing_options,
     background_spec,
+    edges_from_args,
     matter_options,
     smoothing_from_args,
 )
@@ -25,22 +30,23 @@ def register(sub) -> None:
                                    "an input that fails fails alone. Exit code 2 when any input failed.")
     p.add_argument("inputs", nargs="+", metavar="IN", help="video files, folders or globs ('clips/**/*.mp4')")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created if missing)")
-    p.add_argument("--overwrite", action="store_true",
+    p.add_argument("-y", "--overwrite", action="store_true",
                    help="redo outputs that are finished, or that exist and were not made by a batch")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar; only failures are listed")
     add_background_options(p, required=False)
     m = p.add_argument_group("matte mode (plates like `vidmatte matte`)")
     m.add_argument("--matte", action="store_true", help="write alpha / foreground plates instead of composites")
-    m.add_argument("--format", choices=("prores", "webm", "png", "exr", "alpha"),
+    m.add_argument("--format", choices=MATTE_FORMATS,
                    help="plate format (default from each input's container: .mp4 alpha matte, .mov/.mkv prores, "
-                        ".webm webm); png/exr write a folder per input")
+                        ".webm webm); png/tiff/exr write a folder per input")
     add_alpha_mode_option(m)
     add_model_options(p)
+    add_edge_options(p)
     add_smoothing_options(p)
     add_encoding_options(p)
     p.add_argument("--batch", type=int, default=1, help="frames per model call (default 1)")
     s = p.add_argument_group("scale-out")
-    s.add_argument("--engine", choices=("local", "ray"), default="local",
+    s.add_argument("--engine", choices=ENGINES, default="local",
                    help="local: inputs one after another in this process (default); ray: workers as Ray actors")
     s.add_argument("--address", metavar="ADDR",
                    help="Ray cluster to join (auto, HOST:6379, ray://HOST:10001); default: RAY_ADDRESS or a new "
@@ -66,12 +72,13 @@ def run(args: argparse.Namespace) -> int:
                          "or --matte for plates")
     if (args.format or args.alpha_mode) and not args.matte:
         raise InputError("--format and --alpha-mode are for --matte; add --matte or drop them")
+    edges = edges_from_args(args)
     report = batch(args.inputs, args.output, matte=args.matte, background=background, matter=args.model,
                    model_options=matter_options(args), **smoothing_from_args(args), fg_estimation=args.fg_estimation,
                    format=args.format, alpha_mode=args.alpha_mode, crf=args.crf, codec_preset=args.speed,
                    batch_size=args.batch, threads=args.threads, engine=args.engine, address=args.address,
                    workers=args.workers, worker_cpus=args.worker_cpus, segment=args.segment,
-                   overwrite=args.overwrite, progress=False if args.quiet else None)
+                   overwrite=args.overwrite, progress=False if args.quiet else None, **edges)
     text = report.summary()
     if args.quiet:
         text = "\n".join(line for line in text.splitlines() if line.startswith("  failed"))

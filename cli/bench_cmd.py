@@ -11,6 +11,9 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from vidmatte.defaults import DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, POLICIES, REFINE, REFINES
+from vidmatte.models.onnx_presets import PRESETS as ONNX_PRESETS
+from vidmatte_cli import bench_blur_cmd, bench_gpu_cmd, bench_live_cmd
 from vidmatte_cli.options import parse_size
 
 __all__ = ["register", "run", "MODES"]
@@ -18,10 +21,10 @@ __all__ = ["register", "run", "MODES"]
 
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", default="lite", choices=("lite", "full"), help="network size (default lite)")
-    p.add_argument("--size", type=parse_size, default=512, metavar="N|HxW",
+    p.add_argument("--size", type=parse_size, default=512, metavar="N|WxH",
                    help="input size, rounded to multiples of 32 (default 512)")
-    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"), help="default cpu")
-    p.add_argument("--dtype", default="fp32", choices=("auto", "fp32", "fp16", "bf16"), help="default fp32")
+    p.add_argument("--device", default="cpu", choices=DEVICES, help="default cpu")
+    p.add_argument("--dtype", default="fp32", choices=DTYPES, help="default fp32")
     p.add_argument("--runs", type=int, default=3, metavar="N", help="timed runs (default 3)")
     p.add_argument("--warmup", type=int, default=1, metavar="N", help="untimed runs first (default 1)")
     p.add_argument("--batch", type=int, default=1, metavar="B", help="frames per forward (default 1)")
@@ -73,27 +76,28 @@ def _model_run(args: argparse.Namespace) -> int:
 
 def _pipeline_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clip", metavar="FILE", help="video to process (default: a generated clip)")
-    p.add_argument("--resolution", type=parse_size, default=(1080, 1920), metavar="HxW",
-                   help="size of the generated clip (default 1080x1920)")
+    p.add_argument("--resolution", type=parse_size, default=(1080, 1920), metavar="WxH",
+                   help="size of the generated clip (default 1920x1080)")
     p.add_argument("--frames", type=int, default=24, help="frames in the generated clip (default 24)")
     p.add_argument("--model", default="random",
                    help="'random' (BiRefNet-lite, random weights: timing does not depend on values), "
                         "'chroma', an .onnx file, or a checkpoint name/file")
-    p.add_argument("--model-size", type=parse_size, default=256, metavar="N|HxW", help="default 256")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--dtype", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
+    p.add_argument("--model-size", type=parse_size, default=256, metavar="N|WxH",
+                   help="default 256; N: the long side for MODNet, NxN for the others")
+    p.add_argument("--device", default="auto", choices=DEVICES[:3])
+    p.add_argument("--dtype", default="auto", choices=DTYPES)
     p.add_argument("--batch", type=int, default=1, help="frames per model call")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
-    p.add_argument("--fg-estimation", default="blur", choices=("blur", "ml", "none"),
+    p.add_argument("--fg-estimation", default=FG_ESTIMATION, choices=FG_ESTIMATIONS,
                    help="foreground colour estimation (default blur)")
     p.add_argument("--no-smooth", action="store_true", help="skip temporal smoothing")
     p.add_argument("--smoother", help="temporal smoother (default: the file jobs' default, flow)")
-    p.add_argument("--refine", default="auto", choices=("auto", "guided", "none"),
+    p.add_argument("--refine", default=REFINE, choices=tuple(r for r in REFINES if r != "vitmatte"),
                    help="edge refinement, as in replace (default auto)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive sequential loops")
     p.add_argument("--rounds", type=int, default=2, metavar="N",
                    help="model-only, naive and pipeline runs take turns N times; the best of each counts (default 2)")
-    p.add_argument("--policy", default="auto", choices=("auto", "inline", "overlap", "frames", "threads", "all"),
+    p.add_argument("--policy", default="auto", choices=(*POLICIES, "all"),
                    help="how the pipeline uses the cores (default auto: measured on the first frames); "
                         "all: also time each fixed schedule in every round")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -128,7 +132,7 @@ def _pipeline_run(args: argparse.Namespace) -> int:
 def _stills_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--images", required=True, metavar="DIR", help="folder of input images")
     p.add_argument("--model", required=True, metavar="FILE.onnx", help="the ONNX model both tools run")
-    p.add_argument("--preset", choices=("birefnet", "modnet", "u2net", "isnet"), help="ONNX family for vidmatte")
+    p.add_argument("--preset", choices=tuple(ONNX_PRESETS), help="ONNX family for vidmatte")
     p.add_argument("--gt", metavar="DIR", help="ground-truth mattes: score both outputs (SAD, MSE)")
     p.add_argument("--runs", type=int, default=2, metavar="N", help="timed runs of each tool, alternating (default 2)")
     p.add_argument("--rembg-model", metavar="NAME", help="rembg session name (default: the model's file stem)")
@@ -163,8 +167,8 @@ def _batch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("clips", nargs="*", metavar="CLIP", help="videos to process (default: generated clips)")
     p.add_argument("--count", type=int, default=4, help="generated clips (default 4)")
     p.add_argument("--frames", type=int, default=96, help="frames per generated clip (default 96)")
-    p.add_argument("--resolution", type=parse_size, default=(360, 640), metavar="HxW",
-                   help="size of the generated clips (default 360x640)")
+    p.add_argument("--resolution", type=parse_size, default=(360, 640), metavar="WxH",
+                   help="size of the generated clips (default 640x360)")
     p.add_argument("--model", default="chroma", help="model name or file (default chroma: the engine, not the model)")
     p.add_argument("--workers", type=int, metavar="N", help="Ray workers (default: one per CPU)")
     p.add_argument("--segment", type=float, metavar="SECONDS", help="also time Ray with segments of this length")
@@ -186,13 +190,13 @@ def _sizes(text: str) -> list:
     try:
         return [parse_size(t) for t in text.split(",") if t]
     except argparse.ArgumentTypeError as exc:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list of N or HxW: {exc}") from None
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of N or WxH: {exc}") from None
 
 
 def _refine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default="guided", choices=("guided", "vitmatte"), help="default guided")
-    p.add_argument("--frames", type=_sizes, default=[(720, 1280), (1080, 1920)], metavar="HxW[,HxW…]",
-                   help="frame sizes (default 720x1280,1080x1920)")
+    p.add_argument("--frames", type=_sizes, default=[(720, 1280), (1080, 1920)], metavar="WxH[,WxH…]",
+                   help="frame sizes (default 1280x720,1920x1080)")
     p.add_argument("--model", default="modnet", help="guided: the model it follows (default the bundled MODNet)")
     p.add_argument("--model-size", type=_sizes, default=[256, 512], metavar="N[,N…]",
                    help="guided: model sizes (default 256,512: MODNet live and file defaults on a CPU)")
@@ -222,31 +226,6 @@ def _refine_run(args: argparse.Namespace) -> int:
         res.rows = bench_vitmatte(frames, tile=args.tile, weights=args.weights, device=args.device)
     print(json.dumps(res.as_dict()) if args.json else res.summary())
     return 0
-
-
-def _gpu_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default="cuda", help="default cuda (cpu: a quick functional run)")
-    p.add_argument("--official", metavar="DIR", help="a checkout of ZhengPeng7/BiRefNet to time beside ours")
-    p.add_argument("--quick", action="store_true", help="tiny sizes (checks the steps run, not their speed)")
-    p.add_argument("--out", metavar="FILE", help="also write the JSON here")
-    p.add_argument("--steps", metavar="A,B", help="only these steps (model_only, end_to_end, encode_speed, memory, "
-                                                   "two_pipelines, live); default all")
-
-
-def _gpu_run(args: argparse.Namespace) -> int:
-    import sys
-
-    from vidmatte.bench.gpu import bench_gpu
-
-    steps = tuple(t.strip() for t in args.steps.split(",")) if args.steps else None
-    res = bench_gpu(device=args.device, official=args.official, quick=args.quick, steps=steps,
-                    log=lambda line: print(line, file=sys.stderr, flush=True))
-    text = json.dumps(res, indent=1, default=str)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
-    print(text)
-    return 1 if any(isinstance(v, dict) and "error" in v for v in res.values()) else 0
 
 
 def _temporal_args(p: argparse.ArgumentParser) -> None:
@@ -294,17 +273,17 @@ MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[
     "model": ("time the BiRefNet network alone (random weights): ms per frame, peak memory", _model_args, _model_run),
     "pipeline": ("per-stage times, model-only, naive-loop and overlapped-pipeline fps on one clip",
                  _pipeline_args, _pipeline_run),
-    "gpu": ("the CUDA path in one run, as JSON: model vs official, end to end, memory, two pipelines, live",
-            _gpu_args, _gpu_run),
+    "gpu": (bench_gpu_cmd.HELP, bench_gpu_cmd.add_arguments, bench_gpu_cmd.run),
     "batch": ("the batch engines (local, Ray, Ray with segments) against running the files one by one",
               _batch_args, _batch_run),
-
     "refine": ("edge refinement (guided filter, ViTMatte) against the model it follows, same process",
                _refine_args, _refine_run),
     "temporal": ("temporal smoothers on clips with ground-truth alpha (MAD, dtSSD, per phase) and their cost",
                  _temporal_args, _temporal_run),
     "stills": ("`vidmatte image` against rembg (when installed) on one folder and one ONNX model: "
                "wall-time ratio, SAD with --gt", _stills_args, _stills_run),
+    "blur": (bench_blur_cmd.HELP, bench_blur_cmd.add_arguments, bench_blur_cmd.run),
+    "live": (bench_live_cmd.HELP, bench_live_cmd.add_arguments, bench_live_cmd.run),
     "startup": ("time help, `models list` and input errors against a bare `import torch` (best of N)",
                 _startup_args, _startup_run),
 }

@@ -21,8 +21,9 @@ def register(sub) -> None:
                                    "difference is printed; a failed check writes nothing.")
     o.add_argument("--model", default="lite", metavar="NAME|FILE",
                    help="lite, lite-2k, general, portrait, matting, rmbg-2.0, or a checkpoint file (default lite)")
-    o.add_argument("--size", type=parse_size, metavar="N|HxW",
-                   help="fixed input size, multiples of 32 (default: the checkpoint's training size)")
+    o.add_argument("--size", type=parse_size, metavar="N|WxH",
+                   help="fixed input size, NxN or WxH (like ffmpeg), multiples of 32 (default: the checkpoint's "
+                        "training size)")
     o.add_argument("--fp16", action="store_true", help="float16 weights and activations (GPU runtimes)")
     o.add_argument("--dynamic-batch", action="store_true", help="leave the batch axis free (default batch 1)")
     o.add_argument("--patch-order", choices=("legacy", "current"), help="override the checkpoint's patch order")

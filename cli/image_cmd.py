@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vidmatte_cli.options import (add_background_options, add_model_options, add_output_options, add_refine_options,
-                                  background_from_args, check_refine_args, matter_from_args, refine_from_args)
+from vidmatte_cli.options import (add_background_options, add_edge_options, add_model_options, add_output_options,
+                                  add_refine_options, background_from_args, check_refine_args, edges_from_args,
+                                  matter_from_args, refine_from_args)
 
 
 def register(sub) -> None:
@@ -18,6 +19,7 @@ def register(sub) -> None:
     add_background_options(p, required=False, transparent=False)
     add_model_options(p)
     add_refine_options(p, vitmatte=True)
+    add_edge_options(p)
     p.set_defaults(func=run)
 
 
@@ -25,6 +27,11 @@ def run(args: argparse.Namespace) -> int:
     from vidmatte.jobs.stills import check_inputs, expand_inputs, images, model_threads_hint
 
     check_refine_args(args)
+    if args.output == "-":  # stills are files: no stream to write to stdout
+        from vidmatte.errors import OutputError
+
+        raise OutputError("vidmatte image writes image files, not to stdout; give a file or folder with -o")
+    edges = edges_from_args(args)
     inputs = expand_inputs(args.inputs)  # folders and patterns → their images
     check_inputs(inputs)  # before any model loads
     background = background_from_args(args)
@@ -34,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     stats: dict = {}
     written = images(inputs, args.output, matter=matter, background=background,
                      fg_estimation=args.fg_estimation, overwrite=args.overwrite, refine=refine_from_args(args, matter),
-                     stats=stats)
+                     stats=stats, **edges)
     if not args.quiet:
         for p in written:
             print(f"wrote {p}", file=sys.stderr)

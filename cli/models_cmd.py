@@ -43,13 +43,13 @@ def _list(args) -> int:
         from vidmatte.models.weights.registry import CHECKPOINTS
 
         checkpoints = [dict(c.__dict__, size=list(c.size)) for c in CHECKPOINTS.values()]
-        print(json.dumps({"models": [r.__dict__ for r in rows], "checkpoints": checkpoints, "defaults": defaults},
-                         indent=1))
+        print(json.dumps({"models": [r.__dict__ for r in rows], "checkpoints": checkpoints, "defaults": defaults,
+                          "onnx_devices": _providers()}, indent=1))
         return 0
     label = {True: "yes", False: "no"}
-    _table(("NAME", "SOURCE", "FAMILY", "MB", "TRAINED HxW", "PATCHES", "LICENCE", "AVAILABLE"),
+    _table(("NAME", "SOURCE", "FAMILY", "MB", "TRAINED WxH", "PATCHES", "LICENCE", "AVAILABLE"),
            [(r.name + (" (bundled)" if r.source.startswith("bundled") else ""), r.source, r.family, r.mb,
-             r.trained_hw, r.patches, r.licence, label[r.available]) for r in rows])
+             r.trained_size, r.patches, r.licence, label[r.available]) for r in rows])
     print()
     for r in rows:
         print(f"{r.name}: {r.notes}")
@@ -59,7 +59,18 @@ def _list(args) -> int:
     print("\nDefaults per model and device (--model-size, --dtype override):")
     _table(("FAMILY", "DEVICE", "JOB", "SIZE", "DTYPE", "WHY"),
            [(d["family"], d["device"], d["job"], d["size"], d["dtype"], d["why"]) for d in defaults])
+    from vidmatte.models.providers import provider_table
+
+    print("\nONNX models (modnet, .onnx files): --device, the onnxruntime provider it asks for, and whether the "
+          "installed wheels have it (a run warns when a provider cannot start):")
+    _table(("DEVICE", "PROVIDER", "HERE"), provider_table())
     return 0
+
+
+def _providers() -> list:
+    from vidmatte.models.providers import provider_table
+
+    return [{"device": d, "provider": p, "status": s} for d, p, s in provider_table() if d]
 
 
 def _vitmatte(name: str):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Optional
 
-from vidmatte.defaults import (ALPHA_MODES, DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, REFINE, REFINES,
-                               SMOOTH_STRENGTH, SMOOTHER_FILES, SMOOTHER_LIVE, SMOOTHERS)
+from vidmatte.defaults import (ALPHA_MODES, FG_ESTIMATION, FG_ESTIMATIONS, REFINE, REFINES, SMOOTH_STRENGTH,
+                               SMOOTHER_FILES, SMOOTHER_LIVE, SMOOTHERS)
 from vidmatte.errors import InputError
 
 __all__ = [
@@ -26,48 +26,24 @@ __all__ = [
     "background_from_args",
     "background_spec",
     "parse_size",
+    "add_edge_options",
+    "edges_from_args",
+    "add_stream_options",
+    "stream_options",
 ]
 
 
 def parse_size(text: str):
-    """``512`` → 512; ``1440x2560`` → (1440, 2560) as (H, W)."""
+    """``512`` → 512; ``2560x1440`` (WxH, like ffmpeg) → (1440, 2560) as (H, W); see :mod:`vidmatte.frame`."""
+    from vidmatte.frame import parse_size as parse
+
     try:
-        if "x" in text.lower():
-            h, w = text.lower().split("x")
-            return int(h), int(w)
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected N or HxW, got {text!r}") from None
+        return parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_model_options(p: argparse.ArgumentParser, *, model_flag: bool = True) -> None:
-    """The model flags; ``model_flag=False`` when the command declares ``--model`` itself."""
-    g = p.add_argument_group("model")
-    if model_flag:
-        g.add_argument("--model", default="auto", metavar="NAME|FILE",
-                       help="auto (BiRefNet-lite when its weights are here or downloadable, else the bundled "
-                            "MODNet), a BiRefNet checkpoint name (see `vidmatte models list`), modnet, an .onnx "
-                            "file, or chroma (green-screen keyer); default: auto")
-    g.add_argument("--weights", metavar="FILE", help="local BiRefNet checkpoint (.safetensors, .pth, .bin)")
-    g.add_argument("--model-size", type=parse_size, metavar="N|HxW",
-                   help="model input size, rounded to multiples of 32 (default per model and device: "
-                        "`vidmatte models list`); smaller is faster")
-    g.add_argument("--device", default="auto", choices=DEVICES, help="default: auto")
-    g.add_argument("--dtype", default="auto", choices=DTYPES,
-                   help="compute precision (auto: fp16 on CUDA, fp32 on CPU)")
-    g.add_argument("--patch-order", choices=("legacy", "current"),
-                   help="BiRefNet image-patch order (default: the checkpoint's)")
-    g.add_argument("--preset", choices=("birefnet", "modnet", "u2net", "isnet"),
-                   help="ONNX model family (default: recognised from the graph)")
-    g.add_argument("--offline", action="store_true", help="never download weights")
-    o = p.add_argument_group("ONNX models (when the family is not recognised) and threads")
-    o.add_argument("--mean", type=float, nargs="+", metavar="V", help="input mean (1 or 3 values, on [0,1] RGB)")
-    o.add_argument("--std", type=float, nargs="+", metavar="V", help="input std (1 or 3 values)")
-    o.add_argument("--output-index", type=int, metavar="I", help="which model output holds the matte")
-    o.add_argument("--sigmoid", action=argparse.BooleanOptionalAction, default=None,
-                   help="apply a sigmoid to the output (default: the preset's choice)")
-    o.add_argument("--threads", type=int, metavar="N",
-                   help="CPU threads for the model (webcam default: cores - 1, leaving one to capture and encoding)")
+from vidmatte_cli.model_options import add_model_options, matter_from_args, matter_options  # noqa: E402
 
 
 def add_smoothing_options(p: argparse.ArgumentParser, *, live: bool = False) -> None:
@@ -126,8 +102,13 @@ def refine_from_args(args, matter=None):
 
 def add_background_options(p: argparse.ArgumentParser, *, required: bool, transparent: bool = True) -> None:
     g = p.add_argument_group("background").add_mutually_exclusive_group(required=required)
-    g.add_argument("--background", "-b", metavar="FILE", help="background image or video (looped)")
-    g.add_argument("--color", metavar="HEX", help="solid background colour, e.g. '#3366ff'")
+    g.add_argument("--background", "-b", metavar="FILE",
+                   help="background image, video or animated GIF; a video plays at its own speed (frames picked "
+                        "by time) and loops; where the background is transparent (VP9 alpha, ProRes 4444, "
+                        "PNG/GIF) black shows through")
+    g.add_argument("--color", metavar="COLOUR",
+                   help="solid background: a CSS name (blue is 0,0,255), #rgb, #rrggbb, rgb(r,g,b) or R,G,B; "
+                        "green is broadcast green (0,177,64) as with --green, chroma-blue (0,71,187)")
     g.add_argument("--blur", nargs="?", const=-1.0, type=float, metavar="SIGMA",
                    help="blur of the original frame as background (SIGMA in px at 1080p)")
     g.add_argument("--green", action="store_true", help="green-screen background (0,177,64)")
@@ -135,6 +116,28 @@ def add_background_options(p: argparse.ArgumentParser, *, required: bool, transp
         g.add_argument("--transparent", action="store_true",
                        help="no background: RGBA output (.mov ProRes 4444, .webm VP9, .png)")
     add_fg_option(p)
+
+
+# -- edge controls (choke / feather): every command that composites or writes mattes --------
+def add_edge_options(p: argparse.ArgumentParser) -> None:
+    """``--choke PX`` and ``--feather PX`` (:mod:`vidmatte.ops.edges`); default 0: off."""
+    g = p.add_argument_group("matte edges")
+    g.add_argument("--choke", type=float, default=0.0, metavar="PX",
+                   help="shrink the matte by PX pixels (fractions work; negative grows it); default 0")
+    g.add_argument("--feather", type=float, default=0.0, metavar="PX",
+                   help="soften the matte's edge: a hard edge becomes a ramp about PX wide; default 0")
+
+
+def edges_from_args(args) -> dict:
+    """``choke=`` and ``feather=`` keywords for the jobs; a one-line error for a bad value."""
+    from vidmatte.ops.edges_np import MAX_EDGE_PX
+
+    choke, feather = float(getattr(args, "choke", 0.0) or 0.0), float(getattr(args, "feather", 0.0) or 0.0)
+    if not abs(choke) <= MAX_EDGE_PX:
+        raise InputError(f"--choke must be between -{MAX_EDGE_PX:g} and {MAX_EDGE_PX:g} pixels, got {choke:g}")
+    if not 0.0 <= feather <= MAX_EDGE_PX:
+        raise InputError(f"--feather must be between 0 and {MAX_EDGE_PX:g} pixels, got {feather:g}")
+    return {"choke": choke, "feather": feather}
 
 
 def add_fg_option(p: argparse.ArgumentParser) -> None:
@@ -170,46 +173,43 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
                         "instead of warning and going on")
 
 
-def add_output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+def add_output_options(p: argparse.ArgumentParser, *, urls: bool = False) -> None:
+    """``-o`` (``urls``: stream URLs too), ``-y/--overwrite``, ``-q/--quiet``."""
+    stdout = "; for replace and matte, - writes a video stream to stdout (Matroska unless --format says otherwise)"
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT|URL" if urls else "OUTPUT",
+                   help=("output file or folder, or a stream URL: rtmp://HOST/APP/KEY, srt://HOST:PORT, "
+                         "udp://HOST:PORT, rtp://HOST:PORT, rtsp://HOST:PORT/PATH, tcp://HOST:PORT" + stdout)
+                   if urls else "output file or folder")
+    p.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+
+
+# -- streaming out (-o rtmp:// srt:// udp:// rtp:// rtsp:// tcp://), see vidmatte/io/stream.py --------------
+def add_stream_options(p: argparse.ArgumentParser) -> None:
+    """``--gop`` and ``--bitrate`` for stream outputs (low-latency H.264)."""
+    g = p.add_argument_group("streaming (-o rtmp://, srt://, udp://, rtp://, rtsp://, tcp://)")
+    g.add_argument("--gop", type=int, metavar="FRAMES", help="frames between keyframes (default: 2 s worth)")
+    g.add_argument("--bitrate", metavar="RATE", help="video bitrate, e.g. 2500k or 4M (default: constant quality)")
+
+
+def stream_options(args) -> dict:
+    """``gop``/``bitrate`` keywords for the jobs (only the ones given)."""
+    from vidmatte.io.stream_net import parse_bitrate
+
+    out = {}
+    if getattr(args, "gop", None) is not None:
+        if args.gop < 1:
+            raise InputError(f"--gop must be 1 or more frames, got {args.gop}")
+        out["gop"] = args.gop
+    if getattr(args, "bitrate", None) is not None:
+        out["bitrate"] = parse_bitrate(args.bitrate)
+    return out
 
 
 def add_encoding_options(p: argparse.ArgumentParser) -> None:
     enc = p.add_argument_group("encoding")
     enc.add_argument("--crf", type=int, default=18, help="H.264 quality (lower is better, default 18)")
     enc.add_argument("--speed", default="medium", help="x264 preset: ultrafast … veryslow (default medium)")
-
-
-def matter_options(args) -> dict:
-    """The model options as keywords for :func:`vidmatte.load_matter` (all but the name)."""
-    onnx = {k: getattr(args, k, None) for k in ("mean", "std", "output_index", "sigmoid", "threads")}
-    return {"weights": args.weights, "size": args.model_size, "device": args.device, "dtype": args.dtype,
-            "patch_order": args.patch_order, "preset": args.preset, "download": not args.offline,
-            "onnx_options": {k: v for k, v in onnx.items() if v is not None}}
-
-
-def matter_from_args(args, *, live: bool = False, onnx_threads: Optional[int] = None):
-    """The model the options name; ``auto``'s choice is said in one stderr line.
-
-    ``onnx_threads``: intra-op threads for an ONNX model when ``--threads`` is not given
-    (the still-image job runs one image per core, one thread each)."""
-    import sys
-
-    from vidmatte.models.factory import load_matter
-
-    onnx = {k: getattr(args, k, None) for k in ("mean", "std", "output_index", "sigmoid", "threads")}
-    if onnx["threads"] is None:
-        onnx["threads"] = onnx_threads
-    if getattr(args, "threads", None):
-        import torch
-
-        torch.set_num_threads(args.threads)
-    matter = load_matter(args.model, **matter_options(args), live=live)
-    if getattr(matter, "notice", None) and not getattr(args, "quiet", False):
-        print(f"vidmatte: {matter.notice}", file=sys.stderr)
-    return matter
 
 
 def smoothing_from_args(args) -> dict:
@@ -228,8 +228,11 @@ def background_spec(args, default: Optional[str] = None) -> Optional[str]:
         return None
     if args.background:
         return args.background
-    if args.color:
-        return args.color if args.color.startswith("#") else "#" + args.color
+    if args.color:  # bare hex (3366ff, 36f) keeps working; names and rgb(...) go as they are
+        import re
+
+        color = args.color.strip()
+        return "#" + color if re.fullmatch(r"[0-9a-fA-F]{3}|[0-9a-fA-F]{6}", color) else color
     if args.blur is not None:
         return "blur" if args.blur < 0 else f"blur:{args.blur}"
     if args.green:

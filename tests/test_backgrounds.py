@@ -75,7 +75,8 @@ def test_colour_forms_and_output():
     assert rgb_at(bg, 10, 10, 2) == (255, 128, 0)
 
 
-@pytest.mark.parametrize("bad", ["#12345", "#ggg", "rgb(1,2,3)", "1,2", "300,0,0", (1, 2), (0.5, 2.0, 0.1)])
+@pytest.mark.parametrize("bad", ["#12345", "#ggg", "rgb(1,2)", "rgb(300,0,0)", "#11223344", "1,2", "300,0,0",
+                                 "notacolour", (1, 2), (0.5, 2.0, 0.1)])
 def test_bad_colours_raise_input_error(bad):
     with pytest.raises(InputError):
         parse_color(bad)
@@ -226,3 +227,33 @@ def test_parse_background_errors_are_one_line(spec):
     with pytest.raises(InputError) as err:
         parse_background(spec)
     assert "\n" not in str(err.value)
+
+
+def test_css_colour_names_and_syntax():
+    """CSS names and syntax through Pillow's ImageColor: ``blue`` is CSS blue; ``green`` stays
+    the documented broadcast green (keying), CSS green is #008000; chroma-blue is the old ``blue``."""
+    assert parse_color("blue") == (0, 0, 255)
+    assert parse_color("RebeccaPurple") == (102, 51, 153)
+    assert parse_color("rgb(10, 20, 30)") == (10, 20, 30)
+    assert parse_color("rgb(100%,0%,50%)") == (255, 0, 128)
+    assert parse_color("#abc") == (0xAA, 0xBB, 0xCC) and parse_color("2060ff") == (0x20, 0x60, 0xFF)
+    assert parse_color("green") == (0, 177, 64) and parse_color("#008000") == (0, 128, 0)
+    assert parse_color("chroma-blue") == (0, 71, 187) and parse_color("chroma-green") == (0, 177, 64)
+    assert parse_background("blue").rgb == (0, 0, 255)
+    with pytest.raises(InputError, match="CSS name"):
+        parse_color("bleu")
+
+
+def test_cli_color_takes_names_and_bare_hex():
+    import argparse
+
+    from vidmatte_cli.options import background_spec
+
+    def spec(color):
+        return background_spec(argparse.Namespace(transparent=False, background=None, color=color, blur=None,
+                                                  green=False))
+
+    assert spec("blue") == "blue" and spec("3366ff") == "#3366ff" and spec("36f") == "#36f"
+    assert spec("rgb(1,2,3)") == "rgb(1,2,3)"
+    with pytest.raises(InputError):
+        parse_background(spec("bleu"))

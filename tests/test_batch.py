@@ -159,7 +159,7 @@ def test_bench_batch_times_the_engines_against_one_by_one():
 
 def test_bench_batch_command_prints_its_result():
     out = subprocess.run([sys.executable, "-m", "vidmatte_cli.main", "bench", "batch", "--count", "2", "--frames", "6",
-                          "--resolution", "48x64", "--no-ray", "--json"], capture_output=True, text=True, timeout=300)
+                          "--resolution", "64x48", "--no-ray", "--json"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert list(data["seconds"]) == ["one by one", "batch local"] and data["frames"] == 12

@@ -19,12 +19,32 @@ def test_bench_gpu_quick_on_cpu_runs_every_step(tmp_path):
                           "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     data = json.loads(out.read_text())
-    for step in ("model_only", "end_to_end", "encode_speed", "memory", "two_pipelines", "live"):
+    for step in ("model_only", "end_to_end", "encoder", "parts", "encode_speed", "memory", "two_pipelines", "live"):
         assert "error" not in data[step], data[step]
     assert data["model_only"]["ours_eager_ms"] > 0
     assert data["end_to_end"]["pipeline_fps"] > 0 and data["end_to_end"]["encoder"] == "libx264"
     assert data["memory"]["frames"] == 4 and len(data["two_pipelines"]["each_fps"]) == 2
     assert data["live"]["fps_out"] > 0
+    enc = data["encoder"]  # the encoder's own fps beside the model's
+    assert enc["threaded"]["encode_fps"] > 0 and enc["plain"]["fps"] > 0 and enc["model_fps"] > 0
+    assert enc["threaded"]["threads"] == 1 and enc["plain"]["encoder"] == "libx264"
+    assert data["end_to_end"]["encoder_fps"] > 0
+    parts = data["parts"]  # the issue-27 building blocks, timed beside the host path
+    assert parts["to_rgb_device_ms"] > 0 and parts["to_yuv_device_ms"] > 0 and parts["to_rgb_max_diff_vs_host"] <= 3
+    assert set(parts["model_smooth_compose_ms"]) == {"dis_on_compute_thread", "dis_on_worker"}
+
+
+def test_bench_gpu_saves_after_each_step_and_refuses_unknown_steps(tmp_path):
+    from vidmatte.bench.gpu import bench_gpu
+    from vidmatte.errors import VidmatteError
+
+    with pytest.raises(VidmatteError, match="unknown bench gpu step modle_only"):
+        bench_gpu(device="cpu", quick=True, steps=("modle_only",))
+    saved = []
+    res = bench_gpu(device="cpu", quick=True, steps=("encoder",), log=lambda _: None,
+                    save=lambda r: saved.append(json.loads(json.dumps(r, default=str))))
+    assert len(saved) == 1 and saved[0]["encoder"]["threaded"]["encode_fps"] > 0
+    assert "model_fps" not in res["encoder"]  # no model_only step ran: nothing to compare with
 
 
 def test_official_loader_refuses_a_folder_that_is_not_a_checkout(tmp_path):

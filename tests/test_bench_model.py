@@ -51,7 +51,7 @@ def test_bench_rejects_bad_arguments():
 
 
 def test_cli_bench_model_json():
-    res = run_cli("bench", "model", "--size", "64x96", "--runs", "2", "--warmup", "1", "--threads", "2", "--json")
+    res = run_cli("bench", "model", "--size", "96x64", "--runs", "2", "--warmup", "1", "--threads", "2", "--json")
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     assert data["size"] == [64, 96] and data["variant"] == "lite" and len(data["runs_ms"]) == 2

@@ -46,7 +46,7 @@ def test_bench_pipeline_all_policies_side_by_side(tmp_path):
 
 def test_bench_pipeline_cli_json(tmp_path):
     out = subprocess.run([sys.executable, "-m", "vidmatte_cli.main", "bench", "pipeline", "--model", "chroma",
-                          "--resolution", "64x96", "--frames", "6", "--json", "--no-naive"],
+                          "--resolution", "96x64", "--frames", "6", "--json", "--no-naive"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)

@@ -17,6 +17,13 @@ from media import make_audio_only, make_clip, make_corrupt, make_empty, make_tru
 VIDMATTE = [sys.executable, "-m", "vidmatte_cli.main"]
 
 
+def default_sigint() -> None:
+    """In the child, before exec: SIGINT back to its default. A suite started from a
+    background job inherits SIGINT *ignored*, and Python keeps an ignored SIGINT ignored, so
+    the child would never see the Ctrl-C the test sends; this tests vidmatte, not the shell."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run(*args, cwd=None, timeout=120):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.run([*VIDMATTE, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
@@ -131,7 +138,8 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([*VIDMATTE, "replace", str(clip.path), "-o", str(out), "--blur", "--model", "chroma",
                              "--speed", "veryslow"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=default_sigint)
     deadline = time.time() + 60
     while time.time() < deadline and not [p for p in tmp_path.iterdir() if "partial" in p.name]:
         time.sleep(0.05)  # wait until the temporary output exists: the job is mid-write

@@ -28,7 +28,7 @@ def test_cuda_graph_is_off_on_cpu():
 
 
 def test_graphed_module_refuses_cpu_input():
-    from vidmatte.runtime.cuda import GraphedModule
+    from vidmatte.models.cuda_graph import GraphedModule
 
     with pytest.raises(ValueError, match="CUDA"):
         GraphedModule(lambda x: x * 2, torch.zeros(2))
@@ -36,7 +36,7 @@ def test_graphed_module_refuses_cpu_input():
 
 @cuda
 def test_graphed_module_matches_eager():
-    from vidmatte.runtime.cuda import GraphedModule
+    from vidmatte.models.cuda_graph import GraphedModule
 
     lin = torch.nn.Linear(8, 4).cuda().eval()
     x = torch.randn(3, 8, device="cuda")

@@ -324,7 +324,7 @@ def test_backend_reads_the_metadata(tmp_path):
     plain = OnnxMatter(_tiny_onnx(tmp_path / "plain.onnx", {}))
     assert plain.name == "modnet" and not plain.preset.sigmoid
     meta = {"vidmatte.family": "birefnet", "vidmatte.mean": "0.5,0.4,0.3", "vidmatte.std": "0.2,0.2,0.25",
-            "vidmatte.input_size": "64x96", "vidmatte.output": "logits"}
+            "vidmatte.input_size": "96x64", "vidmatte.output": "logits"}  # WxH
     m = OnnxMatter(_tiny_onnx(tmp_path / "meta.onnx", meta))
     assert m.name == "birefnet" and m.preset.sigmoid and m.size == (64, 96)
     assert m.preset.mean == (0.5, 0.4, 0.3) and m.preset.std == (0.2, 0.2, 0.25)

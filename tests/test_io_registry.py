@@ -61,3 +61,34 @@ def test_errors_name_what_was_tried(tmp_path):
         open_source(tmp_path, kind="nope")
     with pytest.raises(OutputError, match="supported: .mp4"):
         open_sink(tmp_path / "o.avi", width=8, height=8, fps=25)
+
+
+def test_a_plugin_source_scheme_is_not_refused_before_its_own_check(tmp_path):
+    """A registered kind (``myserver://``) opens its specs; the up-front missing-file check
+    only applies to kinds that read a local path, and its message lists the registered kinds."""
+    from vidmatte.io.registry import SOURCES, check_source, register_source
+
+    class Server:
+        width, height = 4, 2
+
+        def __init__(self, spec, **kw):
+            self.spec = spec
+
+        def __iter__(self):
+            return iter(())
+
+        def close(self):
+            pass
+
+    register_source("myserver", Server, lambda t: t.startswith("myserver://"), "my server (myserver://…)")
+    try:
+        check_source("myserver://host/cam1")
+        src = open_source("myserver://host/cam1")
+        assert isinstance(src, Server) and src.spec == "myserver://host/cam1"
+        with pytest.raises(InputError, match=r"no such file or folder \(tried: video file, image file, my server"):
+            open_source(tmp_path / "missing.mp4")
+    finally:
+        SOURCES.pop("myserver")
+    clip = tmp_path / "take[1].mp4"  # an existing file is a file, whatever its name holds
+    make_clip(clip, frames=3)
+    assert type(open_source(clip)).__name__ == "VideoSource"

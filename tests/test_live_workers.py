@@ -6,7 +6,7 @@ import pytest
 from fakes import ListSink, SlowKey, overlapping
 
 from vidmatte.io.capture import LiveSource
-from vidmatte.jobs.live import live_workers
+from vidmatte.runtime.schedules.live import choose_workers as live_workers
 from vidmatte.matting import ChromaKeyMatter, ReuseAlpha
 from vidmatte.runtime.live import LiveRunner
 from vidmatte.runtime.processor import Processor

@@ -56,7 +56,7 @@ def test_list_shows_every_checkpoint_and_flags_non_commercial(capsys):
                        ("matting", "ZhengPeng7/BiRefNet-matting"), ("rmbg-2.0", "briaai/RMBG-2.0")]:
         assert any(line.startswith(name + " ") and repo in line for line in out.splitlines()), name
     rmbg = next(line for line in out.splitlines() if line.startswith("rmbg-2.0 "))
-    assert "NON-COMMERCIAL" in rmbg and "1440x2560" in out
+    assert "NON-COMMERCIAL" in rmbg and "2560x1440" in out
     bundled = next(line for line in out.splitlines() if line.startswith("modnet (bundled)"))
     assert "Apache-2.0" in bundled and bundled.rstrip().endswith("yes")  # the bundled model is always here
     assert "Defaults per model and device" in out

@@ -13,10 +13,12 @@ from fakes import ListSink, SlowKey, overlapping
 
 from vidmatte import ChromaKeyMatter, Frame
 from vidmatte.matting import ReuseAlpha
-from vidmatte.runtime.parallel import FrameParallel, parallel_safe, room_for_another_call
+from vidmatte.runtime.core import Run
+from vidmatte.runtime.feeds import FrameFeed
+from vidmatte.runtime.schedules.frames import FrameParallel, parallel_safe, room_for_another_call
 from vidmatte.runtime.pipeline import Pipeline
 from vidmatte.runtime.processor import Processor
-from vidmatte.runtime.schedule import choose_policy
+from vidmatte.runtime.schedules.auto import choose_policy
 from vidmatte.runtime.stats import StageTimes
 
 
@@ -100,12 +102,12 @@ def test_frames_fall_back_to_inline_when_they_lose():
 
 def test_frame_parallel_leaves_the_rest_in_the_iterator():
     proc = _processor(ChromaKeyMatter(), smoothing=None)
-    batches = iter([[f] for f in _frames(30)])
-    out = []
-    run = FrameParallel(batches, proc, out.extend, workers=2, threads_each=1, inline_s=1e-9)
+    feed, sink = FrameFeed(_frames(30)), ListSink()
+    run = FrameParallel(Run(feed, proc, [sink]), workers=2, threads_each=1, inline_s=1e-9)
     reason = run.run()
     assert reason and "ms a batch" in reason
-    rest = list(batches)
+    out = sink.frames
+    rest = list(iter(feed.take, None))
     assert run.batches_done == len(out) and len(out) + len(rest) == 30
     assert [f.index for f in out] == list(range(len(out)))  # in order, none lost
     assert [b[0].index for b in rest] == list(range(len(out), 30))
@@ -142,7 +144,7 @@ def test_choose_policy_frames_rules():
 
 def test_frame_parallel_checks_its_arguments():
     with pytest.raises(ValueError, match="workers"):
-        FrameParallel(iter(()), None, print, workers=0)
+        FrameParallel(None, workers=0)
 
 
 def test_room_for_another_call_is_a_bool():

@@ -16,7 +16,8 @@ from vidmatte.io.sinks import VideoSink
 from vidmatte.io.sources import VideoSource
 from vidmatte.runtime.pipeline import POLICIES, Pipeline
 from vidmatte.runtime.processor import Processor
-from vidmatte.runtime.schedule import choose_policy, overlap_verdict
+from vidmatte.runtime.schedules.auto import choose_policy
+from vidmatte.runtime.schedules.overlap import overlap_verdict
 
 
 def _processor(format="rgb24", cls=Processor):

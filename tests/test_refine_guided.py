@@ -301,7 +301,7 @@ def test_quality_gate_modnet_192_on_alphamatting(capsys):
 def test_bench_refine_runs_and_reports(capsys):
     from vidmatte_cli.main import main
 
-    assert main(["bench", "refine", "--model", "modnet", "--model-size", "64", "--frames", "96x128,48x64",
+    assert main(["bench", "refine", "--model", "modnet", "--model-size", "64", "--frames", "128x96,64x48",
                  "--runs", "1", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [r["frame"] for r in rows] == ["128x96", "64x48"] and rows[0]["factor"] == 2.0

@@ -335,7 +335,7 @@ def test_vitmatte_small_improves_modnet_on_alphamatting(capsys):
 def test_bench_refine_vitmatte_runs(tiny_dir, capsys):
     from vidmatte_cli.main import main
 
-    assert main(["bench", "refine", "--method", "vitmatte", "--weights", str(tiny_dir), "--frames", "96x128",
+    assert main(["bench", "refine", "--method", "vitmatte", "--weights", str(tiny_dir), "--frames", "128x96",
                  "--tile", "64", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["rows"]
     assert row["frame"] == "128x96" and row["tiles"] >= 2 and row["seconds"] > 0 and row["memory_mb"] > 0

@@ -26,6 +26,9 @@ BASE = ["webcam", "--model", "chroma", "--no-smooth", "--color", "#0000ff"]
 def vidmatte(*args: str, **popen):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
     env.update(popen.pop("env", {}))
+    # SIGINT back to its default in the child: a suite started from a background job inherits it
+    # ignored (and Python keeps it so), which would test the shell instead of vidmatte
+    popen.setdefault("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return subprocess.Popen([sys.executable, "-m", "vidmatte_cli.main", *args], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
 
@@ -38,7 +41,7 @@ def decode(path) -> list[np.ndarray]:
 def test_an_output_is_required(capsys):
     assert main(["webcam", "--source", GREEN_SCREEN, "--model", "chroma"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "vidmatte: error: choose at least one output: --virtual-cam, --preview or -o FILE")
+        "vidmatte: error: choose at least one output: --virtual-cam, --preview or -o FILE|URL")
 
 
 @pytest.mark.skipif(gui_available(), reason="this OpenCV build has a GUI")

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 __all__ = [
-    "ALPHA_MODES", "FG_ESTIMATIONS", "SMOOTHERS", "SMOOTHER", "SMOOTHER_FILES", "SMOOTHER_LIVE", "SMOOTH_STRENGTH",
-    "FG_ESTIMATION", "ALPHA_MODE", "REFINES", "REFINE", "DTYPES", "DEVICES", "ModelDefaults", "MODEL_DEFAULTS",
+    "ALPHA_MODES", "FG_ESTIMATIONS", "SMOOTHERS", "SMOOTHER", "SMOOTHER_FILES", "SMOOTHER_LIVE", "LIVE_WORK_LINES",
+    "SMOOTH_STRENGTH",
+    "FG_ESTIMATION", "ALPHA_MODE", "REFINES", "REFINE", "DTYPES", "DEVICES", "POLICIES", "ENGINES", "ModelDefaults",
+    "MODEL_DEFAULTS",
     "model_defaults",
     "IMAGENET_MEAN", "IMAGENET_STD",
 ]
@@ -29,6 +31,8 @@ SMOOTHERS = ("flow", "flow-causal", "gated", "ema", "none")
 #: file jobs can wait 2 frames for the future; live output cannot
 SMOOTHER_FILES = "flow"
 SMOOTHER_LIVE = "flow-causal"
+#: lines the live CPU default refines, smooths and estimates colour at (compose/fast_finish.py; docs/live.md)
+LIVE_WORK_LINES = 360
 #: the Processor's default: causal, so ``proc(frame)`` returns that frame
 SMOOTHER = SMOOTHER_LIVE
 #: default strength of the EMAs (share of the previous matte kept); the flow smoothers' is 1
@@ -38,7 +42,11 @@ SMOOTH_STRENGTH = 0.8
 REFINES = ("auto", "guided", "vitmatte", "none")
 REFINE = "auto"
 DTYPES = ("auto", "fp32", "fp16", "bf16")
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml")  # the last four: ONNX models only
+#: how an offline run uses the cores (:mod:`vidmatte.runtime.schedules.auto`)
+POLICIES = ("auto", "inline", "overlap", "frames", "threads")
+#: where ``vidmatte batch`` runs its tasks (:mod:`vidmatte.scale.engines`)
+ENGINES = ("local", "ray")
 #: input normalisation of ImageNet-trained backbones (BiRefNet, U²-Net), on RGB in [0, 1]
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -23,15 +23,17 @@ composite, a foreground with alpha, or the alpha alone — in one of the formats
 
 from __future__ import annotations
 
-import sys
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["Frame", "PIXEL_FORMATS", "PRODUCT_FORMATS", "product_of", "pick_format", "check_images",
-           "round_to_multiple"]
+from vidmatte.checks import is_channels_first
+
+__all__ = ["Frame", "PIXEL_FORMATS", "PRODUCT_FORMATS", "product_of", "pick_format", "round_to_multiple",
+           "parse_size", "as_size", "format_size", "SIZE_HELP"]
 
 #: format → (numpy dtype name, channels); yuv420p has planes instead
 PIXEL_FORMATS: dict[str, tuple[Optional[str], Optional[int]]] = {
@@ -117,7 +119,7 @@ class Frame:
     def size(self) -> tuple[int, int]:
         """``(H, W)`` of the image."""
         shape = tuple(self.image.shape)
-        if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
+        if is_channels_first(shape):
             return int(shape[1]), int(shape[2])
         return int(shape[0]), int(shape[1])
 
@@ -134,40 +136,51 @@ class Frame:
                      format=format)
 
 
-def check_images(images: Any) -> Any:
-    """Check the Matter input contract; returns ``images`` as ``(B,H,W,3)`` (a view, no copy).
-
-    Raises:
-        TypeError: not a numpy array / torch tensor, or not uint8 (the message says how to
-            convert a float frame in 0..1).
-        ValueError: not ``(H,W,3)`` / ``(B,H,W,3)`` (channels-first, grey and RGBA get a hint).
-    """
-    torch = sys.modules.get("torch")  # a tensor exists only if torch is loaded: never import it here
-    if isinstance(images, np.ndarray):
-        dtype, shape = images.dtype, images.shape
-        is_u8 = dtype == np.uint8
-    elif torch is not None and isinstance(images, torch.Tensor):
-        dtype, shape = images.dtype, tuple(images.shape)
-        is_u8 = dtype == torch.uint8
-    else:
-        raise TypeError(f"frames must be a numpy array or torch tensor of uint8 RGB, got {type(images).__name__}")
-    if not is_u8:
-        hint = (" (a float frame in 0..1: pass (frame * 255).round() as uint8)"
-                if "float" in str(dtype) else "")
-        raise TypeError(f"frames must be uint8 RGB (0..255), got {dtype}{hint}")
-    if len(shape) not in (3, 4) or shape[-1] != 3:
-        if len(shape) in (3, 4) and shape[-3] == 3:
-            hint = "; this looks channels-first: move the channels last ((H,W,3))"
-        elif len(shape) in (2, 3) or (len(shape) == 4 and shape[-1] == 1):
-            hint = "; for a grey frame repeat it to 3 channels"
-        elif shape[-1] == 4:
-            hint = "; drop the alpha channel first (frame[..., :3])"
-        else:
-            hint = ""
-        raise ValueError(f"frames must be (H,W,3) or (B,H,W,3) RGB, got shape {shape}{hint}")
-    return images[None] if len(shape) == 3 else images
-
 
 def round_to_multiple(x: float, multiple: int = 32) -> int:
     """Nearest multiple of ``multiple``, halves rounded up (144 → 160), at least ``multiple``."""
     return max(multiple, int(x / multiple + 0.5) * multiple)
+
+
+# -- sizes as text ----------------------------------------------------------------------
+# Sizes as text: ``WxH`` like ffmpeg (``-s 1280x720``) and ``--width/--height``.
+# 
+# On the command line and wherever the Python API takes a size as text, ``"640x360"`` is
+# 640 wide and 360 high. In Python a size given as a tuple is ``(H, W)``, the order of numpy
+# and torch shapes (``matter.size``, ``load_matter(size=(360, 640))``): :func:`parse_size`
+# turns text into that. A single number ``N`` means the model's own rule: the long side for a
+# model trained at any aspect (MODNet keeps the frame's aspect), ``N×N`` for the others
+# (BiRefNet, U²-Net, IS-Net); model sizes are rounded to multiples of 32.
+
+#: what ``--model-size`` help says a size is
+SIZE_HELP = ("WxH (e.g. 512x288: 512 wide, 288 high), or N: the long side for MODNet (aspect kept), "
+             "NxN for BiRefNet and the other ONNX families; rounded to multiples of 32")
+
+_WXH = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
+
+
+def parse_size(text: str) -> Union[int, tuple[int, int]]:
+    """``"512"`` → ``512``; ``"640x360"`` (W×H) → ``(360, 640)`` as ``(H, W)``.
+
+    Raises ``ValueError`` with a message that names the expected forms."""
+    s = str(text).strip()
+    m = _WXH.match(s)
+    if m:
+        w, h = int(m.group(1)), int(m.group(2))
+        if w > 0 and h > 0:
+            return h, w
+    elif s.isdigit() and int(s) > 0:
+        return int(s)
+    raise ValueError(f"expected N or WxH (e.g. 512 or 640x360), got {text!r}")
+
+
+def as_size(size):
+    """A size from the Python API: text is read as :func:`parse_size` reads it (``"WxH"``);
+    an int or an ``(H, W)`` tuple is returned as it is; ``None`` stays ``None``."""
+    return parse_size(size) if isinstance(size, str) else size
+
+
+def format_size(hw) -> str:
+    """``(H, W)`` → ``"WxH"`` (how sizes are written in messages and tables)."""
+    h, w = hw
+    return f"{w}x{h}"

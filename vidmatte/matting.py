@@ -32,7 +32,8 @@ import torch
 import torch.nn.functional as F
 
 from vidmatte.defaults import IMAGENET_MEAN, IMAGENET_STD
-from vidmatte.frame import check_images, round_to_multiple  # the contract itself needs no torch
+from vidmatte.checks import check_images
+from vidmatte.frame import round_to_multiple  # the contract itself needs no torch
 
 __all__ = [
     "Matter",
@@ -58,7 +59,7 @@ class Matter(Protocol):
         size: ``(H, W)`` the model runs at (``(0, 0)``: the input size).
         device: where ``predict`` returns its tensor.
         stateless (optional, default false): ``predict`` keeps no state between calls, so a
-            CPU run may call it on two batches at once (:mod:`vidmatte.runtime.parallel`).
+            CPU run may call it on two batches at once (:mod:`vidmatte.runtime.schedules.frames`).
     """
 
     name: str
@@ -76,6 +77,10 @@ def round_size(size: Union[int, Sequence[int]], multiple: int = 32) -> tuple[int
     >>> round_size(144), round_size((1000, 530))
     ((160, 160), (992, 544))
     """
+    if isinstance(size, str):  # "WxH" text, as on the command line
+        from vidmatte.frame import parse_size
+
+        size = parse_size(size)
     if isinstance(size, (int, np.integer)):
         size = (int(size), int(size))
     h, w = (round_to_multiple(int(s), multiple) for s in size)

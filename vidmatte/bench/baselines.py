@@ -63,8 +63,8 @@ def two_at_once(matter, batches: list) -> float:
     threads (the ``frames`` schedule's model work alone)."""
     import threading
 
-    from vidmatte.runtime.parallel import session_threads
-    from vidmatte.runtime.schedule import FRAME_WORKERS, model_threads
+    from vidmatte.runtime.schedules.frames import FRAME_WORKERS, session_threads
+    from vidmatte.runtime.threads import model_threads
     from vidmatte.runtime.threads import torch_threads
 
     each = max(1, model_threads(matter) // FRAME_WORKERS)

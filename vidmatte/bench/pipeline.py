@@ -94,7 +94,7 @@ class PipelineBench:
         stages = "\n".join(f"  {k:<10} {v:8.1f} ms/frame" for k, v in self.stage_ms.items())
         return (
             f"clip {self.clip}: {self.width}x{self.height}, {self.frames} frames; model {self.model} at "
-            f"{self.model_size[0]}x{self.model_size[1]} on {self.device}\n"
+            f"{self.model_size[1]}x{self.model_size[0]} on {self.device}\n"
             f"stages alone:\n{stages}\n"
             f"decode alone {self.decode_fps:.1f} fps, encode alone {self.encode_fps:.1f} fps\n"
             f"model only      {self.model_only_fps:7.2f} fps   runs: {self._runs('model-only')}   "
@@ -138,7 +138,7 @@ def make_bench_clip(path: Path, width: int, height: int, frames: int, fps: int =
 
 def _threads(matter) -> str:
     """Cores, the model's threads and the OpenMP spin setting, in words."""
-    from vidmatte.runtime.schedule import model_threads
+    from vidmatte.runtime.threads import model_threads
     from vidmatte.runtime.threads import cpu_cores
 
     spin = os.environ.get("GOMP_SPINCOUNT") or ("OMP_WAIT_POLICY=" + os.environ["OMP_WAIT_POLICY"]
@@ -231,7 +231,7 @@ def bench_pipeline(
         del outs, decoded
         matter.predict(batch[0])
         _sync(dev)
-        from vidmatte.runtime.parallel import parallel_safe
+        from vidmatte.runtime.schedules.frames import parallel_safe
 
         two = dev.type == "cpu" and parallel_safe(matter)
         runs: dict = {"model-only": [], "naive": [], "same-work": [], "pipeline": []}

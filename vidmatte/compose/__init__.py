@@ -8,7 +8,7 @@ from vidmatte._lazy import attach
 
 _NAMES = {
     "estimate_foreground": "blur_fusion", "blur_fusion_radii": "blur_fusion", "BlurFusion": "blur_fusion",
-    "estimate_foreground_ml": "ml_foreground", "pymatting_available": "ml_foreground",
+    "estimate_foreground_ml": "ml_foreground",
     "composite": "compositor", "Compositor": "compositor",
     "Background": "backgrounds.base", "ColorBackground": "backgrounds.solid", "GreenBackground": "backgrounds.solid",
     "ImageBackground": "backgrounds.image", "VideoBackground": "backgrounds.video",

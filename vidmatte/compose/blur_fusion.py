@@ -39,7 +39,8 @@ from torch import nn
 
 from vidmatte.compose.blur_fusion_np import EPS, HALF_MIN_RADIUS, blur_fusion_radii, estimate_foreground_np, half_radius
 from vidmatte.ops.box import box_blur
-from vidmatte.ops.checks import check_image_alpha, host_twin
+from vidmatte.checks import check_image_alpha
+from vidmatte.ops.twins import host_twin
 
 __all__ = ["blur_fusion_radii", "blur_fusion_pass", "estimate_foreground", "BlurFusion"]
 

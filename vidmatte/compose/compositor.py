@@ -13,9 +13,9 @@ from typing import Optional, Sequence
 import torch
 
 from vidmatte.defaults import ALPHA_MODES, FG_ESTIMATIONS
-from vidmatte.compose.backgrounds.base import Background
+from vidmatte.compose.backgrounds.base import Background, render_background
 from vidmatte.compose.blur_fusion import estimate_foreground
-from vidmatte.ops.checks import check_image_alpha
+from vidmatte.checks import check_image_alpha
 
 __all__ = ["composite", "Compositor"]
 
@@ -104,7 +104,7 @@ class Compositor:
         if self.background is None:
             colour = fg * alpha if self.alpha_mode == "premultiplied" else fg
             return torch.cat([colour, alpha], dim=1)
-        return composite(fg, alpha, self.background(image, index))
+        return composite(fg, alpha, render_background(self.background, image, index, alpha))
 
     def close(self) -> None:
         """Close the background (video decoders)."""

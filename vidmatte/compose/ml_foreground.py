@@ -14,24 +14,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from vidmatte.ops.checks import check_image_alpha
+from vidmatte.checks import check_image_alpha
 from vidmatte.errors import VidmatteError
 
-__all__ = ["estimate_foreground_ml", "pymatting_available"]
+__all__ = ["estimate_foreground_ml"]
 
 _INSTALL_HINT = (
     "--fg-estimation ml needs the optional package pymatting: "
     'pip install "vidmatte[ml]" (or use --fg-estimation blur)'
 )
-
-
-def pymatting_available() -> bool:
-    """Whether pymatting can be imported."""
-    try:
-        import pymatting  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _solver():

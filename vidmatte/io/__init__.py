@@ -1,10 +1,21 @@
-"""Reading and writing media with PyAV: sources, sinks, stills, audio passthrough.
+"""Reading and writing media with PyAV. The package mirrors the objects of the domain:
 
-``registry`` holds the Source/Sink interfaces and opens either by name; ``sources`` (video
-files), ``image_sources`` (stills, sequences), ``capture`` and ``cameras`` (live) read;
-``sinks`` (video), ``sequence`` (PNG/EXR), ``virtualcam``, ``preview`` write; ``formats``
-(tables), ``packing`` (pixels → encoder frames), ``audio``, ``atomic`` (temp file + rename)
-and ``stills`` (the one image reader/writer) serve them.
+* **the registry**: ``registry`` (the Source/Sink interfaces; kinds opened by name, one error
+  listing what was tried);
+* **sources**: ``sources`` (video files: ``VideoSource``), ``image_sources`` (stills and
+  image sequences; ``sequence_files`` lists a sequence's files), ``capture`` and ``cameras``
+  (live: newest frame wins), ``pipes`` (stdin and stdout); what sources repair on the way:
+  ``convert`` (the one frame → RGB conversion), ``hdr`` (PQ/HLG tone mapping),
+  ``deinterlace``, ``orientation`` (EXIF), ``size_changes``, ``damage`` (lost frames);
+* **sinks**: ``sinks`` (video files: ``VideoSink``; ``encoders`` picks the codec, ``packing``
+  turns pixels into encoder frames, ``threaded`` moves the encoder to its own thread),
+  ``sequence`` (PNG/TIFF/EXR sequences), ``virtualcam``, ``preview``, ``retime``
+  (recordings of live runs);
+* **what an output keeps of its input**: ``audio`` (which streams fit the container, timing
+  checks), ``passthrough`` (copies or re-encodes them into the output), ``carry`` (tags,
+  chapters, attachments);
+* **plain tables and helpers**: ``formats`` (codecs, containers, alpha), ``stills`` (the one
+  image reader/writer), ``planes`` (a frame's YUV planes), ``atomic`` (temp file + rename).
 """
 
 from vidmatte._lazy import attach
@@ -15,7 +26,7 @@ _NAMES = {
     "VideoSource": "sources", "ImageSource": "image_sources", "ImageSequenceSource": "image_sources",
     "LiveSource": "capture", "VideoSink": "sinks", "ImageSequenceSink": "sequence",
     "VirtualCamSink": "virtualcam", "PreviewSink": "preview", "RetimedSink": "retime",
-    "Preset": "formats", "PRESETS": "formats", "pack_frame": "packing", "AudioPassthrough": "passthrough", "StreamPassthrough": "passthrough",
+    "Preset": "formats", "PRESETS": "formats", "pack_frame": "packing", "StreamPassthrough": "passthrough",
     "AtomicTarget": "atomic", "atomic_path": "atomic", "check_output_path": "atomic",
     "read_image": "stills", "write_image": "stills",
 }

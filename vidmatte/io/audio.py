@@ -24,6 +24,12 @@ COPYABLE: dict[str, Optional[frozenset]] = {
     "mov": frozenset({"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_f32le"}),
     "webm": frozenset({"opus", "vorbis"}),
     "matroska": None,
+    "nut": None,
+    # stream outputs (vidmatte.io.stream): FLV for RTMP, MPEG-TS for SRT/UDP/TCP/RTP, RTSP push
+    "flv": frozenset({"aac", "mp3"}),
+    "mpegts": frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"}),
+    "rtp_mpegts": frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"}),
+    "rtsp": frozenset({"aac", "opus"}),
 }
 #: subtitle codecs each container takes as a stream copy (decoder and codec names both listed)
 SUBTITLES: dict[str, frozenset] = {
@@ -34,7 +40,8 @@ SUBTITLES: dict[str, frozenset] = {
                            "hdmv_pgs_subtitle", "pgssub", "dvb_subtitle", "dvbsub"}),
 }
 #: encoder used when an audio copy is impossible
-REENCODE_TO = {"mp4": "aac", "mov": "aac", "webm": "libopus", "matroska": "libopus"}
+REENCODE_TO = {"mp4": "aac", "mov": "aac", "webm": "libopus", "matroska": "libopus", "nut": "libopus", "flv": "aac",
+               "mpegts": "aac", "rtp_mpegts": "aac", "rtsp": "aac"}
 _SUB_HINT = {"mp4": "MP4 holds only mov_text subtitles, write .mkv to keep it",
              "mov": "MOV holds only mov_text subtitles, write .mkv to keep it",
              "webm": "WebM holds only WebVTT subtitles, write .mkv to keep it",
@@ -72,6 +79,11 @@ def plan_streams(container, muxer: str) -> tuple[list[tuple[object, str]], list[
             dropped.append(f"{describe(s)}: {_SUB_HINT.get(muxer, 'write .mkv to keep it')}")
         elif s.type == "data" and "timecode" in s.metadata:
             continue  # a tmcd track: carried as the video's timecode (see timecode_of)
+        elif s.type == "attachment" and muxer == "matroska":
+            continue  # copied with the container's tags (vidmatte.io.carry)
+        elif s.type == "attachment":
+            dropped.append(f"{describe(s)} ({getattr(s, 'name', '') or 'unnamed'}): only Matroska holds "
+                           "attachments, write .mkv to keep it")
         elif s.type == "video":
             dropped.append(f"{describe(s)}: only the first video stream is processed")
         else:

@@ -1,7 +1,7 @@
 """Decoded ``av.VideoFrame`` → numpy RGB(A): the one conversion every decoder path shares.
 
 Inputs, live capture, background videos and evaluation all call :func:`to_rgb`, so colour
-(untagged SD → BT.601, HD → BT.709; the frame's range), rotation and scaling are the same
+(untagged SD → BT.601, HD → BT.709; the frame's range; HDR tone-mapped to SDR BT.709), rotation and scaling are the same
 everywhere. ``deep=True`` keeps more than 8 bits (uint16, for 10/12-bit sources).
 """
 
@@ -11,6 +11,8 @@ from typing import Optional
 
 import av
 import numpy as np
+
+from vidmatte.io.hdr import hdr_transfer, tone_map_to_sdr
 
 __all__ = ["to_rgb", "rotation_of", "bit_depth"]
 
@@ -36,7 +38,9 @@ def _alpha_plane(frame: av.VideoFrame, deep: bool = False) -> np.ndarray:
 
 
 def bit_depth(frame: av.VideoFrame) -> int:
-    """Bits per component of a decoded frame's pixel format (8 for ordinary video)."""
+    """Bits per component of a decoded frame or image (8 for ordinary video, 32 for float EXR)."""
+    if frame.format.name.endswith(("f32le", "f32be", "f16le", "f16be")):
+        return 32
     return max((c.bits for c in frame.format.components), default=8)
 
 
@@ -65,7 +69,13 @@ def to_rgb(frame: av.VideoFrame, *, rotation: int = 0, with_alpha: bool = False,
     kw["src_color_range"] = "JPEG" if frame.color_range == 2 else "MPEG"
     if size is not None and tuple(size) != (frame.width, frame.height):
         kw.update(width=int(size[0]), height=int(size[1]), interpolation="AREA")
-    img = frame.to_ndarray(format="rgb48le" if deep else "rgb24", **kw)
+    transfer = hdr_transfer(frame)
+    if frame.colorspace in (9, 10) or (transfer is not None and frame.colorspace in (0, 2, None)):
+        kw["src_colorspace"] = "BT2020"  # BT.2020 (also untagged HDR): named, swscale may not follow the tag
+    if transfer is not None:  # PQ / HLG: tone-mapped to SDR BT.709 (vidmatte.io.hdr)
+        img = tone_map_to_sdr(frame.to_ndarray(format="rgb48le", **kw), transfer, deep=deep)
+    else:
+        img = frame.to_ndarray(format="rgb48le" if deep else "rgb24", **kw)
     if with_alpha:
         alpha = _alpha_plane(frame, deep)
         if alpha.shape != img.shape[:2]:

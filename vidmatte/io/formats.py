@@ -15,6 +15,7 @@ from dataclasses import dataclass
 __all__ = [
     "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "SEQUENCE_FORMATS", "SEQUENCE_EXTENSIONS", "Preset", "PRESETS", "CODEC_SPEEDS",
     "MUXERS", "DEFAULT_PRESET", "ALPHA_CONTAINERS", "codec_options", "DEFAULT_ALPHA_MODE", "alpha_mode_for",
+    "VIDEO_FORMATS", "MATTE_FORMATS",
 ]
 
 #: stills FFmpeg's image decoders read (inputs, sequences, backgrounds, ground truth)
@@ -61,6 +62,10 @@ PRESETS: dict[str, Preset] = {
     "alpha": Preset("alpha", "libx264", "yuv420p", (".mp4", ".mkv", ".mov", ".m4v"), matte=True, even=True,
                     accepts=("gray", "rgba")),
 }
+#: ``--format`` of composites (``replace``): the presets that are not a matte
+VIDEO_FORMATS = tuple(name for name, p in PRESETS.items() if not p.matte)
+#: ``--format`` of plates (``matte``, ``batch --matte``): videos with alpha or a matte, and image sequences
+MATTE_FORMATS = tuple(name for name, p in PRESETS.items() if p.alpha or p.matte) + SEQUENCE_FORMATS
 
 #: x264 preset names → libvpx ``cpu-used`` (higher is faster)
 CODEC_SPEEDS = {"placebo": 0, "veryslow": 0, "slower": 1, "slow": 2, "medium": 3, "fast": 4,

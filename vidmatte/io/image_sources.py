@@ -6,6 +6,8 @@ A sequence is a folder (every PNG/TIFF/EXR/DPX/JPEG/... inside, natural order), 
 :class:`ImageSequenceSink` writes, the original pts and time base come back; otherwise
 ``pts = index`` at ``1/fps`` (``fps`` given, else 25 with a warning). Frames of more than
 8 bits (16-bit PNG/TIFF, 10/12-bit DPX, float EXR) come as ``rgb48`` (uint16) frames.
+Stills are upright (their EXIF orientation applied); a frame of another size than the first is
+fitted to it, with one warning at the end (:mod:`vidmatte.io.size_changes`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import numpy as np
 
 from vidmatte.errors import InputError, warn
 from vidmatte.frame import Frame
+from vidmatte.io.orientation import exif_orientation
+from vidmatte.io.size_changes import SizeChanges
 from vidmatte.io.sequence_files import is_sequence_spec, list_sequence, no_frames_advice, numbering_gaps
-from vidmatte.io.stills import decode_image, frame_depth, image_array, read_image
+from vidmatte.io.convert import bit_depth
+from vidmatte.io.stills import decode_image, image_array, read_image
 
 __all__ = ["ImageSource", "ImageSequenceSource", "is_sequence_spec", "list_sequence"]
 
@@ -92,10 +97,12 @@ class ImageSequenceSource:
         if not self._load_sidecar(override=fps is not None) and fps is None:
             warn(f"{self.path} has no timing (no timestamps.json): {DEFAULT_SEQUENCE_FPS} fps assumed; give --fps")
         decoded = decode_image(self.files[0])  # once: its depth, its size, and the first frame
-        self.deep = frame_depth(decoded) > 8 if deep is None else bool(deep)
+        self.deep = bit_depth(decoded) > 8 if deep is None else bool(deep)
         self.format = ("rgba64" if with_alpha else "rgb48") if self.deep else ("rgba" if with_alpha else "rgb24")
-        self._first: Optional[np.ndarray] = image_array(decoded, self._mode())
+        self._first: Optional[np.ndarray] = image_array(decoded, self._mode(),
+                                                        orientation=exif_orientation(self.files[0]))
         self.height, self.width = self._first.shape[:2]
+        self.size_changes = SizeChanges(str(self.path), self.width, self.height)
         self.rotation, self.has_audio = 0, False
         self.errors: list[str] = []
         gaps = numbering_gaps(self.files)
@@ -151,10 +158,10 @@ class ImageSequenceSource:
                 img, self._first = self._first, None
             else:
                 img = self._read(f)
-            if img.shape[:2] != (self.height, self.width):
-                raise InputError(f"{f} is {img.shape[1]}x{img.shape[0]}, the sequence is {self.width}x{self.height}; all frames must match")
+            img = self.size_changes.fit(img, i)  # another size: fitted to the first (io.size_changes)
             yield Frame(image=np.ascontiguousarray(img), pts=pts, time_base=self.time_base, index=i,
                         meta={"source": str(f)}, format=self.format)
+        self.size_changes.report()
 
     def close(self) -> None:
         """Nothing to release; present for the Source interface."""

@@ -19,6 +19,7 @@ from typing import Any, Optional
 import av
 import numpy as np
 
+from vidmatte.checks import channels_last
 from vidmatte.io.formats import Preset
 from vidmatte.ops.color import Yuv420
 
@@ -29,18 +30,9 @@ def even_size(width: int, height: int) -> tuple[int, int]:
     return width + width % 2, height + height % 2
 
 
-def _hwc(img: Any) -> np.ndarray:
-    if hasattr(img, "detach"):
-        img = img.detach().cpu().numpy()
-    a = np.asarray(img)
-    if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[-1] not in (1, 3, 4):
-        a = a.transpose(1, 2, 0)
-    return a[..., None] if a.ndim == 2 else a
-
-
 def as_uint8_image(img: Any) -> np.ndarray:
     """numpy/torch, ``(H,W,C)`` or ``(C,H,W)``, uint8, uint16 or float [0,1] → ``(H,W,C)`` uint8 numpy."""
-    a = _hwc(img)
+    a = channels_last(img)
     if a.dtype == np.uint16:
         return ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
     if a.dtype != np.uint8:
@@ -104,7 +96,7 @@ def pack_frame(image: Any, preset: Preset, *, alpha_mode: str = "straight", alph
             raise ValueError(f"preset {preset.name} needs RGBA frames, got Yuv420 planes")
         yuv = image.numpy()
         return _tag(_yuv420_frame(yuv.y, yuv.u, yuv.v))
-    deep = _hwc(image)
+    deep = channels_last(image)
     if deep.dtype == np.uint16 and preset.alpha and preset.pix_fmt.endswith("10le") and deep.shape[2] in (3, 4) \
             and alpha is None:
         return _pack_deep(deep, preset, alpha_mode)

@@ -24,7 +24,7 @@ import av
 from vidmatte.errors import InputError, warn
 from vidmatte.io.audio import describe, plan_streams, scan_timing, timecode_of
 
-__all__ = ["StreamPassthrough", "AudioPassthrough"]
+__all__ = ["StreamPassthrough"]
 
 
 class _Track:
@@ -191,6 +191,3 @@ class StreamPassthrough:
         self._in.close()
         self._in = None
 
-
-#: the name this class had when it carried only the first audio stream
-AudioPassthrough = StreamPassthrough

@@ -58,6 +58,7 @@ class Kind:
     open: Callable[..., Any]
     matches: Callable[[str], bool]
     describe: str = ""
+    needs_path: bool = False  # the spec names a file or folder that must exist (checked up front)
 
 
 SOURCES: dict[str, Kind] = {}
@@ -72,11 +73,13 @@ def _register(table: dict[str, Kind], kind: Kind, first: bool) -> None:
 
 
 def register_source(name: str, opener: Callable[..., Any], matches: Callable[[str], bool], describe: str = "",
-                    *, first: bool = True) -> None:
+                    *, first: bool = True, needs_path: bool = False) -> None:
     """Add (or replace) a source kind: ``opener(spec, **kw)`` is used when ``matches(spec)``.
 
-    New kinds are tried before the ones already registered (``first=False``: after)."""
-    _register(SOURCES, Kind(name, opener, matches, describe or name), first)
+    New kinds are tried before the ones already registered (``first=False``: after).
+    ``needs_path``: the spec is a local file or folder, refused up front when it is missing
+    (:func:`check_source`); otherwise the kind's own opener judges the spec."""
+    _register(SOURCES, Kind(name, opener, matches, describe or name, needs_path), first)
 
 
 def register_sink(name: str, opener: Callable[..., Any], matches: Callable[[str], bool], describe: str = "",
@@ -110,12 +113,16 @@ def _open(table: dict[str, Kind], spec: PathLike, what: str, error: type, kind: 
 
 
 def check_source(spec: PathLike) -> None:
-    """Raise the one-line :class:`InputError` when ``spec`` is no file, folder, frame pattern
-    or live source. Cheap (no codec, no model), so commands call it before loading a model."""
+    """Raise the one-line :class:`InputError` when ``spec`` is a missing file or folder and no
+    registered kind that takes other specs (a frame pattern, a camera, a URL, ``lavfi:``, a
+    plugin's scheme) matches it. Cheap (no codec, no model), so commands call it before
+    loading a model."""
     text = os.fspath(spec)
-    if not Path(text).exists() and not _is_sequence(text) and not _is_live(text):
-        raise InputError(f"cannot open {text}: no such file or folder (tried: video file, image file, image folder, "
-                         "frame pattern such as frames/%06d.png or *.png, camera index / URL / lavfi:GRAPH)")
+    if Path(text).exists() or any(k.matches(text) and not k.needs_path for k in SOURCES.values()):
+        return
+    kinds = sorted(SOURCES.values(), key=lambda k: not k.needs_path)  # the file kinds first
+    tried = ", ".join(k.describe for k in kinds)
+    raise InputError(f"cannot open {text}: no such file or folder (tried: {tried})")
 
 
 def open_source(spec: PathLike, *, kind: Optional[str] = None, **kw) -> Any:
@@ -135,7 +142,9 @@ _PRINTF = re.compile(r"%0?\d*d")
 
 
 def _is_sequence(text: str) -> bool:
-    return Path(text).is_dir() or bool(_PRINTF.search(text)) or any(ch in Path(text).name for ch in "*?[")
+    """A folder or a frame pattern (an existing file is itself, whatever its name holds)."""
+    p = Path(text)
+    return p.is_dir() or (not p.is_file() and (bool(_PRINTF.search(text)) or any(ch in p.name for ch in "*?[")))
 
 
 def _image_ext(text: str) -> bool:
@@ -178,11 +187,22 @@ def _is_live(text: str) -> bool:
     return is_live_spec(text)
 
 
-register_source("sequence", _open_sequence, _is_sequence, "image sequence (folder, frame_%06d.png or *.png)", first=False)
-register_source("image", _open_still, lambda t: _image_ext(t) and not _is_sequence(t), "still image", first=False)
-register_source("live", _open_live, _is_live, "camera, stream URL or lavfi:GRAPH", first=False)
-register_source("video", _open_video, lambda t: not _is_sequence(t) and not _image_ext(t) and not _is_live(t),
-                "video file", first=False)
+def _open_stdin(text: str, **kw):
+    from vidmatte.io.pipes import StdinSource
+
+    kw.pop("fps", None)
+    return StdinSource(**kw)
+
+
+register_source("sequence", _open_sequence, _is_sequence,
+                "image folder, frame pattern such as frames/%06d.png or *.png", first=False)
+register_source("video", _open_video,
+                lambda t: t != "-" and not _is_sequence(t) and not _image_ext(t) and not _is_live(t),
+                "video file", first=False, needs_path=True)
+register_source("image", _open_still, lambda t: _image_ext(t) and not _is_sequence(t), "image file", first=False,
+                needs_path=True)
+register_source("live", _open_live, _is_live, "camera index / URL / lavfi:GRAPH", first=False)
+register_source("stdin", _open_stdin, lambda t: t == "-", "stdin (-)", first=False)
 
 
 def _sequence_sink_spec(text: str, format: Optional[str]) -> bool:
@@ -231,8 +251,33 @@ register_sink("virtualcam", _open_virtualcam, lambda t: t == "virtualcam" or t.s
               "virtual camera (virtualcam[:DEVICE])", first=False)
 register_sink("preview", _open_preview, lambda t: t == "preview", "preview window", first=False)
 _SPECIAL = ("virtualcam", "preview")
+
+
+def _is_stream(text: str) -> bool:
+    from vidmatte.io.stream_net import is_stream_url
+
+    return is_stream_url(text)
+
+
+def _open_stream(text: str, **kw):
+    from vidmatte.io.stream import open_stream_sink
+
+    return open_stream_sink(text, **kw)
+
+
+register_sink("stream", _open_stream, _is_stream,
+              "stream (rtmp://, srt://, udp://, rtp://, rtsp://, tcp://)", first=False)
+def _open_stdout_sink(text: str, format: Optional[str] = None, **kw):
+    from vidmatte.io.sinks import VideoSink
+
+    return VideoSink("-", preset=format, **kw)
+
+
+register_sink("stdout", _open_stdout_sink, lambda t: t == "-", "stdout (-: a Matroska, NUT, MPEG-TS or WebM stream)",
+              first=False)
 register_sink("sequence", lambda t, **kw: _open_sequence_sink(t, **kw),
-              lambda t: not t.startswith(_SPECIAL) and _sequence_sink_spec(t, None),
+              lambda t: t != "-" and not t.startswith(_SPECIAL) and not _is_stream(t) and _sequence_sink_spec(t, None),
               "image sequence (folder or frame_%06d.png/.exr)", first=False)
-register_sink("video", _open_video_sink, lambda t: not t.startswith(_SPECIAL) and not _sequence_sink_spec(t, None),
+register_sink("video", _open_video_sink,
+              lambda t: t != "-" and not t.startswith(_SPECIAL) and not _is_stream(t) and not _sequence_sink_spec(t, None),
               "video file (.mp4, .mov, .mkv, .webm)", first=False)

@@ -21,6 +21,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from vidmatte.checks import channels_last
 from vidmatte.defaults import ALPHA_MODES
 from vidmatte.errors import OutputError
 from vidmatte.frame import Frame
@@ -50,13 +51,7 @@ def sequence_target(spec: str, fmt: str) -> tuple[Path, str, str]:
 
 def _float_image(image: Any, alpha: Any) -> np.ndarray:
     """Frame pixels → float32 linear ``(H, W, 3|4)`` for EXR."""
-    if hasattr(image, "detach"):
-        image = image.detach().cpu().numpy()
-    a = np.asarray(image)
-    if a.ndim == 3 and a.shape[0] in (3, 4) and a.shape[-1] not in (3, 4):
-        a = a.transpose(1, 2, 0)
-    if a.ndim == 2:
-        a = a[..., None]
+    a = channels_last(image)
     if a.dtype in (np.uint8, np.uint16):
         f = a.astype(np.float32) / (255.0 if a.dtype == np.uint8 else 65535.0)
         if f.shape[2] >= 3:  # colour is sRGB-encoded; a one-channel matte is linear already

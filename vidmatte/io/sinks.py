@@ -34,10 +34,34 @@ __all__ = ["VideoSink"]
 PathLike = Union[str, os.PathLike]
 
 
+def _is_epipe(e: BaseException) -> bool:
+    import errno
+
+    return isinstance(e, BrokenPipeError) or getattr(e, "errno", None) == errno.EPIPE
+
+
 def _source_path(src) -> Optional[Path]:
     if src is None:
         return None
     return Path(getattr(src, "path", src))
+
+
+class _Stdout:
+    """The target of ``-o -``: FFmpeg writes to fd 1 (``pipe:1``, never seeking); nothing to
+    rename on success, nothing to delete on failure (the reader gets a stream cut short)."""
+
+    tmp = "pipe:1"
+    target = Path("-")
+
+    def commit(self) -> Path:
+        return self.target
+
+    def abort(self) -> None:
+        pass
+
+
+def _pipe_failed(e: BaseException) -> OutputError:
+    return OutputError("stdout was closed by the reader (broken pipe); the output stops there")
 
 
 class VideoSink(AtomicSink):
@@ -55,6 +79,8 @@ class VideoSink(AtomicSink):
         crf, codec_preset: quality and speed (x264 names; mapped for VP9, ignored by ProRes).
         overwrite: replace an existing target.
         input_path: the video being processed, refused as the target.
+        sample_aspect_ratio: the input's pixel aspect (kept: non-square pixels stay so).
+        container: with ``path="-"``: the muxer of the stream written to stdout.
         hw_encode: for the H.264 presets, use NVENC when it opens here (see
             :mod:`vidmatte.io.encoders`); ``encoder`` then names what is used.
     """
@@ -62,19 +88,26 @@ class VideoSink(AtomicSink):
     def __init__(self, path: PathLike, *, width: int, height: int, time_base=None, fps=None,
                  preset: Optional[str] = None, alpha_mode: Optional[str] = None, audio_from=None, crf: int = 18,
                  codec_preset: str = "medium", overwrite: bool = False, threads: int = 0, input_path=None,
-                 hw_encode: bool = False):
+                 hw_encode: bool = False, container: Optional[str] = None, sample_aspect_ratio=None):
         self.path = Path(path)
+        self.to_stdout = os.fspath(path) == "-"
         ext = self.path.suffix.lower()
-        if ext not in MUXERS:
+        if self.to_stdout:  # a streamable container on fd 1 (see vidmatte.io.pipes)
+            from vidmatte.io.pipes import PIPE_EXTENSION, check_stdout
+
+            check_stdout()
+            muxer = container or "matroska"
+            ext = PIPE_EXTENSION[muxer]
+        elif ext not in MUXERS:
             raise OutputError(f"cannot write {ext or 'files without an extension'} video; use {', '.join(MUXERS)}")
-        preset = preset or DEFAULT_PRESET[ext]
+        preset = preset or DEFAULT_PRESET.get(ext, "h264")
         if preset not in PRESETS:
             raise OutputError(f"unknown video format {preset!r}; choose one of {', '.join(PRESETS)}")
         alpha_mode = alpha_mode or alpha_mode_for(preset)
         if alpha_mode not in ALPHA_MODES:
             raise OutputError(f"alpha mode must be 'straight' or 'premultiplied', not {alpha_mode!r}")
         self.preset = PRESETS[preset]
-        if ext not in self.preset.extensions:
+        if ext not in self.preset.extensions and not self.to_stdout:  # pipes: checked by pipe_format
             raise OutputError(f"format {preset} cannot be written to {ext or 'a name without extension'}; use {' or '.join(self.preset.extensions)}")
         if time_base is None and fps is None:
             raise ValueError("give time_base or fps")
@@ -86,22 +119,31 @@ class VideoSink(AtomicSink):
             warn(f"{self.path.name}: {self.width}x{self.height} is written as {self.coded_size[0]}x{self.coded_size[1]}: "
                  "H.264 4:2:0 needs even sizes, so the last column/row is repeated")
         audio_path = _source_path(audio_from)
-        check_output_path(self.path, overwrite=overwrite, inputs=(audio_path, _source_path(input_path)))
-        self._target = AtomicTarget(self.path, overwrite=overwrite)
+        if self.to_stdout:
+            self._target = _Stdout()
+        else:
+            muxer = MUXERS[ext]
+            check_output_path(self.path, overwrite=overwrite, inputs=(audio_path, _source_path(input_path)))
+            self._target = AtomicTarget(self.path, overwrite=overwrite)
         self._container, self.audio, self.frames, self.pts_adjusted = None, None, 0, 0
         self._last_pts: Optional[int] = None
         self._step = max(1, round(1 / (self.fps * self.time_base)))
         self._hw_encode = hw_encode
+        self.sample_aspect_ratio = Fraction(sample_aspect_ratio) if sample_aspect_ratio else None
+        self._input_path = _source_path(input_path)
         try:
-            self._open(MUXERS[ext], crf, codec_preset, threads, audio_path)
+            self._open(muxer, crf, codec_preset, threads, audio_path)
         except BaseException as e:
             self.abort()
             if isinstance(e, av.error.FFmpegError):
                 raise OutputError(f"cannot create {self.path}: {e.strerror or e}") from None
+            if isinstance(e, ValueError) and self.to_stdout:  # a codec the stream container refuses
+                raise OutputError(f"cannot write to stdout: {e}") from None
             raise
 
     def _open(self, muxer: str, crf: int, speed: str, threads: int, audio_path: Optional[Path]) -> None:
         self._container = av.open(str(self._target.tmp), "w", format=muxer)
+        self.muxer = muxer
         codec, options = self.preset.codec, codec_options(self.preset, crf, speed)
         if self._hw_encode:
             from vidmatte.io.encoders import hardware_encoder, nvenc_options
@@ -119,7 +161,17 @@ class VideoSink(AtomicSink):
         cc.colorspace = cc.color_primaries = cc.color_trc = 1  # BT.709
         cc.color_range = 1  # limited
         cc.thread_count = threads
+        if self.sample_aspect_ratio and self.sample_aspect_ratio != 1:  # non-square pixels stay non-square
+            cc.sample_aspect_ratio = self.sample_aspect_ratio
+            try:  # the muxer's copy (MOV's pasp atom comes from it)
+                vs.sample_aspect_ratio = self.sample_aspect_ratio
+            except (AttributeError, TypeError):
+                pass
         self.stream = vs
+        if self._input_path is not None and self._input_path.is_file():
+            from vidmatte.io.carry import carry_info
+
+            carry_info(self._input_path, self._container, vs, muxer, target=self.path.name)
         if audio_path is not None:
             self.audio = StreamPassthrough(audio_path, self._container, muxer, target=self.path.name)
 
@@ -154,7 +206,9 @@ class VideoSink(AtomicSink):
         try:
             for packet in self.stream.encode(vf):
                 self._container.mux(packet)
-        except av.error.FFmpegError as e:
+        except (av.error.FFmpegError, BrokenPipeError) as e:
+            if self.to_stdout and _is_epipe(e):
+                raise _pipe_failed(e) from None
             raise write_failed(self.path, e) from e
         self._pump(float(vf.pts * self.time_base))
         self.frames += 1
@@ -166,6 +220,8 @@ class VideoSink(AtomicSink):
         try:
             self.audio.pump(until=until)
         except av.error.FFmpegError as e:
+            if self.to_stdout and _is_epipe(e):
+                raise _pipe_failed(e) from None
             warn(f"{self.path.name}: the audio/subtitles of {Path(self.audio.source).name} stop at "
                  f"{until or 0:.2f} s: muxing them failed ({e.strerror or e}); the video is complete")
             self.audio.close()
@@ -188,7 +244,9 @@ class VideoSink(AtomicSink):
             return self._target.commit()
         except BaseException as e:
             self.abort()
-            if isinstance(e, av.error.FFmpegError):
+            if isinstance(e, (av.error.FFmpegError, BrokenPipeError)):
+                if self.to_stdout and _is_epipe(e):
+                    raise _pipe_failed(e) from None
                 raise write_failed(self.path, e) from e
             raise
 

@@ -9,6 +9,9 @@ time ranges; :mod:`vidmatte.io.damage`) is said in one warning at the end, and k
 ``source.damage``; ``strict=True`` makes the first loss an :class:`InputError` instead. A file
 that yields no frame at all is an :class:`InputError`.
 
+A picture size that changes mid-stream (a broadcast TS, joined clips) is fitted to the first
+frame's size, with one warning naming the frames (:mod:`vidmatte.io.size_changes`).
+
 Sources of more than 8 bits (10-bit HEVC, ProRes, DPX in MOV, ...) can be decoded to uint16
 ``rgb48`` frames (``deep=True``, or ``deep=None``: when the stream has more than 8 bits).
 """
@@ -28,6 +31,8 @@ from vidmatte.errors import InputError, warn
 from vidmatte.frame import Frame
 from vidmatte.io.convert import bit_depth, rotation_of, to_rgb
 from vidmatte.io.damage import LossTracker
+from vidmatte.io.hdr import describe_hdr, hdr_transfer
+from vidmatte.io.size_changes import SizeChanges
 
 __all__ = ["VideoSource", "to_rgb", "rotation_of", "bit_depth"]
 
@@ -81,6 +86,7 @@ class VideoSource:
         self.scale = scale
         self.strict = strict
         self.errors: list[str] = []
+        self.interlaced = False  # set when interlaced frames were met (and deinterlaced)
         self._container = None
         self._iterated = False
         self._open()
@@ -93,9 +99,10 @@ class VideoSource:
         if self._first is None:
             self.close()
             raise InputError(f"{self.path} has a video stream but no decodable frame; the file is damaged")
-        self.rotation = self._rotation_of(self._first)
+        self.rotation = rotation_of(self._first, self._stream)
         self.deep = bit_depth(self._first) > 8 if deep is None else bool(deep)
         self._describe()
+        self.size_changes = SizeChanges(str(self.path), self.width, self.height)
 
     # ---- opening -------------------------------------------------------------------
     def _open(self) -> None:
@@ -115,13 +122,12 @@ class VideoSource:
         rate = st.average_rate or st.guessed_rate
         self.damage = LossTracker(st.time_base, rate, st.start_time or 0)
 
-    def _rotation_of(self, frame: av.VideoFrame) -> int:
-        return rotation_of(frame, self._stream)
-
     def _describe(self) -> None:
         """Cache what the file says about itself (valid after :meth:`close`, too)."""
         st, c = self._stream, self._container
         self.time_base: Fraction = st.time_base
+        #: time (seconds) of the first frame: where the picture's clock starts (timed backgrounds)
+        self.first_time: float = float(self._first.pts * st.time_base) if self._first.pts is not None else 0.0
         rate = st.average_rate or st.guessed_rate
         self.fps: Optional[Fraction] = Fraction(rate) if rate else None
         if st.duration is not None:
@@ -135,6 +141,16 @@ class VideoSource:
         w, h = self._first.width, self._first.height
         self.width, self.height = (h, w) if self.rotation in (90, 270) else (w, h)
         self.has_alpha = self._first.format.name.startswith(("yuva", "gbrap", "rgba", "bgra", "argb", "abgr"))
+        sar = Fraction(st.sample_aspect_ratio or st.codec_context.sample_aspect_ratio or 1) or Fraction(1)  # 0: unknown
+        #: pixel aspect ratio when not square (``None``: square), as shown (after rotation)
+        self.sample_aspect_ratio = (1 / sar if self.rotation in (90, 270) else sar) if sar != 1 else None
+        # VP9's alpha is in a side stream the native decoder drops: the WebM tag says it is there
+        self.has_alpha |= any(k.lower() == "alpha_mode" and v == "1" for k, v in st.metadata.items())
+        self.hdr = hdr_transfer(self._first)  # PQ / HLG: to_rgb tone-maps it
+        if self.hdr is not None and not getattr(self, "_hdr_told", False):
+            self._hdr_told = True
+            warn(f"{self.path.name}: HDR input ({describe_hdr(self._first)}) is tone-mapped to SDR BT.709 "
+                 "(reference white 203 nits); the output is SDR BT.709")
 
     # ---- decoding ------------------------------------------------------------------
     def _packets(self) -> Iterator[av.Packet]:
@@ -155,6 +171,20 @@ class VideoSource:
             raise InputError(f"{self.path} is damaged: {what} (--strict)")
 
     def _decode(self) -> Iterator[av.VideoFrame]:
+        """Decoded frames; interlaced ones go through ``bwdif`` (:func:`vidmatte.io.deinterlace.deinterlaced`),
+        with one warning the first time."""
+        from vidmatte.io.deinterlace import deinterlaced, field_order
+
+        def started() -> None:
+            self.interlaced = True
+            if not getattr(self, "_told_interlaced", False):
+                self._told_interlaced = True
+                warn(f"{self.path.name}: the input is interlaced ({field_order(self._stream)}); it is deinterlaced "
+                     "(bwdif, one frame per frame) and the output is progressive")
+
+        return deinterlaced(self._decode_raw(), self._stream.time_base, started)
+
+    def _decode_raw(self) -> Iterator[av.VideoFrame]:
         bad = 0
         for packet in self._packets():
             try:
@@ -209,6 +239,7 @@ class VideoSource:
             index += 1
         if index == 0:
             raise InputError(f"{self.path} yielded no decodable frame; the file is damaged")
+        self.size_changes.report()
 
     def read_from(self, pts: int) -> Iterator[Frame]:
         """Frames whose ``pts`` is at or after ``pts`` (in :attr:`time_base`), in order.
@@ -233,13 +264,17 @@ class VideoSource:
                 continue
             yield self._frame(f, f.pts, index)
             index += 1
+        self.size_changes.report()
 
     def _frame(self, f: av.VideoFrame, pts: int, index: int) -> Frame:
         """One decoded frame as a :class:`Frame` in this source's pixel format."""
         fmt = {(False, False): "rgb24", (True, False): "rgb48", (False, True): "rgba", (True, True): "rgba64"}[
             (self.deep, self.with_alpha)]
         meta = {"rotation": self.rotation, "source": str(self.path)}
-        return Frame(image=self._to_image(f), pts=pts, time_base=self.time_base, index=index, meta=meta, format=fmt)
+        image = self._to_image(f)
+        if self.scale is None:  # a size change mid-stream: fitted to the first size (io.size_changes)
+            image = self.size_changes.fit(image, index)
+        return Frame(image=image, pts=pts, time_base=self.time_base, index=index, meta=meta, format=fmt)
 
     def __len__(self) -> int:
         n = self.frame_count

@@ -12,6 +12,9 @@ with grey without an error, so a JPEG whose last scan has no end marker (EOI) is
 PNGs are written with OpenCV's zlib at level 1 by default (``png_level``): 55 ms for an
 800x552 RGBA image where FFmpeg's encoder took 266 ms and Pillow's default (level 6) 318 ms,
 for files ~12% larger. Nothing here imports torch (the EXR transfer functions load it).
+
+Every picture read here is upright: the EXIF orientation of JPEG, PNG, TIFF and WebP files is
+applied to the pixels (:mod:`vidmatte.io.orientation`); written files carry no tag.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ import av
 import numpy as np
 
 from vidmatte.errors import InputError
+from vidmatte.io.orientation import exif_orientation, upright
 
-__all__ = ["read_image", "read_exr", "write_image", "pixel_kind", "jpeg_is_complete", "image_depth", "decode_image", "image_array", "frame_depth"]
+__all__ = ["read_image", "read_exr", "write_image", "pixel_kind", "jpeg_is_complete", "decode_image", "image_array"]
 
 
 PathLike = Union[str, os.PathLike]
@@ -102,11 +106,17 @@ def read_image(path: PathLike, *, with_alpha: bool = False, mode: Optional[str] 
     mode = mode or ("rgba" if with_alpha else "rgb")
     if mode not in ("rgb", "rgba", "rgb48", "rgba64", "native"):
         raise ValueError(f"read_image mode must be rgb, rgba, rgb48, rgba64 or native, got {mode!r}")
-    return image_array(_decode_first(Path(path)), mode)
+    frame = _decode_first(Path(path))
+    return image_array(frame, mode, orientation=exif_orientation(path))
 
 
-def image_array(frame: av.VideoFrame, mode: str) -> np.ndarray:
-    """A decoded image (:func:`decode_image`) as an array in ``mode`` (see :func:`read_image`)."""
+def image_array(frame: av.VideoFrame, mode: str, *, orientation: int = 1) -> np.ndarray:
+    """A decoded image (:func:`decode_image`) as an array in ``mode`` (see :func:`read_image`),
+    turned upright as the file's EXIF ``orientation`` says (:func:`vidmatte.io.orientation.exif_orientation`)."""
+    return upright(_image_array(frame, mode), orientation)
+
+
+def _image_array(frame: av.VideoFrame, mode: str) -> np.ndarray:
     if mode == "native":
         return np.ascontiguousarray(_native(frame))
     _, has_alpha, is_float, _ = pixel_kind(frame.format)
@@ -127,17 +137,6 @@ def image_array(frame: av.VideoFrame, mode: str) -> np.ndarray:
     if rgba and not has_alpha:
         out[..., 3] = 65535 if deep else 255
     return np.ascontiguousarray(out)
-
-
-def image_depth(path: PathLike) -> int:
-    """Bits per component of an image file (32 for float EXR), read from its first frame."""
-    return frame_depth(_decode_first(Path(path)))
-
-
-def frame_depth(frame: av.VideoFrame) -> int:
-    """Bits per component of a decoded image (32 for float EXR)."""
-    _, _, is_float, bits = pixel_kind(frame.format)
-    return 32 if is_float else bits
 
 
 def read_exr(path: PathLike) -> np.ndarray:

@@ -22,6 +22,7 @@ from typing import Optional
 import numpy as np
 import pyvirtualcam
 
+from vidmatte.checks import channels_last
 from vidmatte.errors import DeviceError
 from vidmatte.frame import Frame
 
@@ -41,10 +42,7 @@ def as_rgb24(image, size: Optional[tuple[int, int]] = None) -> np.ndarray:
 
     Accepts ``(H,W,3|4)`` uint8 or float [0,1], and ``(3,H,W)`` tensors, numpy or torch.
     """
-    img = image.detach().cpu().numpy() if hasattr(image, "detach") else np.asarray(image)
-    if img.ndim == 3 and img.shape[0] in (3, 4) and img.shape[-1] not in (3, 4):
-        img = img.transpose(1, 2, 0)
-    img = img[..., :3]
+    img = channels_last(image)[..., :3]
     if img.dtype != np.uint8:
         img = (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     if size is not None and img.shape[:2] != tuple(size):

@@ -37,7 +37,7 @@ def batch(inputs: Union[PathLike, Iterable[PathLike]], outdir: PathLike, *, matt
           codec_preset: str = "medium", batch_size: int = 1, threads: Optional[int] = None,
           engine: str = "local", address: Optional[str] = None, workers: Optional[int] = None,
           worker_cpus: float = 1.0, segment: Optional[float] = None, overwrite: bool = False,
-          progress: Any = None) -> BatchReport:
+          progress: Any = None, choke: float = 0.0, feather: float = 0.0) -> BatchReport:
     """Process every input into ``outdir/<input file name>`` as :func:`~vidmatte.jobs.files.replace`
     (or, with ``matte=True``, :func:`~vidmatte.jobs.files.matte`) would.
 
@@ -53,6 +53,7 @@ def batch(inputs: Union[PathLike, Iterable[PathLike]], outdir: PathLike, *, matt
             processed separately (in parallel on Ray) and joined without re-encoding.
         overwrite: redo outputs that are finished or were not made by a batch.
         progress: ``None`` (a bar on a terminal), ``True``/``False``, or ``progress(frames_done)``.
+        choke, feather: matte edge controls in pixels, as the Processor (default 0: off).
 
     Re-running the same call skips the outputs it finished (``outdir/.vidmatte-batch.json``).
     """
@@ -60,11 +61,17 @@ def batch(inputs: Union[PathLike, Iterable[PathLike]], outdir: PathLike, *, matt
         inputs = [inputs]
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    from vidmatte.ops.edges_np import check_edges
+
+    try:
+        check_edges(choke, feather)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     if segment is not None and segment <= 0:
         raise InputError(f"--segment must be a positive number of seconds, got {segment}")
     spec = portable(JobSpec("matte" if matte else "replace", matter, dict(model_options or {}), background,
                              smoothing, strength, fg_estimation, crf, codec_preset, format, alpha_mode, batch_size,
-                             threads), engine)
+                             threads, float(choke), float(feather)), engine)
     t0 = time.perf_counter()
     outdir = _outdir(outdir)
     report = BatchReport(engine=engine)
@@ -146,8 +153,7 @@ def _finish(item: Item, spec: JobSpec, manifest: Manifest, report: BatchReport) 
     try:
         if item.pieces is not None:
             pieces = [(t.output, shift) for t, shift in zip(item.tasks, item.shifts)]
-            audio = item.input if spec.plan(item.output).audio else None
-            frames = join_pieces(pieces, item.output, muxer=MUXERS[item.output.suffix.lower()], audio_from=audio,
+            frames = join_pieces(pieces, item.output, muxer=MUXERS[item.output.suffix.lower()], audio_from=item.input,
                                  overwrite=True)
     except VidmatteError as e:
         item.failed = True

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Optional, Union
 
-from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER_LIVE
+from vidmatte.defaults import FG_ESTIMATION, LIVE_WORK_LINES, REFINE, SMOOTHER_LIVE
 from vidmatte.errors import InputError
 from vidmatte.jobs.common import as_matter
+from vidmatte.runtime.schedules.live import choose_workers, warm_up
 from vidmatte.runtime.stats import LiveStats
 from vidmatte.runtime.threads import cpu_cores
 
@@ -27,8 +28,14 @@ CPU_HINT = ("note: BiRefNet runs at under 1 fps on a CPU; for live use on a CPU 
 PREVIEW_BACKGROUNDS = ("blur", "green", "#3366ff")
 
 
+def _is_stream_url(output) -> bool:
+    from vidmatte.io.stream_net import is_stream_url as check
+
+    return check(output)
+
+
 def _open_sinks(source, processor, sinks: list, *, virtual_cam, cam_device, cam_backend, preview, output,
-                overwrite, background) -> None:
+                overwrite, background, stream: Optional[dict] = None) -> None:
     """Open the chosen outputs into ``sinks`` (filled as they open, so a failure can clean up)."""
     from vidmatte.io.registry import open_sink
 
@@ -43,60 +50,20 @@ def _open_sinks(source, processor, sinks: list, *, virtual_cam, cam_device, cam_
             processor.set_background(cycle[state["i"]])
 
         sinks.append(open_sink("preview", keys={"b": next_background}))
-    if output:
+    if output and _is_stream_url(output):  # a live stream: sender thread, drops, reconnects
+        from vidmatte.io.retime import RetimedSink
+        from vidmatte.io.stream import StreamSink
+
+        sink = StreamSink(output, width=source.width, height=source.height, time_base=RetimedSink.time_base,
+                          fps=source.fps, live=True, **(stream or {}))
+        sinks.append(RetimedSink(sink, source.fps))
+    elif output:
         from vidmatte.io.retime import RetimedSink
         from vidmatte.io.sinks import VideoSink
 
         sink = VideoSink(output, width=source.width, height=source.height, time_base=RetimedSink.time_base,
                          fps=source.fps, preset="h264", crf=20, codec_preset="veryfast", overwrite=overwrite)
         sinks.append(RetimedSink(sink, source.fps))
-
-
-def _warm_up(processor, height: int, width: int, workers: int = 1) -> tuple[float, float]:
-    """Throw-away frames before capture starts, so the first live frame is not seconds late.
-    Returns the seconds of the second frame's model call (on the threads one of ``workers``
-    gets) and of its finishing."""
-    import time
-    from contextlib import ExitStack
-
-    import numpy as np
-
-    from vidmatte.frame import Frame
-    from vidmatte.runtime.parallel import session_threads
-    from vidmatte.runtime.schedule import model_threads
-    from vidmatte.runtime.threads import torch_threads
-
-    frame = Frame(np.zeros((height, width, 3), np.uint8))
-    processor.process([frame])  # one-off costs
-    each = max(1, model_threads(processor.matter) // workers)
-    with ExitStack() as threads:
-        if workers > 1:  # time the call a worker makes, on its share of the threads
-            threads.enter_context(session_threads(processor.matter, each))
-            threads.enter_context(torch_threads(each, opencv=False))
-            processor.infer([frame])  # a new session's first call
-        t0 = time.perf_counter()
-        x, alpha = processor.infer([frame])
-        t1 = time.perf_counter()
-    processor.finish([frame], x, alpha)
-    t2 = time.perf_counter()
-    processor.reset()
-    processor.times.seconds.clear()
-    return t1 - t0, t2 - t1
-
-
-def live_workers(processor, preview: bool, model_s: Optional[float] = None, light_s: Optional[float] = None) -> int:
-    """Frames in flight for a live run (see :func:`webcam`'s ``workers``): 2 on a CPU with 2+
-    cores for a stateless model without a preview window, unless finishing a frame
-    (``light_s``) takes longer than a worker's model call (``model_s``): the frames would then
-    queue for their turn. Measured with MODNet 256 on 2 cores: at 640x360 (finishing 23 ms,
-    a one-thread model call 35 ms) 19.8 → 29.7 fps at the same latency (p50 63 ms); at
-    1280x720 (finishing 60 ms) +30% fps but +45% latency, so one worker."""
-    from vidmatte.runtime.parallel import parallel_safe
-
-    ok = processor.device.type == "cpu" and cpu_cores() >= 2 and parallel_safe(processor.matter) and not preview
-    if ok and model_s is not None and light_s is not None:
-        ok = light_s <= model_s
-    return 2 if ok else 1
 
 
 def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any = "blur",
@@ -108,7 +75,8 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
            fg_estimation: str = FG_ESTIMATION, reuse_alpha: Optional[float] = None, threads: Optional[int] = None,
            stats_interval: Optional[float] = None, on_stats: Optional[Callable[[LiveStats], None]] = None,
            log: Callable[[str], None] = lambda line: None, refine: Any = REFINE,
-           workers: Optional[int] = None) -> LiveStats:
+           workers: Optional[int] = None, choke: float = 0.0, feather: float = 0.0, gop: Optional[int] = None,
+           bitrate: Any = None, work_lines: Optional[int] = LIVE_WORK_LINES) -> LiveStats:
     """Run live until ``frames``/``duration``, the source's end, Ctrl-C/SIGTERM or the preview's ``q``.
 
     Args:
@@ -120,7 +88,12 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
         virtual_cam, cam_device, cam_backend: send to a virtual camera (pyvirtualcam backend
             name, an entry-point plugin or ``module:Class``).
         preview: a window (``q``/Esc quits, ``b`` cycles backgrounds).
-        output: also record to this file (finalised on Ctrl-C), with the real frame timing.
+        output: also record to this file (finalised on Ctrl-C), with the real frame timing; or
+            send to a stream URL (``rtmp://``, ``srt://``, ``udp://``, ``rtp://``, ``rtsp://``,
+            ``tcp://``: :class:`~vidmatte.io.stream.StreamSink`, which drops frames rather than
+            queue latency on a slow link and reconnects with backoff; its line, with the network
+            write time, is logged with the stats and at the end).
+        gop, bitrate: keyframe interval (frames) and bits/s of a stream output.
         reuse_alpha: reuse the last matte while the frame barely changes (mean |diff| below it).
         threads: CPU threads for the model (default on CPU: cores − 1, one left for capture).
         log: receives one-line notes (which model runs and why, CPU hints).
@@ -130,6 +103,10 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
             Default: 2 on a CPU with 2+ cores when the model keeps no state between calls
             (not with ``reuse_alpha``) and there is no preview window (its GUI wants one
             thread); 1 otherwise. 2 gives more fps, 1 the shortest model call.
+        choke, feather: matte edge controls in pixels, as the Processor (default 0: off).
+        work_lines: on a CPU, refine, smooth and estimate the foreground colour at this many
+            lines and composite at full size in one fused pass
+            (:class:`~vidmatte.compose.fast_finish.FastFinish`); ``0``/``None``: all at full size.
     Returns:
         :class:`~vidmatte.runtime.stats.LiveStats` (fps, drops, latency, why it stopped).
     """
@@ -145,7 +122,7 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
 
     if not (virtual_cam or cam_device or cam_backend or preview or output):
         raise InputError("choose at least one output: a virtual camera, the preview window or a recording file")
-    if output:
+    if output and not _is_stream_url(output):
         check_output_path(output, overwrite=overwrite)  # before the model loads
     spec = background
     background = as_background(background)
@@ -155,12 +132,12 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
     if reuse_alpha:
         matter = ReuseAlpha(matter, reuse_alpha)
     processor = Processor(matter, background, smoothing=smoothing, strength=strength, fg_estimation=fg_estimation,
-                          refine=refine)
+                          refine=refine, choke=choke, feather=feather, work_lines=work_lines or None)
     if processor.delay:
         processor.close()
         raise InputError(f"smoothing {smoothing!r} waits for {processor.delay} future frames; live output "
                          "cannot: use flow-causal (the default), gated or ema")
-    chosen, workers = workers, workers or live_workers(processor, preview)
+    chosen, workers = workers, workers or choose_workers(processor, preview)
     saved_threads = torch.get_num_threads()
 
     def set_threads() -> None:  # one worker leaves a core to capture; two split them all
@@ -178,10 +155,10 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
         try:
             _open_sinks(src, processor, sinks, virtual_cam=virtual_cam, cam_device=cam_device,
                         cam_backend=cam_backend, preview=preview, output=output, overwrite=overwrite,
-                        background=spec)
-            model_s, light_s = _warm_up(processor, src.height, src.width, workers)
+                        background=spec, stream={k: v for k, v in (("gop", gop), ("bitrate", bitrate)) if v is not None})
+            model_s, light_s = warm_up(processor, src.height, src.width, workers)
             if chosen is None and workers > 1:
-                workers = live_workers(processor, preview, model_s, light_s)
+                workers = choose_workers(processor, preview, model_s, light_s)
                 set_threads()
         except BaseException:
             for s in sinks:
@@ -191,10 +168,26 @@ def webcam(source: Union[int, str] = 0, *, matter: Any = "auto", background: Any
         watchers = []
         if isinstance(spec, (str, os.PathLike)) and os.path.isfile(spec):
             watchers.append(BackgroundWatcher(os.fspath(spec), processor.set_background))
+        streams = []
+        if output and _is_stream_url(output):
+            from vidmatte.io.stream import StreamSink
+
+            streams = [s.sink for s in sinks if isinstance(getattr(s, "sink", None), StreamSink)]
+        if streams and on_stats is not None:  # the stream's own line: network write time, sink drops
+            user_on_stats = on_stats
+
+            def on_stats(st, _user=user_on_stats):
+                _user(st)
+                for s in streams:
+                    log(s.summary())
+
         runner = LiveRunner(src, processor, sinks, frames=frames, duration=duration,
                             stats_interval=stats_interval, on_stats=on_stats, watchers=watchers, workers=workers)
         stats = runner.run()
+        for s in streams:
+            log(s.summary())
         stats.stages_ms = processor.times.per_frame_ms(stats.processed)
+        stats.workers = workers  # what ran (bench live reports it)
         return stats
     finally:
         processor.close()

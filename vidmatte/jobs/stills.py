@@ -164,7 +164,8 @@ def _run(n: int, read: Callable, render: Callable, write: Callable, workers: int
 
 def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto", background: Any = None,
            fg_estimation: str = FG_ESTIMATION, overwrite: bool = False, refine: Any = REFINE,
-           workers: Optional[int] = None, stats: Optional[dict] = None) -> list[Path]:
+           workers: Optional[int] = None, stats: Optional[dict] = None, choke: float = 0.0,
+           feather: float = 0.0) -> list[Path]:
     """Still images → RGBA PNG cut-outs (``background=None``) or composites.
 
     One input: ``output`` is a file (``.png``; ``.jpg`` for composites). Several inputs:
@@ -178,6 +179,7 @@ def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto"
         workers: images in flight on the numpy path (default: one per core; see :func:`plan`).
             An ONNX matter built without ``threads`` is switched to ``cores // workers``.
         stats: if given, receives ``policy`` (the schedule, in words).
+        choke, feather: matte edge controls in pixels, as the Processor (default 0: off).
     """
     from vidmatte.io.atomic import atomic_path
     from vidmatte.io.stills import read_image, write_image
@@ -206,13 +208,16 @@ def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto"
     def make_processor():
         from vidmatte.runtime.processor import Processor
 
-        return Processor(matter, background, smoothing=None, fg_estimation=fg_estimation, refine=refine)
+        return Processor(matter, background, smoothing=None, fg_estimation=fg_estimation, refine=refine, choke=choke,
+                         feather=feather)
 
     if how.arrays:
         from vidmatte.compose.cutout import cutout_rgba
+        from vidmatte.ops.edges_np import adjust_edges_np, check_edges
         from vidmatte.refine.factor import AUTO_MIN_FACTOR, frame_params
         from vidmatte.refine.guided_np import guided_refine_np
 
+        check_edges(choke, feather)
         if getattr(matter, "threads", None) != how.model_threads and hasattr(matter, "set_threads"):
             matter.set_threads(how.model_threads)
 
@@ -222,6 +227,8 @@ def images(inputs: Sequence[PathLike], output: PathLike, *, matter: Any = "auto"
                 p = frame_params(matter, img.shape[:2], AUTO_MIN_FACTOR if refine == "auto" else None)
                 if p is not None:
                     alpha = guided_refine_np(img, alpha, p.radius, p.eps, p.subsample)
+            if choke or feather:  # as the Processor: on the final matte
+                alpha = adjust_edges_np(alpha, choke, feather)
             return cutout_rgba(img, alpha, fg_estimation)
 
         with opencv_threads(1) if how.workers > 1 else nullcontext():  # one OpenCV thread per worker

@@ -25,7 +25,7 @@ class ModelRow:
     source: str
     family: str
     mb: str
-    trained_hw: str
+    trained_size: str  # "WxH" (like ffmpeg)
     patches: str
     licence: str
     available: bool
@@ -58,7 +58,7 @@ def model_rows() -> list[ModelRow]:
     cache = cache_folder()
     for c in CHECKPOINTS.values():
         rows.append(ModelRow(c.name, c.repo_id, f"BiRefNet {c.variant}", f"~{c.approx_mb}",
-                             f"{c.size[0]}x{c.size[1]}", c.patch_order,
+                             f"{c.size[1]}x{c.size[0]}", c.patch_order,
                              c.licence + ("" if c.commercial else " (NON-COMMERCIAL)"), in_cache(c, cache), c.notes))
     return rows
 

@@ -205,7 +205,7 @@ def export_network(
                        dynamic_batch=dynamic_batch, patch_order=net.patch_order, licence=licence)
     meta = {
         "vidmatte.family": "birefnet", "vidmatte.variant": net.variant, "vidmatte.checkpoint": checkpoint,
-        "vidmatte.input_size": f"{hw[0]}x{hw[1]}", "vidmatte.mean": ",".join(map(str, IMAGENET_MEAN)),
+        "vidmatte.input_size": f"{hw[1]}x{hw[0]}", "vidmatte.mean": ",".join(map(str, IMAGENET_MEAN)),
         "vidmatte.std": ",".join(map(str, IMAGENET_STD)), "vidmatte.output": "logits",
         "vidmatte.patch_order": net.patch_order, "vidmatte.dtype": dtype,
         "vidmatte.batch": "dynamic" if dynamic_batch else "1", "vidmatte.licence": licence,

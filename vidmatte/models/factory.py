@@ -48,6 +48,11 @@ def resolve_device(device: Union[str, "torch.device", None] = "auto") -> "torch.
     name = str(device or "auto")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    from vidmatte.models.providers import ACCELERATORS
+
+    if name in ACCELERATORS:
+        raise DeviceError(f"--device {name} runs ONNX models only (--model modnet or a .onnx file); "
+                          "BiRefNet and the chroma keyer run on cpu or cuda")
     dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError("--device cuda was asked but no CUDA device is available; use --device cpu (or auto)")
@@ -72,21 +77,32 @@ def resolve_dtype(dtype: Union[str, "torch.dtype", None], device: "torch.device"
 def onnx_device(device: Union[str, "torch.device", None] = "auto") -> str:
     """Where an ONNX model runs, resolved without torch unless CUDA is in play: ``auto`` is
     ``cuda`` only when onnxruntime has its CUDA provider and torch sees a GPU."""
+    from vidmatte.models.providers import ACCELERATORS
+
     name = str(device or "auto")
     if name == "auto":
         import onnxruntime as ort
 
         if "CUDAExecutionProvider" not in ort.get_available_providers():
             return "cpu"
-    return name if name == "cpu" else str(resolve_device(name))
+    if name == "cpu" or name in ACCELERATORS:  # tensorrt/openvino/directml/coreml: onnxruntime providers
+        return name
+    return str(resolve_device(name))
 
 
 def _onnx(path: Path, device, size, preset, options: Optional[dict], live: bool) -> "Matter":
     from vidmatte.models.onnx import OnnxMatter
 
     dev = onnx_device(device)
+    if preset is None and path.is_file():
+        from vidmatte.models.recurrent import RecurrentOnnxMatter, is_recurrent_onnx
+
+        if is_recurrent_onnx(path):  # RVM-style: state between frames, runs at the frame size
+            opts = {k: v for k, v in (options or {}).items() if k in ("threads", "providers", "downsample")}
+            return RecurrentOnnxMatter(path, device=dev, **opts)
     matter = OnnxMatter(path, preset=preset, size=size, device=dev, **(options or {}))
-    if size is None and matter._fixed_hw is None:  # the family's default on this device (fixed-size graphs keep theirs)
+    if size is None and matter._fixed_hw is None:  # the family's default on this device, where the table
+        # has one and the model can run at it (a fixed-size export runs at its own size only)
         d = model_defaults(matter.name, matter.device_type, live)
         if d is not None and d.size is not None and matter.size != matter._resolve_size(d.size):
             matter = OnnxMatter(path, preset=preset, size=d.size, device=dev, **(options or {}))
@@ -146,7 +162,8 @@ def load_matter(
     Args:
         model: ``auto``, a checkpoint name, ``modnet``, ``chroma``, or a ``.onnx`` / checkpoint file.
         weights: explicit BiRefNet checkpoint file (variant taken from the file).
-        size: model input size (``N`` or ``(H, W)``, rounded to multiples of 32); default
+        size: model input size: ``N``, ``(H, W)`` or the text ``"WxH"`` (see :mod:`vidmatte.frame`),
+            rounded to multiples of 32; default
             from :data:`vidmatte.defaults.MODEL_DEFAULTS` for the family, device and ``live``.
         device, dtype: ``auto`` picks CUDA + the family's precision when available, else CPU + fp32.
         patch_order: override a BiRefNet checkpoint's patch order (``legacy``/``current``).
@@ -159,7 +176,10 @@ def load_matter(
     The returned matter has a ``notice`` attribute: one line saying which model ``auto``
     chose and why (``None`` when a model was named).
     """
+    from vidmatte.frame import as_size
+
     name = str(model or "auto")
+    size = as_size(size)  # text is "WxH", as on the command line
     notice = None
     if name.startswith("chroma"):
         from vidmatte.matting import ChromaKeyMatter
@@ -169,6 +189,10 @@ def load_matter(
     if path is not None and path.suffix.lower() == ".onnx":
         return _onnx(path, device, size, preset, onnx_options, live)
     dev: Any = device
+    from vidmatte.models.providers import ACCELERATORS
+
+    if name == "auto" and path is None and str(device) in ACCELERATORS:
+        name, notice = "modnet", f", because --device {device} runs ONNX models only"
     if name == "auto" and path is None:
         dev = resolve_device(device)
         if live and dev.type == "cpu":

@@ -31,7 +31,6 @@ same array in a tensor on ``device``.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -41,7 +40,8 @@ import cv2
 import numpy as np
 
 from vidmatte.errors import DeviceError, InputError, WeightsError
-from vidmatte.frame import check_images, round_to_multiple
+from vidmatte.checks import check_declared_output, check_images, check_model_output
+from vidmatte.frame import round_to_multiple
 from vidmatte.models.onnx_presets import PRESETS, OnnxPreset, detect_preset, model_size, preset_from_metadata
 
 if TYPE_CHECKING:
@@ -60,12 +60,15 @@ class OnnxMatter:
         preset: ``birefnet``, ``modnet``, ``u2net`` or ``isnet``; ``None`` recognises the
             family from the graph (input/output names, shapes, number of outputs).
         size: model input size. ``N``: the long side for models trained at any aspect
-            (MODNet), ``N×N`` otherwise; ``(H, W)``: exactly that. Rounded to multiples of
+            (MODNet), ``N×N`` otherwise; ``(H, W)`` or the text ``"WxH"``: exactly that. Rounded to multiples of
             32 for dynamic-size models. A fixed-size model only runs at its own size.
         mean, std, output_index, sigmoid: override the preset's values.
-        providers: onnxruntime execution providers (default: CUDA for ``device='cuda'``
-            when available, else CPU).
-        device: where ``predict`` returns its tensor (``"cpu"``, ``"cuda"``, a torch.device).
+        providers: onnxruntime execution providers (default: from ``device``, see
+            :mod:`vidmatte.models.providers`); ``providers`` (attribute) lists what the
+            session really uses, and a one-line warning says when the first asked fell back.
+        device: ``"cpu"``, ``"cuda"`` (``"cuda:N"``), ``"tensorrt"``, ``"openvino"``,
+            ``"directml"`` or ``"coreml"``; ``predict`` returns its tensor on the GPU for
+            cuda/tensorrt, on the host otherwise.
         threads: intra-op threads of the CPU provider (default: onnxruntime's choice);
             :meth:`set_threads` changes it later.
     """
@@ -86,17 +89,21 @@ class OnnxMatter:
         device: Union[str, "torch.device"] = "cpu",
         threads: Optional[int] = None,
     ):
+        from vidmatte.models.providers import providers_for, torch_device_for
+
         self.path = Path(path)
-        self._device = str(device)
-        self.device_type = self._device.split(":")[0]
-        if self.device_type == "cuda":
+        self.accelerator = str(device)  # the --device asked: cpu, cuda[:N], tensorrt, openvino, directml, coreml
+        if self.accelerator.split(":")[0] == "cuda":
             import torch
 
             if not torch.cuda.is_available():
                 raise DeviceError("device 'cuda' was asked but no CUDA device is available; use --device cpu")
-        self._providers = providers
+        self._device = torch_device_for(self.accelerator)
+        self.device_type = self._device.split(":")[0]
+        self._providers = list(providers) if providers is not None else providers_for(self.accelerator)
         self.threads = threads
-        self.session = _open_session(self.path, providers, self.device_type, threads)
+        self.session = _open_session(self.path, self._providers, self.device_type, threads)
+        self.providers = list(self.session.get_providers())  # what the session really uses
         self._sessions = {threads: self.session}  # by thread count: switching back is free
         inp = self.session.get_inputs()[0]
         self._input_name = inp.name
@@ -115,6 +122,12 @@ class OnnxMatter:
         self._output_name = outputs[self.preset.output_index].name
         self.name = self.preset.name
         self.size = self._resolve_size(size)
+        self._output_checked = False
+        check_declared_output(self.path.name, model_size(list(inp.shape)), outputs[self.preset.output_index],
+                              self.preset.output_index)
+        probe = self._probe() if self._probe_size() is not None else None
+        if probe is not None:
+            self._check_output(*probe)
 
     @property
     def device(self) -> "torch.device":
@@ -134,7 +147,7 @@ class OnnxMatter:
         if self._fixed_hw is not None:
             if size is not None and _as_hw(size) != self._fixed_hw:
                 h, w = self._fixed_hw
-                raise InputError(f"{self.path.name} has a fixed input size {h}x{w}; drop --model-size "
+                raise InputError(f"{self.path.name} has a fixed input size {w}x{h} (WxH); drop --model-size "
                                  "or export the model with dynamic height and width")
             return self._fixed_hw
         hw = _as_hw(self.preset.size if size is None else size)
@@ -158,6 +171,10 @@ class OnnxMatter:
             shrink = h <= hw_in[0] and w <= hw_in[1]
             interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
             x = np.stack([cv2.resize(im, (w, h), interpolation=interp) for im in x])
+        return self._normalise(x)
+
+    def _normalise(self, x: np.ndarray) -> np.ndarray:
+        """uint8 ``(B,h,w,3)`` at the model size → ``(B,3,h,w)`` float32, scaled and normalised."""
         x = x.astype(np.float32) / 255.0
         p = self.preset
         if p.scale == "max":
@@ -170,13 +187,37 @@ class OnnxMatter:
         if self._fixed_batch and x.shape[0] > 1:
             return np.concatenate([self.forward(x[i : i + 1]) for i in range(x.shape[0])])
         out = self.session.run([self._output_name], {self._input_name: x})[0]
+        if not self._output_checked:  # once: the first real batch (the load-time probe may not run)
+            self._check_output(x, out)
         out = np.asarray(out, dtype=np.float32)
-        if out.ndim == 3:
-            out = out[:, None]
-        if out.ndim != 4:
-            raise InputError(f"{self.path.name}: output {self.preset.output_index} has shape {out.shape}, "
-                             "expected (B,1,H,W); pick another one with --output-index")
-        return out[:, :1]
+        return out[:, None] if out.ndim == 3 else out
+
+    # ---- the output is a matte: checked once --------------------------------------------
+    def _probe_size(self) -> Optional[tuple[int, int]]:
+        """Model-space ``(h, w)`` of the load-time probe, ``None`` when a probe would cost a full
+        large inference (a fixed input over 512²: the first real batch is checked instead)."""
+        if self._fixed_hw is None:
+            return PROBE_HW  # dynamic size: a small, non-square probe (a transposed output shows)
+        return self._fixed_hw if self._fixed_hw[0] * self._fixed_hw[1] <= 512 * 512 else None
+
+    def _probe(self) -> Optional[tuple[np.ndarray, Any]]:
+        """Run the model once on a varied synthetic picture (ramps and a disc) at the probe size;
+        ``None`` when it does not run there (a graph with a minimum size: the first batch is checked)."""
+        h, w = self._probe_size()  # type: ignore[misc]
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        disc = ((yy - h / 2) ** 2 + (xx - w / 2) ** 2) < (min(h, w) / 3) ** 2
+        img = np.stack([xx / max(w - 1, 1) * 255, yy / max(h - 1, 1) * 255, disc * 200.0 + 30], axis=-1)
+        x = self._normalise(img.astype(np.uint8)[None])
+        try:
+            out = self.session.run([self._output_name], {self._input_name: x})[0]
+        except Exception:  # onnxruntime's own types: too small for this graph; the first batch is checked
+            return None
+        return x, out
+
+    def _check_output(self, x: np.ndarray, out: Any) -> None:
+        check_model_output(self.path.name, tuple(x.shape), out, self.preset.output_index,
+                           bounded=not (self.preset.sigmoid or self.preset.minmax))
+        self._output_checked = True
 
     def postprocess(self, out: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
         """Raw output → alpha ``(B,1,H,W)`` float32 in [0,1] at the frame size ``hw``."""
@@ -209,7 +250,12 @@ class OnnxMatter:
         return torch.from_numpy(self.predict_array(images)).to(self._device)
 
     def __repr__(self) -> str:
-        return f"OnnxMatter({self.path.name!r}, preset={self.name!r}, size={self.size}, device={self._device})"
+        return (f"OnnxMatter({self.path.name!r}, preset={self.name!r}, size={self.size}, device={self.accelerator}, "
+                f"providers={self.providers})")
+
+
+#: model-space ``(h, w)`` of the load-time probe of a dynamic-size model
+PROBE_HW = (64, 96)
 
 
 def _to_nhwc(images: Any) -> np.ndarray:
@@ -219,7 +265,11 @@ def _to_nhwc(images: Any) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def _as_hw(size: Union[int, Sequence[int]]) -> tuple[int, int]:
+def _as_hw(size: Union[int, str, Sequence[int]]) -> tuple[int, int]:
+    if isinstance(size, str):  # "WxH" text, as on the command line
+        from vidmatte.frame import parse_size
+
+        size = parse_size(size)
     if isinstance(size, (int, np.integer)):
         return int(size), int(size)
     h, w = size
@@ -229,24 +279,21 @@ def _as_hw(size: Union[int, Sequence[int]]) -> tuple[int, int]:
 def _open_session(path: Path, providers, device_type: str, threads: Optional[int]):
     import onnxruntime as ort
 
+    from vidmatte.models.providers import check_session, providers_for
+
     if not path.is_file():
         raise WeightsError(f"ONNX model {path} not found; check the path (--model FILE.onnx)")
     if providers is None:
-        available = ort.get_available_providers()
-        providers = ["CPUExecutionProvider"]
-        if device_type == "cuda":
-            if "CUDAExecutionProvider" in available:
-                providers.insert(0, "CUDAExecutionProvider")
-            else:
-                warnings.warn("onnxruntime has no CUDA provider here (install onnxruntime-gpu); "
-                              "the ONNX model runs on the CPU", RuntimeWarning, stacklevel=3)
+        providers = providers_for(device_type)
     opts = ort.SessionOptions()
     if threads:
         opts.intra_op_num_threads = int(threads)
         opts.inter_op_num_threads = 1
     try:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=list(providers))
+        session = ort.InferenceSession(str(path), sess_options=opts, providers=list(providers))
     except Exception as exc:  # onnxruntime raises its own types for bad protobufs
         detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise WeightsError(f"{path} is not a loadable ONNX model ({detail}); "
                            "re-download or re-export it") from None
+    check_session(session, list(providers), path.name)
+    return session

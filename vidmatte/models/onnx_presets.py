@@ -115,7 +115,7 @@ def preset_from_metadata(session) -> Optional[OnnxPreset]:
     """The preset a ``vidmatte export onnx`` file describes in its metadata, else ``None``.
 
     Keys (``metadata_props``): ``vidmatte.family`` (a preset name), ``vidmatte.mean`` and
-    ``vidmatte.std`` (``R,G,B``), ``vidmatte.input_size`` (``HxW``), ``vidmatte.output``
+    ``vidmatte.std`` (``R,G,B``), ``vidmatte.input_size`` (``WxH``, like ffmpeg), ``vidmatte.output``
     (``logits``: apply a sigmoid; ``alpha``: none). Malformed values are an InputError.
     """
     meta = session.get_modelmeta().custom_metadata_map
@@ -130,7 +130,7 @@ def preset_from_metadata(session) -> Optional[OnnxPreset]:
             if f"vidmatte.{key}" in meta:
                 changes[key] = [float(v) for v in meta[f"vidmatte.{key}"].split(",")]
         if "vidmatte.input_size" in meta:
-            h, w = (int(v) for v in meta["vidmatte.input_size"].lower().split("x"))
+            w, h = (int(v) for v in meta["vidmatte.input_size"].lower().split("x"))
             changes["size"] = max(h, w)
     except ValueError:
         raise InputError(f"the model's vidmatte metadata is malformed ({dict(meta)}); {OVERRIDE_HINT}") from None

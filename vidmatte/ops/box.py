@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidmatte.ops.checks import host_twin
+from vidmatte.ops.twins import host_twin
 
 __all__ = ["box_blur", "BoxBlur", "reflect101_index"]
 

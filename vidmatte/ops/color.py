@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -82,8 +83,10 @@ class Yuv420:
         return [Yuv420(host.y[i], host.u[i], host.v[i]) for i in range(host.y.shape[0])]
 
 
+@functools.lru_cache(maxsize=16)
 def _matrix(scale: float, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows mapping RGB (times ``scale``) to Y - 16 and (Cb, Cr) - 128 in 8-bit levels."""
+    """Rows mapping RGB (times ``scale``) to Y - 16 and (Cb, Cr) - 128 in 8-bit levels; built
+    once per device (a tensor copied from the host on every call waits for the CUDA stream)."""
     wy = torch.tensor([KR, KG, KB], dtype=torch.float64) * 219.0
     cb = torch.tensor([-KR, -KG, 1.0 - KB], dtype=torch.float64) * (224.0 / (2.0 * (1.0 - KB)))
     cr = torch.tensor([1.0 - KR, -KG, -KB], dtype=torch.float64) * (224.0 / (2.0 * (1.0 - KR)))

@@ -16,23 +16,13 @@ Example:
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidmatte.ops.gaussian_np import gaussian_kernel1d
+
 __all__ = ["gaussian_blur", "gaussian_kernel1d", "GaussianBlur"]
-
-
-def gaussian_kernel1d(sigma: float) -> list[float]:
-    """Normalised taps of a 1-D Gaussian of std ``sigma`` out to ``ceil(3 sigma)`` (at least 1)."""
-    if not (math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"gaussian sigma must be a finite number > 0, got {sigma!r}")
-    r = max(1, int(math.ceil(3.0 * sigma)))
-    k = [math.exp(-0.5 * (t / sigma) ** 2) for t in range(-r, r + 1)]
-    total = sum(k)
-    return [v / total for v in k]
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidmatte.ops.checks import check_bchw, host_twin
+from vidmatte.checks import check_bchw
+from vidmatte.ops.twins import host_twin
 
 __all__ = ["resize", "Resize", "use_cv2"]
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidmatte.ops.checks import check_bchw
+from vidmatte.checks import check_bchw
 from vidmatte.ops.resample import resize, use_cv2
 
 __all__ = ["flow_warp", "FlowWarp", "resize_flow"]
@@ -74,8 +74,9 @@ def resize_flow(flow: torch.Tensor, size: tuple[int, int], backend: str = "auto"
     if (H, W) == (h, w):
         return flow
     out = resize(flow, (H, W), "bilinear", backend)
-    scale = torch.tensor([W / w, H / h], device=flow.device, dtype=flow.dtype).view(1, 2, 1, 1)
-    return out * scale
+    # python scalars, not a tensor built from a list: that would be a host→device copy that
+    # waits for the stream on CUDA
+    return torch.cat([out[:, :1] * (W / w), out[:, 1:] * (H / h)], dim=1)
 
 
 class FlowWarp(nn.Module):

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from vidmatte.errors import VidmatteError
-from vidmatte.ops.checks import host_twin
+from vidmatte.ops.twins import host_twin
 from vidmatte.refine.factor import AUTO_MIN_FACTOR, GuidedParams, frame_params, guided_params, upsample_factor
 
 __all__ = ["guided_refine", "GuidedRefine", "GuidedParams", "guided_params", "upsample_factor",

@@ -1,15 +1,18 @@
 """The array side of :class:`~vidmatte.runtime.processor.Processor`: turning its float output
-into a pixel format's arrays and frames (the input checks are in :mod:`.frame_checks`)."""
+into a pixel format's arrays and frames (the input checks are in :mod:`vidmatte.checks`)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
+
+import numpy as np
 
 import torch
 
+from vidmatte.checks import check_array
 from vidmatte.frame import PIXEL_FORMATS, Frame
 
-__all__ = ["to_pixel_format", "output_frames"]
+__all__ = ["to_pixel_format", "output_frames", "process_arrays"]
 
 
 def to_pixel_format(out: torch.Tensor, fmt: str) -> torch.Tensor:
@@ -41,3 +44,20 @@ def output_frames(frames: Sequence[Frame], out: torch.Tensor, fmt: str) -> list[
     else:
         arrays = list(to_pixel_format(out, fmt).cpu().numpy())
     return [f.with_image(a, fmt) for a, f in zip(arrays, frames)]
+
+
+def process_arrays(proc, image: Any) -> Any:
+    """:meth:`Processor.__call__ <vidmatte.runtime.processor.Processor.__call__>`: arrays in,
+    frames through ``proc.process``, arrays out (same rank; BGR(A) when ``proc.bgr``)."""
+    batch, single, fmt = check_array(image, proc.bgr, depth_check=not proc._depth_checked)
+    proc._depth_checked = proc._depth_checked or fmt == "rgb48"  # the 8-bit-in-16 scan: once a stream
+    frames = [Frame(img, index=proc._next_index + i, format=fmt) for i, img in enumerate(batch)]
+    out = proc.process(frames)
+    result = [f.image for f in out]
+    single = single and not proc.delay
+    if proc.format != "yuv420p":
+        result = np.stack(result) if result else np.zeros((0, *batch[0].shape[:2], proc._channels()), np.uint8)
+        if proc.bgr and result.shape[-1] in (3, 4):
+            result = np.ascontiguousarray(result[..., [2, 1, 0, 3][: result.shape[-1]]])
+    proc._single = single
+    return result[0] if single else result

@@ -1,13 +1,12 @@
-"""The CUDA frame path: pinned host buffers, separate copy/compute streams, CUDA graphs.
+"""The CUDA frame path: pinned host buffers and separate copy/compute streams.
 
 On a GPU the model is fast enough that the copies and the CPU-side conversions become
-the bottleneck (RVM: 104 fps for the network, 2–30 fps end to end). Two pieces fix that:
-
-* :class:`GraphedModule` captures a fixed-shape forward once and replays it, removing the
-  per-kernel launch overhead of the ~1,500 small kernels of a BiRefNet forward.
-* :class:`CudaStreamer` runs batch *t+1*'s upload on a copy stream while batch *t*
-  computes, and batch *t*'s download on another copy stream while *t+1* computes. Host
-  buffers are pinned and reused (a ring), so copies are asynchronous DMA.
+the bottleneck (RVM: 104 fps for the network, 2–30 fps end to end). The model's own
+forward is replayed from a CUDA graph (:class:`vidmatte.models.cuda_graph.GraphedModule`);
+:class:`CudaStreamer` runs batch *t+1*'s upload on a copy stream while batch *t* computes,
+and batch *t*'s download on another copy stream while *t+1* computes. Host buffers are
+pinned and reused (a ring), so copies are asynchronous DMA. The ``streams`` schedule
+(:mod:`vidmatte.runtime.schedules.streams`) drives it.
 
 Everything here is only constructed when ``torch.cuda.is_available()``; CPU runs never
 import CUDA state.
@@ -23,38 +22,7 @@ import torch
 
 from vidmatte.frame import Frame
 
-__all__ = ["GraphedModule", "CudaStreamer", "Pending"]
-
-
-class GraphedModule:
-    """Replays a CUDA graph of ``fn(x)`` captured for one input shape and dtype.
-
-    Inputs of another shape run ``fn`` eagerly. The returned tensor is a view of the
-    graph's static output: it is overwritten by the next call, so consume (or clone) it first.
-    """
-
-    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], example: torch.Tensor, warmup: int = 3):
-        if example.device.type != "cuda":
-            raise ValueError("GraphedModule needs a CUDA example input")
-        self.fn = fn
-        self.static_in = example.clone()
-        side = torch.cuda.Stream(device=example.device)
-        side.wait_stream(torch.cuda.current_stream(example.device))
-        with torch.cuda.stream(side), torch.inference_mode():
-            for _ in range(warmup):  # cuDNN autotuning and allocator warm-up outside capture
-                fn(self.static_in)
-        torch.cuda.current_stream(example.device).wait_stream(side)
-        self.graph = torch.cuda.CUDAGraph()
-        # thread_local: another pipeline or the live loop may use the GPU from its own thread meanwhile
-        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"), torch.inference_mode():
-            self.static_out = fn(self.static_in)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape != self.static_in.shape or x.dtype != self.static_in.dtype:
-            return self.fn(x)
-        self.static_in.copy_(x, non_blocking=True)
-        self.graph.replay()
-        return self.static_out
+__all__ = ["CudaStreamer", "Pending"]
 
 
 class Pending:
@@ -91,7 +59,6 @@ class CudaStreamer:
         self.down = torch.cuda.Stream(self.device)
         self._ring = ring  # must exceed the number of batches kept in flight
         self._slots: dict = {}
-        self._held: deque = deque()  # frames submitted but not yet completed (look-ahead)
         processor.timed = False  # per-stage syncs would serialise the streams
 
     def _slot(self, shape, dtype) -> list:
@@ -112,7 +79,8 @@ class CudaStreamer:
     @torch.inference_mode()
     def submit(self, frames: Sequence[Frame]) -> Pending:
         """Queue ``frames``; the :class:`Pending` holds the frames this batch completes (all of
-        them, or with a look-ahead smoother the oldest held ones, possibly none)."""
+        them, or with a look-ahead smoother the oldest held ones, possibly none: the
+        processor's :class:`~vidmatte.runtime.holdback.HoldBack` keeps the others)."""
         stacked = np.stack([np.asarray(f.image) for f in frames])
         slot_in = self._slot(stacked.shape, torch.from_numpy(stacked[:0]).dtype)
         slot_in[0].numpy()[...] = stacked
@@ -124,19 +92,15 @@ class CudaStreamer:
         with torch.cuda.stream(self.compute):
             self.compute.wait_event(uploaded)
             dev_in.record_stream(self.compute)
-            out = self.processor.process_tensor(dev_in, frames[0].index)
-        self._held.extend(frames)
-        return self._download([self._held.popleft() for _ in range(out.shape[0])], out)
+            done, out = self.processor.finish(frames, *self.processor.infer(frames, images=dev_in), host=False)
+        return self._download(done, out)
 
     @torch.inference_mode()
     def flush(self) -> Pending:
         """After the last :meth:`submit`: the frames a look-ahead smoother held back."""
         with torch.cuda.stream(self.compute):
-            out, _ = self.processor.flush_tensor()
-            out = out.to(self.device)
-        frames = [self._held.popleft() for _ in range(min(out.shape[0], len(self._held)))]
-        self._held.clear()
-        return self._download(frames, out[: len(frames)])
+            done, out = self.processor.flush(host=False)
+        return self._download(done, out.to(self.device))
 
     def _download(self, frames: list, out: torch.Tensor) -> Pending:
         """Convert ``out`` on the compute stream and copy it to pinned host buffers."""

@@ -30,21 +30,19 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from vidmatte.checks import check_alpha, check_frames
+from vidmatte.compose.fast_finish import fast_finish_for
 from vidmatte.defaults import FG_ESTIMATION, REFINE, SMOOTHER
 from vidmatte.frame import PIXEL_FORMATS, Frame, product_of
+from vidmatte.ops.edges import MatteEdges
 from vidmatte.refine.refiners import make_refiner
-from vidmatte.runtime.arrays import output_frames, to_pixel_format
-from vidmatte.runtime.frame_checks import check_alpha, check_array, check_frames
+from vidmatte.runtime.arrays import output_frames, process_arrays, to_pixel_format
 from vidmatte.runtime.holdback import HoldBack
+from vidmatte.runtime.shots import ShotWatch
 from vidmatte.runtime.stats import StageTimes
 from vidmatte.temporal import as_smoother
 
 __all__ = ["Processor"]
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 class Processor:
@@ -71,13 +69,17 @@ class Processor:
         compositor: replaces the built-in compositing: any ``(image (B,3,H,W), alpha
             (B,1,H,W), index) -> (B,3|4,H,W)`` callable in [0, 1] (``background`` is then
             unused; ``format`` says what it returns, default ``rgb24``).
+        choke, feather: edge controls (px) on the final matte: :mod:`vidmatte.ops.edges` (0: off).
+        work_lines: on the CPU, finish 8-bit RGB composites at this many lines and composite once at
+            full size (:mod:`vidmatte.compose.fast_finish`; ``None``: all at full size, the default).
     """
 
     def __init__(self, matter: Any, background: Any = None, *, smoothing: Any = SMOOTHER,
                  strength: Optional[float] = None, fg_estimation: str = FG_ESTIMATION,
                  format: Optional[str] = None, bgr: bool = False, radii: Optional[Sequence[int]] = None,
                  compositor: Any = None, device: Optional[Union[str, torch.device]] = None,
-                 times: Optional[StageTimes] = None, refine: Any = REFINE):
+                 times: Optional[StageTimes] = None, refine: Any = REFINE, choke: float = 0.0, feather: float = 0.0,
+                 work_lines: Optional[int] = None):
         if isinstance(matter, (str, os.PathLike)):
             from vidmatte.models.factory import load_matter
 
@@ -89,7 +91,7 @@ class Processor:
         if compositor is None and (self.product == "composite") != (background is not None):
             raise ValueError(f"format {fmt!r} is a {self.product}: " + (
                 "give a background" if background is None else "drop the background (it makes a composite)"))
-        self.format, self.bgr = fmt, bool(bgr)
+        self.format, self.bgr, self.edges = fmt, bool(bgr), MatteEdges(choke, feather)
         self.smoother = as_smoother(smoothing, strength)
         self.refiner = make_refiner(refine, matter, device=self.device)
         self.compositor = compositor
@@ -103,6 +105,8 @@ class Processor:
         self._alpha: Optional[torch.Tensor] = None  # the last alpha (B,H,W); host copy only when read
         self._single, self._next_index, self._alpha_checked, self._depth_checked = False, 0, False, False
         self._held = HoldBack()  # frames waiting for a look-ahead smoother
+        self._shots = ShotWatch()  # when a recurrent model's state must go
+        self._fast = fast_finish_for(self, int(work_lines)) if work_lines else None  # the CPU's working size
 
     # -- the array API -----------------------------------------------------------------
     def __call__(self, image: Any) -> Any:
@@ -114,46 +118,36 @@ class Processor:
         (:attr:`delay` > 0) the result is always a batch ``(n,…,C)`` of the frames completed so
         far (``n`` may be 0); ``[f.image for f in proc.flush()]`` gives the rest at the end.
         """
-        batch, single, fmt = check_array(image, self.bgr, depth_check=not self._depth_checked)
-        self._depth_checked = self._depth_checked or fmt == "rgb48"  # the 8-bit-in-16 scan: once a stream
-        frames = [Frame(img, index=self._next_index + i, format=fmt) for i, img in enumerate(batch)]
-        out = self.process(frames)
-        result = [f.image for f in out]
-        single = single and not self.delay
-        if self.format != "yuv420p":
-            result = np.stack(result) if result else np.zeros((0, *batch[0].shape[:2], self._channels()), np.uint8)
-            if self.bgr and result.shape[-1] in (3, 4):
-                result = np.ascontiguousarray(result[..., [2, 1, 0, 3][: result.shape[-1]]])
-        self._single = single
-        return result[0] if single else result
+        return process_arrays(self, image)
 
     # -- the frame API -----------------------------------------------------------------
     def process(self, frames: Sequence[Frame]) -> list[Frame]:
         """Frames (``rgb24`` or ``rgb48``) → output frames in :attr:`format`, same timing."""
-        if not frames:
-            return []
-        return self.finish(frames, *self.infer(frames))
+        return self.finish(frames, *self.infer(frames)) if frames else []
 
     def _tick(self, stage: str, t0: float) -> float:
-        if self.timed:
-            _sync(self.device)
+        if self.timed and self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
         t1 = time.perf_counter()
         self.times.add(stage, t1 - t0)
         return t1
 
     @torch.inference_mode()
-    def infer(self, frames: Sequence[Frame]) -> tuple[torch.Tensor, torch.Tensor]:
-        """First half: frames → ``(x (B,3,H,W) float in [0,1], raw alpha (B,1,H,W))``."""
-        check_frames(frames)
-        t = time.perf_counter()
-        batch = torch.from_numpy(np.stack([np.asarray(f.image) for f in frames]))
-        if self.device.type == "cuda":
-            batch = batch.pin_memory()
-        self.times.add("to_tensor", time.perf_counter() - t)
-        return self.infer_tensor(batch, frames[0].index)
+    def infer(self, frames: Sequence[Frame], images: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """First half: frames → ``(x (B,3,H,W) float in [0,1], raw alpha (B,1,H,W))``.
 
-    @torch.inference_mode()
-    def infer_tensor(self, images: torch.Tensor, first_index: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        ``images``: the frames' pixels already stacked ``(B,H,W,3)`` uint8/uint16 on any
+        device (the CUDA schedule uploads them on its copy stream); else they are stacked here."""
+        check_frames(frames)
+        if images is None:
+            t = time.perf_counter()
+            images = torch.from_numpy(np.stack([np.asarray(f.image) for f in frames]))
+            if self.device.type == "cuda":
+                images = images.pin_memory()
+            self.times.add("to_tensor", time.perf_counter() - t)
+        return self._infer(images, frames[0].index)
+
+    def _infer(self, images: torch.Tensor, first_index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B,H,W,3)`` uint8/uint16 (any device) → ``(x, raw alpha)``; the model sees 8 bits."""
         t = time.perf_counter()
         if images.dtype == torch.uint16:  # travels as int16 bits: uint16 has few kernels on CUDA
@@ -164,6 +158,10 @@ class Processor:
             u8 = images = images.to(self.device, non_blocking=True)
             x = images.permute(0, 3, 1, 2).float().div_(255.0)
         t = self._tick("to_tensor", t)
+        if x.is_cuda and getattr(self.smoother, "prefetch", None) is not None:  # flow: grey copies before the forward
+            self.smoother.prefetch(x)
+        if callable(getattr(self.matter, "reset_state", None)) and self._shots.new_shot(u8):
+            self.matter.reset_state()  # a recurrent model's state belongs to one shot at one size
         alpha = self.matter.predict(u8)
         check_alpha(alpha, *u8.shape[:3], self.matter, values=not self._alpha_checked)
         self._alpha_checked = True  # values once (a sync on CUDA), shapes every time
@@ -180,7 +178,7 @@ class Processor:
         return 1 if self.product == "alpha" else (PIXEL_FORMATS[self.format][1] or 3)
 
     @torch.inference_mode()
-    def finish_tensor(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int = 0) -> torch.Tensor:
+    def _finish(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int) -> torch.Tensor:
         """Refinement, smoothing and compositing → ``(n,C,H,W)`` float in [0, 1] (batches in time order).
 
         ``n = B`` unless the smoother looks ahead: then the frames completed by this batch
@@ -199,6 +197,7 @@ class Processor:
         return self._compose(x, alpha, first_index, t)
 
     def _compose(self, x: torch.Tensor, alpha: torch.Tensor, first_index: int, t: float) -> torch.Tensor:
+        alpha = self.edges(alpha)  # choke / feather: the final matte, written and composited alike
         self._alpha, self._single = alpha[:, 0], False
         if self.product == "alpha":
             return alpha
@@ -209,38 +208,38 @@ class Processor:
         return out
 
     @torch.inference_mode()
-    def flush_tensor(self) -> tuple[torch.Tensor, int]:
-        """The frames a look-ahead smoother still holds, finished: ``(out (n,C,H,W), index of
-        the first)``; ``n = 0`` without one. The processor is then ready for a new stream."""
-        t = time.perf_counter()
-        alpha = self.smoother.flush() if self.delay else None
-        if alpha is None or not len(self._held):
-            return torch.zeros((0, self._channels(), 1, 1)), -1
-        t = self._tick("smooth", t)
-        x, first = self._held.take(alpha.shape[0], alpha)
-        return self._compose(x, alpha, first, t), first
-
-    def process_tensor(self, images: torch.Tensor, first_index: int = 0) -> torch.Tensor:
-        """``(B,H,W,3)`` uint8/uint16 (any device) → output ``(n,C,H,W)`` float in [0,1] (as
-        :meth:`finish_tensor`)."""
-        return self.finish_tensor(*self.infer_tensor(images, first_index), first_index)
-
-    def finish(self, frames: Sequence[Frame], x: torch.Tensor, alpha: torch.Tensor) -> list[Frame]:
+    def finish(self, frames: Sequence[Frame], x: torch.Tensor, alpha: torch.Tensor, *, host: bool = True):
         """Second half: smooth, composite and convert to :attr:`format` for the sink (only the
-        completed frames when the smoother looks ahead; see :meth:`flush`)."""
-        out = self.finish_tensor(x, alpha, frames[0].index)
+        completed frames when the smoother looks ahead; see :meth:`flush`).
+
+        ``host=False`` (the CUDA schedule, which downloads on its own stream) returns
+        ``(completed frames, out (n,C,H,W) float in [0,1] on the device)`` instead."""
+        if host and self._fast is not None and self._fast.takes(frames, alpha):
+            out, self._alpha, self._single = *self._fast.finish_frames(frames, x, alpha), False
+            return out
+        out = self._finish(x, alpha, frames[0].index)
         if self.delay:
             self._held.put_items(frames)
             frames = self._held.take_items(out.shape[0])
-        return self._deliver(frames, out)
+        return self._deliver(frames, out) if host else (list(frames), out)
 
-    def flush(self) -> list[Frame]:
+    @torch.inference_mode()
+    def flush(self, *, host: bool = True):
         """At the end of a stream: the frames a look-ahead smoother held back, finished and
-        converted (``[]`` for a causal one). Call it after the last :meth:`finish`/:meth:`process`."""
-        out, _ = self.flush_tensor()
+        converted (``[]`` for a causal one). Call it after the last :meth:`finish`/:meth:`process`;
+        the processor is then ready for a new stream. ``host`` as in :meth:`finish`."""
+        t = time.perf_counter()
+        alpha = self.smoother.flush() if self.delay else None
+        if alpha is None or not len(self._held):
+            self._held.clear()
+            out = torch.zeros((0, self._channels(), 1, 1), device=self.device)
+            return [] if host else ([], out)
+        t = self._tick("smooth", t)
+        x, first = self._held.take(alpha.shape[0], alpha)
+        out = self._compose(x, alpha, first, t)
         frames = self._held.take_items(out.shape[0])
         self._held.clear()
-        return self._deliver(frames, out)
+        return self._deliver(frames, out) if host else (frames, out)
 
     def _deliver(self, frames: Sequence[Frame], out: torch.Tensor) -> list[Frame]:
         t = time.perf_counter()
@@ -280,6 +279,9 @@ class Processor:
         """Forget the temporal state, held-back frames included (call between clips)."""
         if self.smoother is not None:
             self.smoother.reset()
+        if callable(getattr(self.matter, "reset_state", None)):  # a recurrent model's hidden state
+            self.matter.reset_state()
+        self._shots.reset()
         self._held.clear()
 
     def close(self) -> None:

@@ -29,7 +29,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-__all__ = ["cpu_cores", "idle_core_seconds", "lower_thread_priority", "opencv_threads", "torch_threads", "set_openmp_spin", "OPENMP_SPIN"]
+__all__ = ["model_threads", "cpu_cores", "idle_core_seconds", "lower_thread_priority", "opencv_threads", "torch_threads", "set_openmp_spin", "OPENMP_SPIN"]
 
 #: spin rounds of idle OpenMP workers the command line sets (GOMP_SPINCOUNT) unless told otherwise
 OPENMP_SPIN = 1_000
@@ -126,3 +126,13 @@ def set_openmp_spin(rounds: int = OPENMP_SPIN) -> Optional[str]:
         return None
     os.environ["GOMP_SPINCOUNT"] = str(int(rounds))
     return f"GOMP_SPINCOUNT={int(rounds)}"
+
+
+def model_threads(matter) -> int:
+    """Threads the model computes with: an ONNX matter's ``threads`` (else all cores), or
+    torch's intra-op count."""
+    if callable(getattr(matter, "predict_array", None)):
+        return int(getattr(matter, "threads", None) or cpu_cores())
+    import torch
+
+    return torch.get_num_threads()

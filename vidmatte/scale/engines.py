@@ -12,23 +12,14 @@ only when a worker is free (so the caller can stop feeding the tasks of a failed
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, Optional, Union
+from typing import Callable, Iterable, Iterator, Optional
 
-from vidmatte.errors import InputError, VidmatteError
-from vidmatte.scale.worker import JobSpec, Task, TaskResult, Worker
+from vidmatte.defaults import ENGINES
+from vidmatte.errors import InputError
+from vidmatte.scale.worker import JobSpec, Outcome, Task, TaskResult, Worker, task_error
 
 __all__ = ["LocalEngine", "make_engine", "ENGINES", "task_error"]
 
-ENGINES = ("local", "ray")
-Outcome = Union[TaskResult, BaseException]
-
-
-def task_error(exc: BaseException) -> BaseException:
-    """The error to report for a failed task: a :class:`VidmatteError` as it is, anything
-    else as an internal fault with its type."""
-    if isinstance(exc, VidmatteError):
-        return exc
-    return VidmatteError(f"internal error: {type(exc).__name__}: {exc}")
 
 
 class LocalEngine:

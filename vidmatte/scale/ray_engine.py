@@ -20,8 +20,7 @@ import uuid
 from typing import Callable, Iterable, Iterator, Optional
 
 from vidmatte.errors import DeviceError
-from vidmatte.scale.engines import Outcome, task_error
-from vidmatte.scale.worker import JobSpec, Task, Worker
+from vidmatte.scale.worker import JobSpec, Outcome, Task, Worker, task_error
 
 __all__ = ["RayEngine", "import_ray", "WORKER_PREFIX"]
 

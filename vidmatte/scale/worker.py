@@ -11,14 +11,14 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from vidmatte.defaults import FG_ESTIMATION, SMOOTHER_FILES
 from vidmatte.errors import VidmatteError
 from vidmatte.jobs.files import OutputPlan, matte_plan, replace_plan
 from vidmatte.scale.segments import Segment
 
-__all__ = ["JobSpec", "Task", "TaskResult", "Worker"]
+__all__ = ["JobSpec", "Task", "TaskResult", "Outcome", "Worker", "task_error"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class JobSpec:
         background: a background spec (``"#2060ff"``, ``"beach.jpg"``, ``"blur"``) or ``None``.
         format, alpha_mode: matte mode's format and colour mode (as ``vidmatte matte``).
         threads: torch threads per worker (``None``: the runtime's default).
+        choke, feather: matte edge controls in pixels (as the Processor; 0: off).
     """
 
     mode: str = "replace"
@@ -47,6 +48,8 @@ class JobSpec:
     alpha_mode: Optional[str] = None
     batch_size: int = 1
     threads: Optional[int] = None
+    choke: float = 0.0
+    feather: float = 0.0
 
     def plan(self, output: Path) -> OutputPlan:
         """The output plan for ``output`` (see :mod:`vidmatte.jobs.files`)."""
@@ -67,6 +70,7 @@ class JobSpec:
         names = ("mode", "matter", "background", "smoothing", "strength", "fg_estimation", "crf", "codec_preset",
                  "format", "alpha_mode")
         out = {k: plain(getattr(self, k)) for k in names}
+        out.update({k: getattr(self, k) for k in ("choke", "feather") if getattr(self, k)})  # old manifests stay valid
         model = {k: plain(v) for k, v in sorted(self.model_options.items())
                  if k not in ("download", "onnx_options") and v is not None}
         onnx = {k: plain(v) for k, v in sorted((self.model_options.get("onnx_options") or {}).items())
@@ -102,6 +106,17 @@ class TaskResult:
     seconds: float
     pid: int
     model: str = ""
+
+
+Outcome = Union[TaskResult, BaseException]
+
+
+def task_error(exc: BaseException) -> BaseException:
+    """The error to report for a failed task: a :class:`VidmatteError` as it is, anything
+    else as an internal fault with its type."""
+    if isinstance(exc, VidmatteError):
+        return exc
+    return VidmatteError(f"internal error: {type(exc).__name__}: {exc}")
 
 
 class Worker:
@@ -168,7 +183,8 @@ class Worker:
 
     def _options(self) -> dict:
         s = self.spec
-        return {"smoothing": s.smoothing, "strength": s.strength, "fg_estimation": s.fg_estimation}
+        return {"smoothing": s.smoothing, "strength": s.strength, "fg_estimation": s.fg_estimation,
+                "choke": s.choke, "feather": s.feather}
 
     def _whole(self, task: Task) -> int:
         from vidmatte.jobs.files import run_file
@@ -181,6 +197,7 @@ class Worker:
 
     def _segment(self, task: Task) -> int:
         from vidmatte.compose.backgrounds.spec import as_background
+        from vidmatte.compose.backgrounds.clock import follow_source
         from vidmatte.io.sources import VideoSource
         from vidmatte.jobs.files import make_processor, open_output
         from vidmatte.runtime.pipeline import Pipeline
@@ -190,14 +207,15 @@ class Worker:
         plan = spec.plan(Path(task.output))
         with VideoSource(task.input, threading="frame") as src:
             sink = open_output(plan, src, task.output, overwrite=True, audio=False)
-            processor = make_processor(plan, self.matter, as_background(spec.background), sink, src,
-                                       **self._options())
+            background = as_background(spec.background)
+            processor = make_processor(plan, self.matter, background, sink, src, **self._options())
             with processor:
                 if int(getattr(processor, "delay", 0) or 0) > seg.lookahead:
                     sink.abort()
                     raise VidmatteError(f"the smoother looks {processor.delay} frames ahead, the segment was planned "
                                         f"with {seg.lookahead}; run without --segment")
                 out = SegmentSink(sink, seg, processor, self._progress(task.key))
-                Pipeline(SegmentFrames(src, seg), processor, out, batch_size=spec.batch_size, progress=False).run()
+                frames = follow_source(background, SegmentFrames(src, seg), origin=src.first_time)  # timed backgrounds
+                Pipeline(frames, processor, out, batch_size=spec.batch_size, progress=False).run()
         return out.frames
 

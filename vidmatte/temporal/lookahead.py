@@ -35,10 +35,17 @@ On one CPU thread: 1080p 145 → 20 ms a frame, 768x576 27 → 12 ms; on ground-
 frames after it have arrived, and :meth:`FlowSmoother.flush` returns the last ``r`` at the
 end of the stream. Cost per frame: ``2r`` (causal: ``r``) DIS flows at ``lines`` lines, and
 ``2r`` full-size warps.
+
+Off the compute stream (``worker``, default on CUDA; :mod:`vidmatte.temporal.flow`): each
+frame's flows are requested from the DIS worker as soon as the frame arrives, the pairs the
+oldest pending frame needs first, and :meth:`FlowSmoother.prefetch` (which the processor
+calls before the model is queued) makes the frames' views early, so their grey copies run
+ahead of the forward. The output is bit-identical either way.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from typing import Optional
 
@@ -71,7 +78,7 @@ class FlowSmoother(Smoother):
         strength: 0 (no smoothing) .. 1 (default): how far each value moves to its warped
             neighbour where the warp is trusted.
         self_weight: copies of the current frame's alpha in the vote (default 1, causal 2).
-        lines, sigma, margin, preset: motion estimation (:class:`~vidmatte.temporal.flow.Motion`).
+        lines, sigma, margin, preset, worker: motion estimation (:class:`~vidmatte.temporal.flow.Motion`).
         fuse_lines: frames taller than this are fused at this height and only the correction
             is scaled back up (module docstring); ``None`` fuses at full size.
     """
@@ -80,7 +87,7 @@ class FlowSmoother(Smoother):
 
     def __init__(self, radius: int = 2, *, causal: bool = False, strength: float = 1.0,
                  self_weight: Optional[int] = None, lines: int = 180, sigma: float = 0.04, margin: float = 0.005,
-                 preset: str = "ultrafast", fuse_lines: Optional[int] = 360):
+                 preset: str = "ultrafast", fuse_lines: Optional[int] = 360, worker="auto"):
         super().__init__()
         if int(radius) != radius or not 1 <= radius <= 8:
             raise ValueError(f"flow smoother radius must be an integer in 1..8, got {radius}")
@@ -96,7 +103,9 @@ class FlowSmoother(Smoother):
         if fuse_lines is not None and int(fuse_lines) < lines:
             raise ValueError(f"fuse_lines must be at least the flow's {lines} lines, got {fuse_lines}")
         self.fuse_lines = None if fuse_lines is None else int(fuse_lines)
-        self.motion = Motion(lines, sigma=sigma, margin=margin, preset=preset)
+        self.motion = Motion(lines, sigma=sigma, margin=margin, preset=preset, worker=worker)
+        self._prefetched: deque[tuple[torch.Tensor, list[FrameView]]] = deque(maxlen=4)  # oldest dropped
+        self._prefetch_lock = threading.Lock()
         # past window + pending frames: (alpha, its fusion-size copy, the frame's view)
         self._frames: deque[tuple[torch.Tensor, torch.Tensor, FrameView]] = deque()
         self._pending = 0  # the newest frames not yet returned
@@ -105,11 +114,45 @@ class FlowSmoother(Smoother):
         super().reset()
         self._frames.clear()
         self._pending = 0
+        with self._prefetch_lock:
+            self._prefetched.clear()
+        self.motion.reset()
+
+    def prefetch(self, image: torch.Tensor) -> None:
+        """Make the views of frames ``(B,3,H,W)`` that the next call will smooth, before the
+        model is queued: on CUDA their grey copies then run ahead of the forward. The next
+        call with this same ``image`` tensor uses them; nothing else changes."""
+        if image.ndim == 4 and image.shape[1] == 3:
+            views = [self.motion.view(image[i : i + 1]) for i in range(image.shape[0])]
+            with self._prefetch_lock:  # infer and finish may run on different threads
+                self._prefetched.append((image, views))
+
+    def _views(self, image: torch.Tensor) -> list[FrameView]:
+        with self._prefetch_lock:
+            for entry in self._prefetched:
+                if entry[0] is image:
+                    self._prefetched.remove(entry)
+                    return entry[1]
+        return [self.motion.view(image[i : i + 1]) for i in range(image.shape[0])]
+
+    def _request(self) -> None:
+        """Ask the worker for the newest frame's flows: first those of the pending frames to it
+        (the oldest, emitted next, first), then its own to the frames before it."""
+        n = len(self._frames) - 1
+        new = self._frames[n][2]
+        earlier = range(max(0, n - self.radius), n)
+        if not self.causal:
+            for k in earlier:
+                if k >= len(self._frames) - self._pending:
+                    self.motion.request(self._frames[k][2], new)
+        for k in earlier:
+            self.motion.request(new, self._frames[k][2])
 
     def __call__(self, alpha: torch.Tensor, image: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Alpha ``(B,1,H,W)`` and frames ``(B,3,H,W)`` in [0, 1] → the completed frames' alpha
         ``(n,1,H,W)``: ``n = B`` when causal, else fewer at first (lagging by ``delay``)."""
         check_inputs(alpha, image, True)
+        views = self._views(image)
         outs = []
         for i in range(alpha.shape[0]):
             a = alpha[i : i + 1].clone()  # held across calls: never a view of a reused model buffer
@@ -118,8 +161,10 @@ class FlowSmoother(Smoother):
                     raise ValueError("flow smoother: the frame size changed mid-stream; call flush() "
                                      "(or reset()) between streams")
                 self.reset()
-            self._frames.append((a, self._fusion_copy(a), self.motion.view(image[i : i + 1])))
+            self._frames.append((a, self._fusion_copy(a), views[i]))
             self._pending += 1
+            if self.strength > 0.0:
+                self._request()
             while self._pending > self.delay:
                 outs.append(self._emit(len(self._frames) - self._pending))
                 self._pending -= 1

@@ -2,7 +2,9 @@
 
 A background is called with the frames being composited, ``(B,3,H,W)`` floats in [0, 1],
 and the stream index of the first of them; it returns ``(B,3,H,W)`` on the same device and
-in the same dtype (possibly a broadcast view: do not write into it).
+in the same dtype (possibly a broadcast view: do not write into it). A background that
+needs the matte (the masked blur) sets ``uses_alpha = True``; :func:`render_background`
+(what the compositor calls) then hands it the ``(B,1,H,W)`` matte as well.
 """
 
 from __future__ import annotations
@@ -11,16 +13,24 @@ import cv2
 import numpy as np
 import torch
 
-__all__ = ["Background", "cover_geometry", "cover_fit"]
+__all__ = ["Background", "render_background", "cover_geometry", "cover_fit"]
 
 
 class Background:
-    """Base class: ``bg(image (B,3,H,W), index) -> (B,3,H,W)``; ``close()`` frees resources."""
+    """Base class: ``bg(image (B,3,H,W), index) -> (B,3,H,W)``; ``close()`` frees resources.
 
-    def __call__(self, image: torch.Tensor, index: int = 0) -> torch.Tensor:
+    With ``uses_alpha = True`` the call takes ``alpha`` ``(B,1,H,W)`` too and ``render``
+    receives it (``None`` when the caller has none)."""
+
+    #: whether :meth:`render` wants the matte (``render(image, index, alpha)``)
+    uses_alpha = False
+
+    def __call__(self, image: torch.Tensor, index: int = 0, alpha: "torch.Tensor | None" = None) -> torch.Tensor:
         if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[1] != 3:
             shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
             raise ValueError(f"background: expected frames (B,3,H,W), got {shape}")
+        if self.uses_alpha:
+            return self.render(image, index, alpha)
         return self.render(image, index)
 
     def render(self, image: torch.Tensor, index: int) -> torch.Tensor:  # pragma: no cover - abstract
@@ -34,6 +44,14 @@ class Background:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def render_background(background, image: torch.Tensor, index: int, alpha: torch.Tensor) -> torch.Tensor:
+    """``background(image, index)``, with the matte for a background that ``uses_alpha``
+    (any plain ``(image, index)`` callable still works)."""
+    if getattr(background, "uses_alpha", False):
+        return background(image, index, alpha=alpha)
+    return background(image, index)
 
 
 def cover_geometry(src_hw: tuple[int, int], dst_hw: tuple[int, int]) -> tuple[int, int, int, int]:

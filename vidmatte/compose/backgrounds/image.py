@@ -1,16 +1,35 @@
-"""A still image as the background, scaled to cover the frame and centre-cropped."""
+"""A still image as the background, scaled to cover the frame and centre-cropped.
+
+Transparent pixels (PNG, WebP, TIFF alpha) show the black underlay, as for video
+backgrounds (:data:`vidmatte.compose.backgrounds.video.UNDERLAY`), never the colour the
+file stores under them."""
 
 from __future__ import annotations
 
 import os
 from typing import Union
 
+import numpy as np
 import torch
 
 from vidmatte.compose.backgrounds.base import Background, cover_fit
 from vidmatte.errors import InputError
 
-__all__ = ["ImageBackground"]
+__all__ = ["ImageBackground", "flatten_alpha"]
+
+#: what shows through a transparent background (RGB); the same for stills and videos
+UNDERLAY = (0, 0, 0)
+
+
+def flatten_alpha(image: np.ndarray, underlay=UNDERLAY) -> np.ndarray:
+    """``(H,W,4)`` uint8 RGBA over a solid ``underlay`` → ``(H,W,3)`` uint8 (3 channels pass)."""
+    if image.ndim != 3 or image.shape[-1] != 4:
+        return image
+    if image[..., 3].min() == 255:
+        return np.ascontiguousarray(image[..., :3])
+    a = image[..., 3:4].astype(np.float32) * (1.0 / 255.0)
+    out = image[..., :3].astype(np.float32) * a + np.asarray(underlay, np.float32) * (1.0 - a)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 class ImageBackground(Background):
@@ -24,7 +43,7 @@ class ImageBackground(Background):
         if not os.path.isfile(self.path):
             raise InputError(f"background image not found: {self.path}")
         try:
-            self.rgb = read_image(self.path)
+            self.rgb = flatten_alpha(read_image(self.path, with_alpha=True))
         except InputError as exc:
             raise InputError(f"cannot use background image {self.path}: {exc}") from None
         self._cache: dict = {}

@@ -74,7 +74,7 @@ class BiRefNetMatter(TorchMatter):
             key = (tuple(x.shape), x.dtype)
             graph = self._graphs.get(key)
             if graph is None:
-                from vidmatte.runtime.cuda import GraphedModule
+                from vidmatte.models.cuda_graph import GraphedModule
 
                 graph = self._graphs[key] = GraphedModule(self._forward, x)
             return graph(x).clone()

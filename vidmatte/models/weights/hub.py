@@ -74,12 +74,14 @@ def hub_reachable(timeout: Optional[float] = None) -> bool:
     return bool(ok)
 
 
-def cached_weights(ckpt: Checkpoint) -> Optional[Path]:
-    """The checkpoint's file in the Hub cache, or None (never touches the network)."""
+def cached_weights(ckpt: Checkpoint, filename: Optional[str] = None, revision: Optional[str] = None) -> Optional[Path]:
+    """The checkpoint's file (or its extra file ``filename``, of ``revision``) in the Hub cache,
+    or None (never touches the network)."""
     from huggingface_hub import hf_hub_download
 
     try:
-        return Path(hf_hub_download(ckpt.repo_id, ckpt.filename, cache_dir=hub_cache_dir(), local_files_only=True))
+        return Path(hf_hub_download(ckpt.repo_id, filename or ckpt.filename, revision=revision,
+                                    cache_dir=hub_cache_dir(), local_files_only=True))
     except Exception:  # LocalEntryNotFoundError, or a broken cache entry: treat as absent
         return None
 
@@ -193,17 +195,11 @@ def resolve_folder(name: str, weights: Union[str, Path, None] = None, download: 
             raise WeightsError(f"weights folder not found: {path}; give the folder that holds config.json and "
                                f"the weights (as `save_pretrained` writes it)")
         return folder
-    from huggingface_hub import hf_hub_download
-
     ckpt = get_checkpoint(name)
     main = resolve_weights(ckpt.name, download=download)
     rev = main.parent.name if main.parent.parent.name == "snapshots" else None
     for extra in ckpt.extra_files:
-        try:
-            hf_hub_download(ckpt.repo_id, extra, revision=rev, cache_dir=hub_cache_dir(), local_files_only=True)
-            continue
-        except Exception:  # not cached
-            pass
-        _fetch(ckpt, f"{ckpt.repo_id}/{extra} is not in the Hugging Face cache ({hub_cache_dir()})", download,
-               filename=extra, revision=rev)
+        if cached_weights(ckpt, extra, rev) is None:  # _fetch checks downloads are on, the room, the Hub
+            _fetch(ckpt, f"{ckpt.repo_id}/{extra} is not in the Hugging Face cache ({hub_cache_dir()})", download,
+                   filename=extra, revision=rev)
     return main.parent

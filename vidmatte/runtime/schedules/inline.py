@@ -1,54 +1,57 @@
-"""The inline schedule: the model alone on the cores, then the light stages side by side.
+"""``inline``: the model alone on the cores, then the light stages side by side.
 
 Each step runs the model on batch *t* with nothing else running, then, at the same time,
-finishes *t* (smoothing, compositing: this thread), writes *t-1* (encode) and decodes *t+1*
+finishes *t* (smoothing, compositing: this thread), writes *t-1* (encode) and reads *t+1*
 (two side threads), and waits for all three before the next model call. The light stages
 thus share the cores only with each other: their wall time is the longest of them, not the
-sum, and the model is never disturbed by them.
+sum, and the model is never disturbed by them. ``auto`` calibrates with it.
 """
 
 from __future__ import annotations
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import chain
-from typing import Callable, Iterator, Optional
+from typing import Optional
 
+from vidmatte.runtime.core import SKIP
+from vidmatte.runtime.schedules import register_schedule
 from vidmatte.runtime.threads import idle_core_seconds
 
-__all__ = ["SideBySide"]
+__all__ = ["SideBySide", "inline"]
 
 
 class SideBySide:
-    """Runs ``batches`` through ``processor`` into ``emit`` (see the module docstring).
+    """Steps a :class:`~vidmatte.runtime.core.Run` (see the module docstring).
 
-    Call :meth:`step` until it returns ``False``, or :meth:`handoff` to stop early and get
-    the batches not yet processed; :meth:`close` in every case (it waits for the threads).
+    Call :meth:`step` until it returns ``False``, or :meth:`handoff` to stop early (the batch
+    read ahead goes back to the feed); :meth:`close` in every case (it waits for the threads).
     """
 
-    def __init__(self, batches: Iterator[list], processor, emit: Callable[[list], None]):
-        self.batches, self.processor, self.emit = batches, processor, emit
+    def __init__(self, run):
+        self.run = run
         self.pool = ThreadPoolExecutor(2, thread_name_prefix="vidmatte-side")
         self.ahead: Future = self.pool.submit(self._next)
         self.held: Optional[list] = None  # finished frames, written during the next step
 
     def _next(self):
-        return next(self.batches, None)
+        while (batch := self.run.take()) is SKIP:
+            pass
+        return batch
 
     def step(self, times: Optional[dict] = None) -> bool:
         """One batch; ``times`` (``{"model": [], "light": []}``) receives its two phases' seconds."""
         t0 = time.perf_counter()
-        batch = self.ahead.result()  # decoded while the previous batch was finished
+        batch = self.ahead.result()  # read while the previous batch was finished
         if batch is None:
             self._write_held()
             return False
         t1, c1, i1 = time.perf_counter(), time.process_time(), idle_core_seconds() if times is not None else None
-        x, alpha = self.processor.infer(batch)
+        inferred = self.run.infer(batch)
         t2, c2, i2 = time.perf_counter(), time.process_time(), idle_core_seconds() if times is not None else None
         self.ahead = self.pool.submit(self._next)
-        writing = self.pool.submit(self.emit, self.held) if self.held else None
+        writing = self.pool.submit(self.run.write, self.held) if self.held else None
         self.held = None
-        out = self.processor.finish(batch, x, alpha)
+        out = self.run.finish(batch, inferred)
         if writing is not None:
             writing.result()
         self.held = out
@@ -64,14 +67,26 @@ class SideBySide:
     def _write_held(self) -> None:
         if self.held:
             held, self.held = self.held, None
-            self.emit(held)
+            self.run.write(held)
 
-    def handoff(self) -> Iterator[list]:
-        """Write what is finished and return the remaining batches (the one decoded ahead first)."""
+    def handoff(self) -> None:
+        """Write what is finished and give the batch read ahead back to the feed."""
         self._write_held()
         first = self.ahead.result()
-        return iter(()) if first is None else chain([first], self.batches)
+        if first is not None:
+            self.run.feed.unget(first)
 
     def close(self) -> None:
         self.ahead.cancel()
         self.pool.shutdown(wait=True)
+
+
+@register_schedule("inline")
+def inline(run, **_options) -> str:
+    side = SideBySide(run)
+    try:
+        while side.step():
+            pass
+    finally:
+        side.close()
+    return "inline"

@@ -1,4 +1,4 @@
-"""Frame-parallel CPU schedule: several frames in the model at once, finished in frame order.
+"""``frames``: several frames in the model at once, finished in frame order (CPU; files and live).
 
 A network's ops do not scale perfectly over threads: the serial parts, the barriers between
 ops and the memory traffic leave cores idle. Two frames at once on half the threads each
@@ -25,7 +25,8 @@ cores. The light stages thus cost a worker's time, not the run's: at 768x576 a f
 **Kept honest** like the overlap schedule: the run's pace (wall seconds per batch over the
 last :data:`WINDOW` batches, after the first ones) is compared with the inline cycle measured
 while calibrating; if it is slower, the workers take no new batch, finish the ones they hold,
-and :meth:`FrameParallel.run` returns why (the caller runs the rest inline).
+and :meth:`FrameParallel.run` returns why (``auto`` runs the rest inline). A live run
+(``inline_s=None``) takes the newest frame each time and is never judged.
 
 Only matters that keep no state between calls may run this way (their ``stateless``
 attribute is true: the built-in BiRefNet, ONNX and chroma-key matters); a recurrent model or
@@ -40,14 +41,17 @@ from collections import deque
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
-from vidmatte.runtime.threads import opencv_threads, torch_threads
+from vidmatte.runtime.core import SKIP
+from vidmatte.runtime.schedules import register_schedule
+from vidmatte.runtime.threads import model_threads, opencv_threads, torch_threads
 
-__all__ = ["FrameParallel", "TurnWorkers", "SKIP", "parallel_safe", "room_for_another_call", "session_threads",
-           "run_workers", "WINDOW"]
+__all__ = ["FrameParallel", "TurnWorkers", "parallel_safe", "room_for_another_call", "session_threads",
+           "run_workers", "frames", "WINDOW", "FRAME_WORKERS"]
 
 #: batches whose pace is judged together (after the first ``workers`` ones: the start-up)
 WINDOW = 6
 _SLOWER = 1.05  # frames must keep inline's pace (an A/B; 5% for the noise of a 6-batch window)
+FRAME_WORKERS = 2  # model calls at once (each on its share of the model's threads)
 
 
 def parallel_safe(matter) -> bool:
@@ -101,10 +105,6 @@ def run_workers(target: Callable[[], None], n: int, name: str, on_stop: Callable
         for th in threads:
             th.join(timeout=10)
         raise
-
-
-#: what a ``take`` returns when there is nothing yet but the run goes on (ask again)
-SKIP = object()
 
 
 class TurnWorkers:
@@ -178,39 +178,35 @@ class TurnWorkers:
 
 
 class FrameParallel:
-    """Runs ``batches`` through ``processor`` into ``emit`` with ``workers`` model workers of
+    """Runs a :class:`~vidmatte.runtime.core.Run` with ``workers`` model workers of
     ``threads_each`` threads (see the module docstring).
 
     Args:
-        batches: iterator of frame batches; advanced by one worker at a time. What is left
-            after an early stop is still in it.
-        processor: the :class:`~vidmatte.runtime.processor.Processor` (its matter must be
-            :func:`parallel_safe`).
-        emit: ``emit(frames)`` writes finished frames (called in order, one call at a time).
+        run: the run (its processor's matter must be :func:`parallel_safe`). What is left
+            after an early stop is still in its feed.
         inline_s: the inline cycle per batch to beat (``None``: never stop early).
     """
 
-    def __init__(self, batches: Iterator[list], processor, emit: Callable[[list], None], *,
-                 workers: int = 2, threads_each: int = 1, inline_s: Optional[float] = None):
+    def __init__(self, run, *, workers: int = FRAME_WORKERS, threads_each: int = 1,
+                 inline_s: Optional[float] = None):
         if workers < 1 or threads_each < 1:
             raise ValueError("workers and threads_each must be >= 1")
-        self.batches, self.processor, self.emit = batches, processor, emit
-        self.workers, self.threads_each, self.inline_s = workers, threads_each, inline_s
+        self.run_, self.workers, self.threads_each, self.inline_s = run, workers, threads_each, inline_s
         self.reason: Optional[str] = None  # why the workers stopped taking batches early
         self.batches_done = 0
         self._done_at: deque = deque(maxlen=WINDOW + 1)
 
     def run(self) -> Optional[str]:
         """Process batches until they end (``None``) or the pace check stops it (the reason)."""
-        TurnWorkers(self._next, lambda batch: self.processor.infer(batch), self._finish, workers=self.workers,
-                    name="vidmatte-frames").run(self.threads_each, self.processor.matter)
+        TurnWorkers(self._take, self.run_.infer, self._finish, workers=self.workers,
+                    name="vidmatte-frames").run(self.threads_each, self.run_.processor.matter)
         return self.reason
 
-    def _next(self) -> Optional[list]:
-        return None if self.reason is not None else next(self.batches, None)
+    def _take(self):
+        return None if self.reason is not None else self.run_.take()
 
-    def _finish(self, batch: list, inferred: tuple) -> None:
-        self.emit(self.processor.finish(batch, *inferred))
+    def _finish(self, batch: list, inferred) -> None:
+        self.run_.write(self.run_.finish(batch, inferred))
         self._judge()
 
     def _judge(self) -> None:
@@ -222,3 +218,13 @@ class FrameParallel:
         pace = (self._done_at[-1] - self._done_at[0]) / WINDOW
         if pace > _SLOWER * self.inline_s:
             self.reason = f"{1000 * pace:.0f} ms a batch > inline {1000 * self.inline_s:.0f} ms"
+
+
+@register_schedule("frames")
+def frames(run, *, workers: int = FRAME_WORKERS, threads_each: Optional[int] = None,
+           inline_s: Optional[float] = None, **_options) -> str:
+    """``workers`` frames in flight, each worker on ``threads_each`` threads (default: its
+    share of the model's threads); with ``inline_s`` judged against that inline cycle."""
+    each = threads_each or max(1, model_threads(run.processor.matter) // workers)
+    reason = FrameParallel(run, workers=workers, threads_each=each, inline_s=inline_s).run()
+    return f"frames ({workers} in flight, {each} thread(s) each)" + (f"; stopped: {reason}" if reason else "")
