@@ -317,12 +317,13 @@ def _tiny_onnx(path: Path, meta: dict) -> Path:
 
 
 def test_backend_reads_the_metadata(tmp_path):
-    """Without metadata this graph (input/output names, fixed 64x96) passes for MODNet; the
-    vidmatte.* keys make it BiRefNet with their mean/std and a sigmoid; bad values are one line."""
+    """Without metadata this graph (input/output names, fixed 64x96) is read as MODNet and its
+    logits are refused; the vidmatte.* keys make it BiRefNet with their mean/std and a sigmoid;
+    bad values are one line."""
     from vidmatte.models.onnx import OnnxMatter
 
-    plain = OnnxMatter(_tiny_onnx(tmp_path / "plain.onnx", {}))
-    assert plain.name == "modnet" and not plain.preset.sigmoid
+    with pytest.raises(InputError, match="not a matte in"):  # read as MODNet, its logits are refused
+        OnnxMatter(_tiny_onnx(tmp_path / "plain.onnx", {}))
     meta = {"vidmatte.family": "birefnet", "vidmatte.mean": "0.5,0.4,0.3", "vidmatte.std": "0.2,0.2,0.25",
             "vidmatte.input_size": "96x64", "vidmatte.output": "logits"}  # WxH
     m = OnnxMatter(_tiny_onnx(tmp_path / "meta.onnx", meta))
