@@ -80,7 +80,7 @@ def test_bench_backends_side_by_side(tmp_path):
     import cv2
     import numpy as np
 
-    from vidmatte.bench.model import bench_backends
+    from vidmatte.bench.backends import bench_backends
 
     rng = np.random.default_rng(0)
     images = []

@@ -289,7 +289,7 @@ def test_a_failed_write_leaves_no_partial_file(lite_file, tmp_path, monkeypatch)
         Path(path).write_bytes(b"half an onnx file")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(export, "_trace", trace)
+    monkeypatch.setattr(export, "trace", trace)
     with pytest.raises(OutputError, match="No space left"):
         export.export_onnx("lite", tmp_path / "m.onnx", weights=lite_file, size=64, parity=False)
     _no_leftovers(tmp_path)

@@ -31,13 +31,13 @@ from typing import Callable, Optional, Sequence, Union
 
 from vidmatte.defaults import IMAGENET_MEAN, IMAGENET_STD
 from vidmatte.errors import InputError, OutputError, WeightsError
+from vidmatte.models.export_graph import INPUT_NAME, OUTPUT_NAME, check_parity, finish_graph, trace
 
 __all__ = ["ExportResult", "export_onnx", "export_network", "read_metadata", "META_KEYS", "PARITY_TOL", "DEFAULT_OPSET",
            "INPUT_NAME", "OUTPUT_NAME"]
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 16  # GridSample
-INPUT_NAME, OUTPUT_NAME = "input_image", "output_image"
 #: max |Δalpha| allowed between onnxruntime and torch fp32 at export (random input)
 PARITY_TOL = {"fp32": 1e-3, "fp16": 2e-2}  # fp16: measured 2.5e-3 on a fill-rule lite (docs/export.md)
 META_KEYS = ("vidmatte.family", "vidmatte.variant", "vidmatte.checkpoint", "vidmatte.input_size",
@@ -213,14 +213,14 @@ def export_network(
     target = AtomicTarget(out, overwrite=overwrite)
     try:
         say(f"tracing BiRefNet {net.variant} at {hw[0]}x{hw[1]} (TorchScript exporter, opset {opset})")
-        _trace(net, x, target.tmp, int(opset), dynamic_batch)
+        trace(net, x, target.tmp, int(opset), dynamic_batch)
         say("converting to fp16 (deformable sampling positions stay fp32); writing metadata" if fp16
             else "writing metadata")
-        _finish(target.tmp, meta, f"BiRefNet {net.variant} ({checkpoint}) exported by vidmatte; licence: {licence}",
+        finish_graph(target.tmp, meta, f"BiRefNet {net.variant} ({checkpoint}) exported by vidmatte; licence: {licence}",
                 fp16)
         if parity:
             say("parity check: onnxruntime (CPU) against torch fp32 on a random input")
-            res.parity_logits, res.parity_alpha = _parity(target.tmp, x, ref, fp16)
+            res.parity_logits, res.parity_alpha = check_parity(target.tmp, x, ref, fp16)
             tol = PARITY_TOL[dtype]
             if not res.parity_alpha <= tol:  # NaN fails too
                 raise InputError(f"the ONNX export of {checkpoint} does not match torch: max |Δalpha| "
@@ -267,57 +267,3 @@ def _known(name: str) -> bool:
         return True
     except WeightsError:
         return False
-
-
-def _trace(net, x, path: Path, opset: int, dynamic_batch: bool) -> None:
-    import warnings
-
-    import torch
-
-    dyn = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # TracerWarnings about shape-derived constants: the size is fixed
-        try:
-            torch.onnx.export(net, (x,), str(path), opset_version=opset, dynamo=False, do_constant_folding=True,
-                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=dyn)
-        except ModuleNotFoundError as exc:
-            raise InputError(f"the ONNX export needs the `{exc.name}` package: pip install onnx "
-                             "(or pip install 'vidmatte[export]')") from None
-
-
-def _parity(path: Path, x, ref, fp16: bool) -> tuple[float, float]:
-    import numpy as np
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feed = x.numpy().astype(np.float16 if fp16 else np.float32)
-    got = np.asarray(sess.run([OUTPUT_NAME], {INPUT_NAME: feed})[0], dtype=np.float64)
-    want = ref.double().numpy()
-    if got.shape != want.shape:
-        raise InputError(f"the ONNX export gives shape {got.shape}, torch {want.shape}; nothing was written")
-    d_logit = float(np.abs(got - want).max())
-    sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
-    d_alpha = float(np.abs(sig(got) - sig(want)).max())
-    return d_logit, d_alpha
-
-
-def _finish(path: Path, meta: dict, doc: str, fp16: bool) -> None:
-    """Metadata in; with ``fp16`` the fp32 graph converted to float16 (weights, activations,
-    input and output) by onnxruntime's converter, except the deformable convolutions' position,
-    modulation and sampling nodes (fp16 positions would be off by up to 1/8 pixel at 1024²)."""
-    import onnx
-
-    m = onnx.load(str(path))
-    if fp16:
-        from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
-
-        keep = [n.name for n in m.graph.node if "/atrous_conv/" in n.name and n.op_type != "Conv"]
-        m = convert_float_to_float16(m, keep_io_types=False, op_block_list=list(DEFAULT_OP_BLOCK_LIST),
-                                     node_block_list=keep)
-    del m.metadata_props[:]
-    for k, v in meta.items():
-        p = m.metadata_props.add()
-        p.key, p.value = k, str(v)
-    m.doc_string = doc
-    m.producer_name = "vidmatte"
-    onnx.save(m, str(path))

@@ -42,10 +42,9 @@ __all__ = [
     "ASPPDeformable",
 ]
 
-# Output pixels per chunk are chosen so one chunk of gathered columns (pixels·k²·C) stays
-# under this many elements: bounds memory at large sizes and keeps the chunk cache-warm on a
-# CPU; on CUDA fewer, larger chunks mean fewer kernel launches (the "index" gather holds 4
-# rows per column entry: 128 MB per chunk in fp16).
+# Output pixels per chunk keep one chunk of gathered columns (pixels·k²·C) under this many elements:
+# bounded memory at large sizes, a cache-warm chunk on a CPU; on CUDA fewer, larger chunks mean
+# fewer kernel launches (the "index" gather holds 4 rows per column entry: 128 MB per chunk in fp16).
 CHUNK_ELEMENTS = 1 << 21
 CHUNK_ELEMENTS_CUDA = 1 << 24
 
