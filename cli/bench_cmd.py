@@ -13,40 +13,10 @@ from typing import Callable
 
 from vidmatte.defaults import DEVICES, DTYPES, FG_ESTIMATION, FG_ESTIMATIONS, POLICIES, REFINE, REFINES
 from vidmatte.models.onnx_presets import PRESETS as ONNX_PRESETS
-from vidmatte_cli import bench_blur_cmd, bench_gpu_cmd, bench_live_cmd
+from vidmatte_cli import bench_blur_cmd, bench_gpu_cmd, bench_live_cmd, bench_model_cmd
 from vidmatte_cli.options import parse_size
 
 __all__ = ["register", "run", "MODES"]
-
-
-def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--variant", default="lite", choices=("lite", "full"), help="network size (default lite)")
-    p.add_argument("--size", type=parse_size, default=512, metavar="N|WxH",
-                   help="input size, rounded to multiples of 32 (default 512)")
-    p.add_argument("--device", default="cpu", choices=DEVICES, help="default cpu")
-    p.add_argument("--dtype", default="fp32", choices=DTYPES, help="default fp32")
-    p.add_argument("--runs", type=int, default=3, metavar="N", help="timed runs (default 3)")
-    p.add_argument("--warmup", type=int, default=1, metavar="N", help="untimed runs first (default 1)")
-    p.add_argument("--batch", type=int, default=1, metavar="B", help="frames per forward (default 1)")
-    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice)")
-    p.add_argument("--plain", action="store_true",
-                   help="time the module as built (no BatchNorm folding, no channels-last), like the official code")
-    p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-
-
-def _model_run(args: argparse.Namespace) -> int:
-    from vidmatte.bench.model import bench_model
-
-    res = bench_model(variant=args.variant, size=args.size, device=args.device, dtype=args.dtype, runs=args.runs,
-                      warmup=args.warmup, batch=args.batch, threads=args.threads, plain=args.plain,
-                      channels_last=not args.no_channels_last)
-    if args.json:
-        print(json.dumps(res.as_dict()))
-    else:
-        print(res.summary())
-        print("runs (ms/frame): " + ", ".join(f"{t:.1f}" for t in res.runs_ms))
-    return 0
 
 
 def _pipeline_args(p: argparse.ArgumentParser) -> None:
@@ -245,7 +215,7 @@ def _temporal_run(args: argparse.Namespace) -> int:
 
 # mode → (help, add_arguments, run)
 MODES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
-    "model": ("time the BiRefNet network alone (random weights): ms per frame, peak memory", _model_args, _model_run),
+    "model": (bench_model_cmd.HELP, bench_model_cmd.add_arguments, bench_model_cmd.run),
     "pipeline": ("per-stage times, model-only, naive-loop and overlapped-pipeline fps on one clip",
                  _pipeline_args, _pipeline_run),
     "gpu": (bench_gpu_cmd.HELP, bench_gpu_cmd.add_arguments, bench_gpu_cmd.run),

@@ -22,6 +22,7 @@ COMMANDS = (
     "webcam_cmd",  # vidmatte webcam: live capture -> virtual camera / preview / recording
     "batch_cmd",  # vidmatte batch: many inputs into a folder, locally or on a Ray cluster
     "models_cmd",  # vidmatte models list|download|info
+    "export_cmd",  # vidmatte export onnx: BiRefNet to a checked ONNX file
     "eval_cmd",  # vidmatte eval: matting metrics against ground truth
     "bench_cmd",  # vidmatte bench: speed per stage
 )

@@ -71,3 +71,42 @@ def test_bench_model_cuda_reports_allocated_memory(dtype):
     res = bench_model("lite", size=512, device="cuda", dtype=dtype, runs=3, warmup=2)
     assert res.memory_kind == "cuda_allocated" and res.memory_mb > 80  # fp16 lite weights alone are ~88 MB
     assert res.median_ms > 0
+
+
+@pytest.mark.slow
+def test_bench_backends_side_by_side(tmp_path):
+    """torch, onnxruntime fp32 and int8 on one input in turns; OpenVINO reported when absent."""
+    pytest.importorskip("onnx")
+    import cv2
+    import numpy as np
+
+    from vidmatte.bench.backends import bench_backends
+
+    rng = np.random.default_rng(0)
+    images = []
+    for i in range(2):
+        p = tmp_path / f"im{i}.png"
+        cv2.imwrite(str(p), rng.integers(0, 255, (48, 80, 3), dtype=np.uint8))
+        images.append(p)
+    res = bench_backends(["torch", "onnx", "onnx-int8", "openvino"], size=64, runs=2, warmup=1, threads=2,
+                         images=images, workdir=str(tmp_path))
+    rows = {r.backend: r for r in res.rows}
+    assert [r.backend for r in res.rows] == ["torch", "onnx", "onnx-int8", "openvino"]
+    for b in ("torch", "onnx", "onnx-int8"):
+        r = rows[b]
+        assert r.status == "ok" and len(r.runs_ms) == 2 and 0 < r.min_ms <= r.median_ms, r
+        assert r.vs_torch == pytest.approx(r.min_ms / rows["torch"].min_ms, rel=1e-2)
+    d = rows["onnx-int8"].alpha_vs_onnx
+    assert d["images"] == 2 and 0 < d["mean_abs"] <= d["max_abs"] < 1   # int8 changes the output, a little
+    ov = rows["openvino"]
+    assert ov.status == "ok" or "OpenVINOExecutionProvider" in ov.status
+    assert res.load_before and res.load_after and "random init" in res.weights
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == []  # the temporary ONNX files are gone
+    assert "onnx-int8" in res.summary() and "alpha vs onnx fp32" in res.summary()
+
+
+def test_cli_bench_unknown_backend_is_one_line():
+    res = run_cli("bench", "model", "--backend", "torch,tflite", "--size", "64")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    err = res.stderr.strip()
+    assert err.startswith("vidmatte: error: unknown --backend tflite") and len(err.splitlines()) == 1

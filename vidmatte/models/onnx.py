@@ -42,7 +42,7 @@ import numpy as np
 from vidmatte.errors import DeviceError, InputError, WeightsError
 from vidmatte.checks import check_declared_output, check_images, check_model_output
 from vidmatte.frame import round_to_multiple
-from vidmatte.models.onnx_presets import PRESETS, OnnxPreset, detect_preset, model_size
+from vidmatte.models.onnx_presets import PRESETS, OnnxPreset, detect_preset, model_size, preset_from_metadata
 
 if TYPE_CHECKING:
     import torch
@@ -111,7 +111,9 @@ class OnnxMatter:
         self._fixed_hw = model_size(inp.shape)
         if preset is not None and preset not in PRESETS:
             raise InputError(f"unknown --preset {preset!r}; choose one of {', '.join(PRESETS)}")
-        base = PRESETS[preset] if preset else detect_preset(self.session, self.path.name)
+        # a `vidmatte export onnx` file says what it is in its metadata; others are recognised by their interface
+        base = PRESETS[preset] if preset else (preset_from_metadata(self.session)
+                                                or detect_preset(self.session, self.path.name))
         self.preset = base.replace(mean=mean, std=std, output_index=output_index, sigmoid=sigmoid)
         outputs = self.session.get_outputs()
         if not -len(outputs) <= self.preset.output_index < len(outputs):

@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 from vidmatte.errors import InputError
 from vidmatte.defaults import IMAGENET_MEAN, IMAGENET_STD
 
-__all__ = ["OnnxPreset", "PRESETS", "detect_preset", "model_size", "OVERRIDE_HINT"]
+__all__ = ["OnnxPreset", "PRESETS", "detect_preset", "preset_from_metadata", "model_size", "OVERRIDE_HINT"]
 
 OVERRIDE_HINT = ("pass --preset birefnet|modnet|u2net|isnet, or describe it with --model-size N, "
                  "--mean R G B --std R G B, --output-index I and --sigmoid/--no-sigmoid")
@@ -109,3 +109,31 @@ def detect_preset(session, filename: str = "model") -> OnnxPreset:
         return PRESETS["modnet"]
     raise InputError(f"cannot tell which model family {filename} is (input {inputs[0].name} {shape}, "
                      f"{n} output(s)); {OVERRIDE_HINT}")
+
+
+def preset_from_metadata(session) -> Optional[OnnxPreset]:
+    """The preset a ``vidmatte export onnx`` file describes in its metadata, else ``None``.
+
+    Keys (``metadata_props``): ``vidmatte.family`` (a preset name), ``vidmatte.mean`` and
+    ``vidmatte.std`` (``R,G,B``), ``vidmatte.input_size`` (``WxH``, like ffmpeg), ``vidmatte.output``
+    (``logits``: apply a sigmoid; ``alpha``: none). Malformed values are an InputError.
+    """
+    meta = session.get_modelmeta().custom_metadata_map
+    family = meta.get("vidmatte.family")
+    if family is None:
+        return None
+    if family not in PRESETS:
+        raise InputError(f"the model's metadata names an unknown family {family!r}; {OVERRIDE_HINT}")
+    base, changes = PRESETS[family], {}
+    try:
+        for key in ("mean", "std"):
+            if f"vidmatte.{key}" in meta:
+                changes[key] = [float(v) for v in meta[f"vidmatte.{key}"].split(",")]
+        if "vidmatte.input_size" in meta:
+            w, h = (int(v) for v in meta["vidmatte.input_size"].lower().split("x"))
+            changes["size"] = max(h, w)
+    except ValueError:
+        raise InputError(f"the model's vidmatte metadata is malformed ({dict(meta)}); {OVERRIDE_HINT}") from None
+    if "vidmatte.output" in meta:
+        changes["sigmoid"] = meta["vidmatte.output"] == "logits"
+    return base.replace(**changes)

@@ -16,6 +16,13 @@ torchvision's kernels are launched on the legacy default stream rather than the 
 one (pytorch/vision#9513, fixed only in 2026 releases), so they race with work on other
 streams and are left out of CUDA-graph capture (a replay reuses stale columns). Plain
 torch ops keep both streams and graphs correct.
+
+Tracing (``torch.onnx.export``, ``torch.jit.trace``) takes :func:`deform_conv2d_sample`
+instead: the gather path writes each chunk's GEMM into a preallocated buffer
+(``torch.mm(..., out=buffer[p0:p1])``), which a trace does not record as data flow; an
+ONNX export of it leaves the deformable branches at zero (logits off by up to 0.8). The
+sampling path is ``GridSample`` + a strided ``Conv`` per kernel row: standard ONNX ops
+(opset 16+), no buffer, no shape-computed chunk size, the same maths.
 """
 
 from __future__ import annotations
@@ -28,15 +35,16 @@ __all__ = [
     "fold_bn",
     "fuse_conv_bn_",
     "deform_conv2d_gather",
+    "deform_conv2d_sample",
+    "tracing",
     "DeformableConv2d",
     "ASPPBranch",
     "ASPPDeformable",
 ]
 
-# Output pixels per chunk are chosen so one chunk of gathered columns (pixels·k²·C) stays
-# under this many elements: bounds memory at large sizes and keeps the chunk cache-warm on a
-# CPU; on CUDA fewer, larger chunks mean fewer kernel launches (the "index" gather holds 4
-# rows per column entry: 128 MB per chunk in fp16).
+# Output pixels per chunk keep one chunk of gathered columns (pixels·k²·C) under this many elements:
+# bounded memory at large sizes, a cache-warm chunk on a CPU; on CUDA fewer, larger chunks mean
+# fewer kernel launches (the "index" gather holds 4 rows per column entry: 128 MB per chunk in fp16).
 CHUNK_ELEMENTS = 1 << 21
 CHUNK_ELEMENTS_CUDA = 1 << 24
 
@@ -149,6 +157,51 @@ def deform_conv2d_gather(x: torch.Tensor, offset: torch.Tensor, mask: torch.Tens
     return out if x.is_contiguous(memory_format=torch.channels_last) else out.contiguous()
 
 
+def deform_conv2d_sample(x: torch.Tensor, offset: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor,
+                         bias: torch.Tensor | None = None, padding: int = 0) -> torch.Tensor:
+    """Modulated deformable conv as ``grid_sample`` + conv: the traceable (ONNX) form.
+
+    Same arguments and maths as :func:`deform_conv2d_gather`. Tap ``t = (i, j)`` of output
+    pixel ``(y, x)`` samples ``x`` at ``(y − pad + i + dy_t, x − pad + j + dx_t)`` bilinearly
+    with zeros outside (``grid_sample``, ``align_corners=False``: normalised
+    ``g = (2p + 1) / L − 1``, valid for ``L = 1`` too); for each kernel row ``i`` the ``k``
+    taps are laid side by side, ``S_i: (B, C, H', W'·k)``, multiplied by their modulation
+    and reduced by a ``(1, k)``-kernel, stride-``(1, k)`` conv with ``W[:, :, i, :]``;
+    the rows are summed (memory per row: ``B·C·H'·W'·k``). Positions are computed and
+    sampled in fp32 whatever ``x``'s dtype (an fp16 grid would be off by up to 1/8 pixel
+    at 1024²); the conv runs in ``x``'s dtype. Returns ``(B, O, H', W')``.
+    """
+    b, c, h, w = x.shape
+    o, _, k, _ = weight.shape
+    kk = k * k
+    ho, wo = offset.shape[-2:]
+    dev, f32 = x.device, torch.float32
+    off = offset.to(f32).reshape(b, kk, 2, ho, wo)
+    tap = torch.arange(k, device=dev, dtype=f32)
+    ti, tj = tap.repeat_interleave(k).view(1, kk, 1, 1), tap.repeat(k).view(1, kk, 1, 1)
+    py = off[:, :, 0] + (torch.arange(ho, device=dev, dtype=f32) - padding).view(1, 1, ho, 1) + ti
+    px = off[:, :, 1] + (torch.arange(wo, device=dev, dtype=f32) - padding).view(1, 1, 1, wo) + tj
+    grid = torch.stack([(2 * px + 1) / w - 1, (2 * py + 1) / h - 1], -1)     # (B, k², H', W', 2)
+    m = mask.to(f32).reshape(b, kk, ho, wo)
+    xs = x.to(f32)
+    wt = weight.to(x.dtype)
+    out = None
+    for i in range(k):
+        g = grid[:, i * k:(i + 1) * k].permute(0, 2, 3, 1, 4).reshape(b, ho, wo * k, 2)
+        mi = m[:, i * k:(i + 1) * k].permute(0, 2, 3, 1).reshape(b, 1, ho, wo * k)
+        s = F.grid_sample(xs, g, mode="bilinear", padding_mode="zeros", align_corners=False) * mi
+        y = F.conv2d(s.to(x.dtype), wt[:, :, i:i + 1, :], None, stride=(1, k))
+        out = y if out is None else out + y
+    if bias is not None:
+        out = out + bias.to(x.dtype).view(1, -1, 1, 1)
+    return out
+
+
+def tracing() -> bool:
+    """True inside ``torch.onnx.export`` or ``torch.jit.trace`` (take the traceable paths)."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+
+
 class DeformableConv2d(nn.Module):
     """Modulated deformable conv, stride 1: ``(B, Cin, H, W)`` → ``(B, Cout, H, W)``.
 
@@ -188,6 +241,8 @@ class DeformableConv2d(nn.Module):
             offset, mod = self.offset_conv(x), self.modulator_conv(x)
         mask = torch.sigmoid(mod).mul_(2.0)
         w, b = self.regular_conv.weight, self.regular_conv.bias
+        if tracing():
+            return deform_conv2d_sample(x, offset, mask, w, b, self.padding)
         return deform_conv2d_gather(x, offset, mask, w, b, self.padding)
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "shift_region_mask",
     "window_partition",
     "window_reverse",
+    "window_attention_plain",
     "WindowAttention",
     "SwinBlock",
     "PatchMerging",
@@ -81,6 +82,23 @@ def window_reverse(windows: torch.Tensor, ws: int, b: int, h: int, w: int) -> to
     return x.reshape(b, h, w, c)
 
 
+def window_attention_plain(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor,
+                           mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``softmax(q kᵀ / √d + B + M) v`` written out, the traceable (ONNX) form.
+
+    ``q, k, v: (B·nW, nH, N, d)``, ``bias: (1, nH, N, N)``, ``mask: (nW, N, N)`` or None.
+    The shift mask is broadcast over a ``(B, nW, nH, N, N)`` view instead of being
+    repeated ``B`` times, so the batch can stay dynamic in an export and the graph holds
+    the ``(nW, N, N)`` mask once, not a ``(nW, nH, N, N)`` sum per block.
+    """
+    bw, heads, n, d = q.shape
+    a = torch.matmul(q * d ** -0.5, k.transpose(-2, -1)) + bias.to(q.dtype)
+    if mask is not None:
+        nw = mask.shape[0]
+        a = (a.view(-1, nw, heads, n, n) + mask.to(q.dtype).view(1, nw, 1, n, n)).view(-1, heads, n, n)
+    return torch.matmul(torch.softmax(a, dim=-1), v)
+
+
 class WindowAttention(nn.Module):
     """Multi-head self-attention inside windows with a learnt relative-position bias.
 
@@ -115,6 +133,9 @@ class WindowAttention(nn.Module):
         qkv = self.qkv(x).view(bw, n, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)                                  # (B', nH, N, d)
         attn_mask = self.position_bias(q.dtype)                  # (1, nH, N, N)
+        if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+            out = window_attention_plain(q, k, v, attn_mask, mask)
+            return self.proj(out.transpose(1, 2).reshape(bw, n, c))
         if mask is not None:
             nw = mask.shape[0]
             attn_mask = attn_mask + mask.to(q.dtype).unsqueeze(1)   # (nW, nH, N, N)
