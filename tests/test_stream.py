@@ -61,7 +61,7 @@ class Receiver:
         cmd = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *pre, "-i", url, "-c", "copy",
                *(["-f", fmt] if fmt else []), str(out)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # a loaded machine starts ffmpeg slowly
         while not _bound(port, udp):
             assert self.proc.poll() is None, self.proc.stderr.read()
             assert time.monotonic() < deadline, "the receiver did not open its port"
