@@ -44,8 +44,9 @@ from urllib.parse import urlsplit
 
 import av
 
-from vidmatte.errors import OutputError
+from vidmatte.errors import OutputError, warn
 from vidmatte.frame import Frame
+from vidmatte.io.atomic import AtomicSink
 from vidmatte.io.formats import PRESETS, codec_options
 from vidmatte.io.packing import even_size, pack_frame
 from vidmatte.io.stream_conn import Connection
@@ -57,7 +58,7 @@ __all__ = ["SCHEMES", "BACKOFF_S", "is_stream_url", "redact", "parse_bitrate", "
            "srt_probe", "system_ffmpeg"]
 
 
-class StreamSink(LiveSending):
+class StreamSink(LiveSending, AtomicSink):
     """Encode frames and send them to a stream receiver (see the module doc).
 
     Args:
@@ -282,14 +283,6 @@ class StreamSink(LiveSending):
         self._closed = True
         self._drop_connection()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.abort()
-        else:
-            self.close()
 
 
 def open_stream_sink(url: str, **kw) -> StreamSink:

@@ -38,6 +38,8 @@ import threading
 import time
 from typing import Any, Optional
 
+from vidmatte.io.atomic import AtomicSink
+
 __all__ = ["ThreadedSink", "encoder_threads"]
 
 _STOP = object()
@@ -57,7 +59,7 @@ def encoder_threads(width: int, height: int, cores: Optional[int] = None, reserv
     return int(max(1, min(cores - reserve, mb_rows // 4, 16)))
 
 
-class ThreadedSink:
+class ThreadedSink(AtomicSink):
     """Runs ``sink.write`` on a worker thread behind a bounded queue (module docstring).
 
     Args:
@@ -183,12 +185,3 @@ class ThreadedSink:
         abort = getattr(self.sink, "abort", None)
         if callable(abort):
             abort()
-
-    def __enter__(self) -> "ThreadedSink":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.abort()
-        else:
-            self.close()
