@@ -134,6 +134,7 @@ def test_cli_answers_without_torch_or_onnxruntime(tmp_path, argv, code):
     "vidmatte.runtime.processor", "vidmatte.matting", "vidmatte.frame", "vidmatte.defaults",
     "vidmatte.ops.gaussian", "vidmatte.ops.morphology", "vidmatte.ops.color", "vidmatte.compose.backgrounds.solid",
     "vidmatte.refine.factor", "vidmatte.refine.guided_np", "vidmatte.refine.trimap", "vidmatte.refine.tiles",
+    "vidmatte.ops.box_np", "vidmatte.checks",
 ])
 def test_docstring_examples_run(module):
     mod = importlib.import_module(module)

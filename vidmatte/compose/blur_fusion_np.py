@@ -25,6 +25,7 @@ from typing import Optional, Sequence
 
 import cv2
 import numpy as np
+from vidmatte.ops.box_np import box_mean
 
 __all__ = ["EPS", "HALF_MIN_RADIUS", "blur_fusion_radii", "half_radius", "estimate_foreground_np"]
 
@@ -43,10 +44,6 @@ def blur_fusion_radii(height: int, base: Sequence[int] = (90, 6), reference: int
 def half_radius(radius: int) -> int:
     """The box radius at half size that stands for ``radius`` at full size."""
     return max(1, int(round(radius / 2)))
-
-
-def _box(x: np.ndarray, r: int) -> np.ndarray:
-    return cv2.blur(x, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT_101)
 
 
 def _rgb(x: np.ndarray) -> np.ndarray:
@@ -70,10 +67,10 @@ def _fuse(image: np.ndarray, a3: np.ndarray, f_blur: np.ndarray, b_blur: np.ndar
 
 def _means(fg_a: np.ndarray, bg_1a: np.ndarray, alpha: np.ndarray, r: int, eps: float):
     """``(box(F a) / box(a), box(B (1-a)) / (1 - box(a)))`` with the eps of the formula."""
-    mean_a = _rgb(np.clip(_box(alpha, r), 0.0, 1.0))
-    f_blur = _box(fg_a, r)
+    mean_a = _rgb(np.clip(box_mean(alpha, 2 * r + 1), 0.0, 1.0))
+    f_blur = box_mean(fg_a, 2 * r + 1)
     f_blur /= mean_a + eps
-    b_blur = _box(bg_1a, r)
+    b_blur = box_mean(bg_1a, 2 * r + 1)
     np.subtract(1.0 + eps, mean_a, out=mean_a)
     b_blur /= mean_a
     return f_blur, b_blur

@@ -16,7 +16,7 @@ so the cost does not depend on ``r``. Prefix sums of float32 values in [0, 1] ov
 and ~1e-6 for wide windows, and for non-negative input the result stays non-negative (a
 prefix sum never decreases). Half precision inputs are summed in float32 and cast back.
 
-On the CPU (float32/float64) ``backend="auto"`` hands the planes to ``cv2.blur`` instead,
+On the CPU (float32/float64) ``backend="auto"`` hands the planes to :func:`vidmatte.ops.box_np.box_mean` instead,
 writing into the output tensor: the same numbers (OpenCV sums rows in float64), about five
 times faster than torch's CPU prefix sums. ``backend="torch"`` forces the tensor code,
 which is what runs on GPUs.
@@ -24,12 +24,12 @@ which is what runs on GPUs.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidmatte.ops.box_np import box_mean
 from vidmatte.ops.twins import host_twin
 
 __all__ = ["box_blur", "BoxBlur", "reflect101_index"]
@@ -116,9 +116,8 @@ def _radii(radius) -> tuple[int, int]:
 def _box_planes_cv2(x: torch.Tensor, ry: int, rx: int) -> torch.Tensor:
     """``cv2.blur`` of each contiguous CPU plane of ``(N,H,W)``, written into the output."""
     out = torch.empty_like(x)
-    ksize = (2 * rx + 1, 2 * ry + 1)  # OpenCV: (width, height)
     for src, dst in zip(x.numpy(), out.numpy()):
-        res = cv2.blur(src, ksize, dst=dst, borderType=cv2.BORDER_REFLECT_101)
+        res = box_mean(src, (2 * ry + 1, 2 * rx + 1), dst=dst)
         if res.ctypes.data != dst.ctypes.data:  # OpenCV chose a new buffer: keep the result
             dst[...] = res
     return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from vidmatte.ops.box_np import box_mean
 
 __all__ = ["guided_refine_np", "subsample_indices"]
 
@@ -29,11 +30,6 @@ def subsample_indices(size: int, s: int) -> np.ndarray:
     rows = max(size // s, 1)
     i = np.arange(rows, dtype=np.int64)
     return np.clip(((2 * i + 1) * size + rows * (1 - s)) // (2 * rows), 0, size - 1)
-
-
-def _box(x: np.ndarray, k: int) -> np.ndarray:
-    a = (k - 1) // 2
-    return cv2.boxFilter(x, -1, (k, k), anchor=(a, a), normalize=True, borderType=cv2.BORDER_REFLECT_101)
 
 
 def guided_refine_np(image: np.ndarray, alpha: np.ndarray, radius: int, eps: float = 1e-4,
@@ -53,11 +49,11 @@ def guided_refine_np(image: np.ndarray, alpha: np.ndarray, radius: int, eps: flo
         gs, ps, k = guide[rows][:, cols], p[rows][:, cols], (k - 1) // s + 1
     else:
         gs, ps = guide, p
-    mean_i, mean_p = _box(gs, k), _box(ps, k)
-    cov_ip = _box(gs * ps[..., None], k) - mean_i * mean_p[..., None]
+    mean_i, mean_p = box_mean(gs, k), box_mean(ps, k)
+    cov_ip = box_mean(gs * ps[..., None], k) - mean_i * mean_p[..., None]
     pairs = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
     prods = np.stack([gs[..., i] * gs[..., j] for i, j in pairs], -1)
-    var = np.concatenate([_box(np.ascontiguousarray(prods[..., :3]), k), _box(np.ascontiguousarray(prods[..., 3:]), k)], -1)
+    var = np.concatenate([box_mean(np.ascontiguousarray(prods[..., :3]), k), box_mean(np.ascontiguousarray(prods[..., 3:]), k)], -1)
     sxx, sxy, sxz, syy, syz, szz = (var[..., n].astype(np.float64) - mean_i[..., i] * mean_i[..., j]
                                     for n, (i, j) in enumerate(pairs))
     sxx, syy, szz = sxx + eps, syy + eps, szz + eps
@@ -70,7 +66,7 @@ def guided_refine_np(image: np.ndarray, alpha: np.ndarray, radius: int, eps: flo
                   c02 * v0 + c12 * v1 + c22 * v2], -1) / det[..., None]
     a = a.astype(np.float32)
     b = mean_p - np.einsum("hwc,hwc->hw", a, mean_i)
-    mean_a, mean_b = _box(a, k), _box(b, k)
+    mean_a, mean_b = box_mean(a, k), box_mean(b, k)
     if s > 1:
         mean_a = cv2.resize(mean_a, (w, h), interpolation=cv2.INTER_LINEAR)
         mean_b = cv2.resize(mean_b, (w, h), interpolation=cv2.INTER_LINEAR)
