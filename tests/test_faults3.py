@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from media import make_clip
+from onnxwriter import _int, _msg, _value_info
 
 VIDMATTE = [sys.executable, "-m", "vidmatte_cli.main"]
 
@@ -58,29 +59,6 @@ def test_still_to_replace_or_matte_says_use_image(tmp_path, cmd, ext, extra):
 
 
 # --- item 7: ONNX outputs that are not a matte ------------------------------------------
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _int(num: int, value: int) -> bytes:
-    return _varint(num << 3) + _varint(value)
-
-
-def _msg(num: int, payload) -> bytes:
-    payload = payload.encode() if isinstance(payload, str) else payload
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _value_info(name: str, dims) -> bytes:
-    shape = b"".join(_msg(1, _int(1, d) if isinstance(d, int) else _msg(2, d)) for d in dims)
-    return _msg(1, name) + _msg(2, _msg(1, _int(1, 1) + _msg(2, shape)))  # FLOAT tensor
-
-
 def _node(op: str, src: str, dst: str, axes=None, keepdims=None) -> bytes:
     attrs = b""
     if axes is not None:

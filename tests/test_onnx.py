@@ -14,36 +14,13 @@ import torch
 from vidmatte.errors import DeviceError, InputError, WeightsError
 from vidmatte.matting import IMAGENET_MEAN, IMAGENET_STD, Matter
 from vidmatte.models.onnx import OnnxMatter
+from onnxwriter import _int, _msg, _value_info
 
 torch.set_num_threads(2)
 MODNET = "modnet_photographic_portrait_matting.onnx"
 
 
 # --- a minimal ONNX writer -------------------------------------------------------------
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _int(num: int, value: int) -> bytes:  # wire type 0
-    return _varint(num << 3) + _varint(value)
-
-
-def _msg(num: int, payload) -> bytes:  # wire type 2 (bytes, strings, sub-messages)
-    payload = payload.encode() if isinstance(payload, str) else payload
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _value_info(name: str, dims) -> bytes:
-    shape = b"".join(_msg(1, _int(1, d) if isinstance(d, int) else _msg(2, d)) for d in dims)
-    tensor_type = _int(1, 1) + _msg(2, shape)  # elem_type FLOAT, shape
-    return _msg(1, name) + _msg(2, _msg(1, tensor_type))
-
-
 def _reduce(op: str, src: str, dst: str) -> bytes:
     axes = _msg(1, "axes") + _int(8, 1) + _int(20, 7)  # ints=[1], type INTS
     keep = _msg(1, "keepdims") + _int(3, 1) + _int(20, 2)  # i=1, type INT

@@ -16,29 +16,7 @@ from vidmatte.models.factory import load_matter
 from vidmatte.models.recurrent import RecurrentOnnxMatter, auto_downsample
 from vidmatte.runtime.schedules.frames import parallel_safe
 from vidmatte.runtime.processor import Processor
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _int(num: int, value: int) -> bytes:
-    return _varint(num << 3) + _varint(value)
-
-
-def _msg(num: int, payload) -> bytes:
-    payload = payload.encode() if isinstance(payload, str) else payload
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _value_info(name: str, dims) -> bytes:
-    shape = b"".join(_msg(1, _int(1, d) if isinstance(d, int) else _msg(2, d)) for d in dims)
-    return _msg(1, name) + _msg(2, _msg(1, _int(1, 1) + _msg(2, shape)))
+from onnxwriter import _int, _msg, _value_info
 
 
 def _node(op: str, inputs, outputs, axes=None) -> bytes:
