@@ -23,7 +23,24 @@ from vidmatte.checks import channels_last
 from vidmatte.io.formats import Preset
 from vidmatte.ops.color import Yuv420
 
-__all__ = ["as_uint8_image", "pack_frame", "even_size"]
+__all__ = ["as_uint8_image", "pack_frame", "even_size", "output_pts"]
+
+
+def output_pts(frame, time_base, last_pts, step: int) -> tuple[int, bool]:
+    """``(pts in time_base, moved)`` for ``frame`` after a frame written at ``last_pts``: its own
+    timestamp converted, or ``last + step`` without one; never at or before ``last_pts``
+    (``moved``: it was pushed forward to keep them increasing)."""
+    from fractions import Fraction
+
+    if frame.pts is None:
+        pts = 0 if last_pts is None else last_pts + step
+    elif frame.time_base is not None and Fraction(frame.time_base) != time_base:
+        pts = round(frame.pts * Fraction(frame.time_base) / time_base)
+    else:
+        pts = int(frame.pts)
+    if last_pts is not None and pts <= last_pts:
+        return last_pts + 1, True
+    return pts, False
 
 
 def even_size(width: int, height: int) -> tuple[int, int]:

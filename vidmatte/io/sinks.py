@@ -27,7 +27,7 @@ from vidmatte.frame import Frame
 from vidmatte.io.atomic import AtomicSink, AtomicTarget, check_output_path, write_failed
 from vidmatte.io.passthrough import StreamPassthrough
 from vidmatte.io.formats import DEFAULT_PRESET, MUXERS, PRESETS, alpha_mode_for, codec_options
-from vidmatte.io.packing import even_size, pack_frame
+from vidmatte.io.packing import even_size, output_pts, pack_frame
 
 __all__ = ["VideoSink"]
 
@@ -181,15 +181,8 @@ class VideoSink(AtomicSink):
         return self.preset.accepts
 
     def _pts(self, frame: Frame) -> int:
-        if frame.pts is None:
-            pts = 0 if self._last_pts is None else self._last_pts + self._step
-        elif frame.time_base is not None and Fraction(frame.time_base) != self.time_base:
-            pts = round(frame.pts * Fraction(frame.time_base) / self.time_base)
-        else:
-            pts = int(frame.pts)
-        if self._last_pts is not None and pts <= self._last_pts:
-            pts = self._last_pts + 1
-            self.pts_adjusted += 1
+        pts, moved = output_pts(frame, self.time_base, self._last_pts, self._step)
+        self.pts_adjusted += moved
         self._last_pts = pts
         return pts
 

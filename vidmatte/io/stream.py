@@ -48,7 +48,7 @@ from vidmatte.errors import OutputError, warn
 from vidmatte.frame import Frame
 from vidmatte.io.atomic import AtomicSink
 from vidmatte.io.formats import PRESETS, codec_options
-from vidmatte.io.packing import even_size, pack_frame
+from vidmatte.io.packing import even_size, output_pts, pack_frame
 from vidmatte.io.stream_conn import Connection
 from vidmatte.io.stream_live import BACKOFF_S, LiveSending
 from vidmatte.io.stream_net import (_ALPHA_MUXERS, _BYTE_STREAMS, SCHEMES, _failure, _peer_addresses, _resolve,
@@ -190,14 +190,7 @@ class StreamSink(LiveSending, AtomicSink):
         if (w, h) != (self.width, self.height):
             raise ValueError(f"frame is {w}x{h}, the sink was opened for {self.width}x{self.height}")
         vf = pack_frame(frame.image, self.preset, alpha_mode=self.alpha_mode, alpha=frame.alpha)
-        if frame.pts is None:
-            pts = 0 if self._last_pts is None else self._last_pts + max(1, round(1 / (self.fps * self.time_base)))
-        elif frame.time_base is not None and Fraction(frame.time_base) != self.time_base:
-            pts = round(frame.pts * Fraction(frame.time_base) / self.time_base)
-        else:
-            pts = int(frame.pts)
-        if self._last_pts is not None and pts <= self._last_pts:
-            pts = self._last_pts + 1
+        pts, _ = output_pts(frame, self.time_base, self._last_pts, max(1, round(1 / (self.fps * self.time_base))))
         self._last_pts = pts
         vf.pts, vf.time_base = pts, self.time_base
         return vf
