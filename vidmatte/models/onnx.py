@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from vidmatte.errors import DeviceError, InputError, WeightsError
+from vidmatte.errors import DeviceError, InputError
 from vidmatte.checks import check_declared_output, check_images, check_model_output
 from vidmatte.frame import round_to_multiple
 from vidmatte.models.onnx_presets import PRESETS, OnnxPreset, detect_preset, model_size, preset_from_metadata
@@ -71,6 +71,9 @@ class OnnxMatter:
             cuda/tensorrt, on the host otherwise.
         threads: intra-op threads of the CPU provider (default: onnxruntime's choice);
             :meth:`set_threads` changes it later.
+        runtime: ``onnxruntime``, ``openvino`` (OpenVINO's own runtime runs each call, see
+            :mod:`vidmatte.models.openvino_runtime`) or ``auto``: OpenVINO for ``--device openvino``
+            when onnxruntime has no OpenVINO provider here, else onnxruntime.
     """
 
     stateless = True  # predict may run on several batches at once
@@ -88,8 +91,9 @@ class OnnxMatter:
         providers: Optional[Sequence[str]] = None,
         device: Union[str, "torch.device"] = "cpu",
         threads: Optional[int] = None,
+        runtime: str = "auto",
     ):
-        from vidmatte.models.providers import providers_for, torch_device_for
+        from vidmatte.models.providers import open_session, providers_for, torch_device_for
 
         self.path = Path(path)
         self.accelerator = str(device)  # the --device asked: cpu, cuda[:N], tensorrt, openvino, directml, coreml
@@ -100,11 +104,18 @@ class OnnxMatter:
                 raise DeviceError("device 'cuda' was asked but no CUDA device is available; use --device cpu")
         self._device = torch_device_for(self.accelerator)
         self.device_type = self._device.split(":")[0]
-        self._providers = list(providers) if providers is not None else providers_for(self.accelerator)
+        from vidmatte.models.openvino_runtime import choose_runtime
+
+        self.runtime = choose_runtime(runtime, self.accelerator, providers)
+        ov = self.runtime == "openvino"
+        self._providers = (["CPUExecutionProvider"] if ov else list(providers) if providers is not None
+                           else providers_for(self.accelerator))
         self.threads = threads
-        self.session = _open_session(self.path, self._providers, self.device_type, threads)
-        self.providers = list(self.session.get_providers())  # what the session really uses
-        self._sessions = {threads: self.session}  # by thread count: switching back is free
+        # onnxruntime reads the file (names, shapes, metadata, the load-time check) in every case
+        self.session = open_session(self.path, self._providers, self.device_type, 1 if ov else threads)
+        self.runner = self._open_runner(threads) if ov else self.session  # what forward calls
+        self.providers = [self.runner.provider] if ov else list(self.session.get_providers())
+        self._runners = {threads: self.runner}  # by thread count: switching back is free
         inp = self.session.get_inputs()[0]
         self._input_name = inp.name
         self._fixed_batch = isinstance(inp.shape[0], int) and inp.shape[0] == 1
@@ -139,9 +150,18 @@ class OnnxMatter:
     def set_threads(self, threads: Optional[int]) -> None:
         """Run on ``threads`` intra-op threads from now on (a session per count, opened once)."""
         if threads != self.threads:
-            if threads not in self._sessions:
-                self._sessions[threads] = _open_session(self.path, self._providers, self.device_type, threads)
-            self.session, self.threads = self._sessions[threads], threads
+            if threads not in self._runners:
+                self._runners[threads] = self._open_runner(threads)
+            self.runner, self.threads = self._runners[threads], threads
+
+    def _open_runner(self, threads: Optional[int]):
+        if self.runtime == "openvino":
+            from vidmatte.models.openvino_runtime import OpenVinoRunner
+
+            return OpenVinoRunner(self.path, threads)
+        from vidmatte.models.providers import open_session
+
+        return open_session(self.path, self._providers, self.device_type, threads)
 
     def _resolve_size(self, size: Size) -> tuple[int, int]:
         if self._fixed_hw is not None:
@@ -186,7 +206,7 @@ class OnnxMatter:
         """Normalised ``(B,3,h,w)`` → raw ``(B,1,h',w')`` output picked by ``output_index``."""
         if self._fixed_batch and x.shape[0] > 1:
             return np.concatenate([self.forward(x[i : i + 1]) for i in range(x.shape[0])])
-        out = self.session.run([self._output_name], {self._input_name: x})[0]
+        out = self.runner.run([self._output_name], {self._input_name: x})[0]
         if not self._output_checked:  # once: the first real batch (the load-time probe may not run)
             self._check_output(x, out)
         out = np.asarray(out, dtype=np.float32)
@@ -274,26 +294,3 @@ def _as_hw(size: Union[int, str, Sequence[int]]) -> tuple[int, int]:
         return int(size), int(size)
     h, w = size
     return int(h), int(w)
-
-
-def _open_session(path: Path, providers, device_type: str, threads: Optional[int]):
-    import onnxruntime as ort
-
-    from vidmatte.models.providers import check_session, providers_for
-
-    if not path.is_file():
-        raise WeightsError(f"ONNX model {path} not found; check the path (--model FILE.onnx)")
-    if providers is None:
-        providers = providers_for(device_type)
-    opts = ort.SessionOptions()
-    if threads:
-        opts.intra_op_num_threads = int(threads)
-        opts.inter_op_num_threads = 1
-    try:
-        session = ort.InferenceSession(str(path), sess_options=opts, providers=list(providers))
-    except Exception as exc:  # onnxruntime raises its own types for bad protobufs
-        detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"{path} is not a loadable ONNX model ({detail}); "
-                           "re-download or re-export it") from None
-    check_session(session, list(providers), path.name)
-    return session

@@ -6,7 +6,7 @@ device     providers asked (CPU always last, as fallback)    package that has th
 cpu        CPUExecutionProvider                              onnxruntime
 cuda       CUDAExecutionProvider                             onnxruntime-gpu (``vidmatte[gpu]``)
 tensorrt   TensorrtExecutionProvider, CUDAExecutionProvider  onnxruntime-gpu + TensorRT libraries
-openvino   OpenVINOExecutionProvider                         onnxruntime-openvino (``vidmatte[openvino]``)
+openvino   OpenVINOExecutionProvider, else OpenVINO itself   onnxruntime-openvino, else ``openvino``
 directml   DmlExecutionProvider                              onnxruntime-directml (Windows)
 coreml     CoreMLExecutionProvider                           onnxruntime (macOS wheels)
 =========  ================================================  ==========================================
@@ -24,11 +24,13 @@ warns in one line. :func:`provider_table` is what ``vidmatte models list`` shows
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Optional, Sequence
 
-from vidmatte.errors import DeviceError, warn
+from vidmatte.errors import DeviceError, WeightsError, warn
+from vidmatte.models.openvino_runtime import openvino_available
 
-__all__ = ["ONNX_DEVICES", "ACCELERATORS", "providers_for", "check_session", "available_providers",
+__all__ = ["open_session", "ONNX_DEVICES", "ACCELERATORS", "providers_for", "check_session", "available_providers",
            "provider_table", "torch_device_for"]
 
 CPU = "CPUExecutionProvider"
@@ -46,7 +48,7 @@ ACCELERATORS = ("tensorrt", "openvino", "directml", "coreml")
 INSTALL = {
     "cuda": "pip uninstall onnxruntime, then pip install 'vidmatte[gpu]' (onnxruntime-gpu; CUDA 12 and cuDNN 9)",
     "tensorrt": "pip install 'vidmatte[gpu]' (onnxruntime-gpu) and the TensorRT libraries (pip install tensorrt)",
-    "openvino": "pip uninstall onnxruntime, then pip install 'vidmatte[openvino]' (onnxruntime-openvino)",
+    "openvino": "pip install openvino (OpenVINO's own runtime, used when onnxruntime has no OpenVINO provider)",
     "directml": "on Windows: pip install onnxruntime-directml (in place of onnxruntime)",
     "coreml": "on macOS: the onnxruntime wheel has it (pip install onnxruntime)",
 }
@@ -152,6 +154,8 @@ def provider_table(available: Optional[Sequence[str]] = None) -> list[tuple[str,
         prov = provs[0] if provs else CPU
         if any(p in available for p in (provs or (CPU,))):
             status = "yes"
+        elif device == "openvino" and openvino_available():
+            status = "yes (OpenVINO's runtime)"
         else:
             where = PLATFORM_ONLY.get(device)
             status = ("not on this OS" if where is not None and sys.platform != where
@@ -161,3 +165,26 @@ def provider_table(available: Optional[Sequence[str]] = None) -> list[tuple[str,
     note = "; several wheels share the import name onnxruntime: keep one" if len(runtimes) > 1 else ""
     rows.append(("", "wheels", wheels + note))
     return rows
+
+
+def open_session(path: Path, providers, device_type: str, threads: Optional[int]):
+    """An onnxruntime session for ``path`` on ``providers`` (``threads`` intra-op threads), checked:
+    a WeightsError for a file that is missing or not ONNX, a warning when a provider fell back."""
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise WeightsError(f"ONNX model {path} not found; check the path (--model FILE.onnx)")
+    if providers is None:
+        providers = providers_for(device_type)
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = int(threads)
+        opts.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(str(path), sess_options=opts, providers=list(providers))
+    except Exception as exc:  # onnxruntime raises its own types for bad protobufs
+        detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"{path} is not a loadable ONNX model ({detail}); "
+                           "re-download or re-export it") from None
+    check_session(session, list(providers), path.name)
+    return session
