@@ -2,7 +2,7 @@
 on 720p ground-truth clips over busy backgrounds (vidmatte/eval/busy.py), still/slow/fast.
 
     python scripts/live_quality_gate.py --alphamatting ../shared/data/alphamatting [--frames 20]
-        [--out /tmp/busy] [--int8 FILE.onnx]
+        [--out /tmp/busy] [--int8 OTHER.onnx]
 
 Each configuration runs through a Processor as the live job runs it (the matte the composite
 uses: ``proc.alpha``); MAD = mean |alpha - truth| over all pixels and frames, per clip and
@@ -25,18 +25,18 @@ from vidmatte.runtime.processor import Processor
 
 
 def configs(int8):
+    def live(matter):
+        return lambda: Processor(matter, (0, 0, 255), smoothing="flow-causal", refine="auto", work_lines=360)
+
     yield "modnet-512 (files: refine auto, no smoothing)", lambda: Processor(
         load_matter("modnet", size=512), (0, 0, 255), smoothing=None, refine="auto")
-    yield "live default (256, flow-causal, refine auto, work 360)", lambda: Processor(
-        load_matter("auto", live=True), (0, 0, 255), smoothing="flow-causal", refine="auto", work_lines=360)
-    yield "live 256 at full size (work_lines off)", lambda: Processor(
-        load_matter("auto", live=True), (0, 0, 255), smoothing="flow-causal", refine="auto")
-    yield "live 384 fp32 (work 360)", lambda: Processor(
-        load_matter("modnet", size=384), (0, 0, 255), smoothing="flow-causal", refine="auto", work_lines=360)
+    yield "live default (int8 384, OpenVINO when installed, flow-causal, refine auto, work 360)", live(
+        load_matter("auto", live=True))
+    yield "live int8 384 on onnxruntime", live(load_matter("auto", live=True, onnx_options={"runtime": "onnxruntime"}))
+    yield "live fp32 256 (the default before int8)", live(load_matter("modnet", size=256, dtype="fp32"))
+    yield "live fp32 384", live(load_matter("modnet", size=384, dtype="fp32"))
     if int8:
-        yield "live 384 int8 (work 360)", lambda: Processor(
-            OnnxMatter(int8, preset="modnet", size=384), (0, 0, 255), smoothing="flow-causal", refine="auto",
-            work_lines=360)
+        yield f"live 384 {int8}", live(OnnxMatter(int8, preset="modnet", size=384))
 
 
 def main() -> None:

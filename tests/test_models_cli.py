@@ -68,7 +68,7 @@ def test_list_shows_every_checkpoint_and_flags_non_commercial(capsys):
     models = {r["name"]: r for r in data["models"]}
     assert models["modnet"]["available"] is True and set(models) >= set(rows)
     live_cpu = [d for d in data["defaults"] if (d["family"], d["device"], d["job"]) == ("modnet", "cpu", "live")]
-    assert live_cpu and live_cpu[0]["size"] == "256"
+    assert live_cpu and live_cpu[0]["size"] == "384" and live_cpu[0]["dtype"] == "int8"
 
 
 def test_info_describes_a_good_file(lite16):
@@ -225,7 +225,7 @@ def test_auto_picks_lite_when_cached_else_the_bundled_modnet(lite16, tmp_path, m
     assert "bundled MODNet" in fallback.notice and "HF_HUB_OFFLINE" in fallback.notice
     assert "vidmatte models download lite" in fallback.notice and "\n" not in fallback.notice
     live = load_matter("auto", device="cpu", live=True)
-    assert live.name == "modnet" and max(live.size) == 256 and "live" in live.notice
+    assert live.name == "modnet" and max(live.size) == 384 and "live" in live.notice
     _hub_cache(cache, path.read_bytes())
     lite = load_matter("auto", device="cpu", size=64)
     assert lite.name == "birefnet-lite" and getattr(lite, "notice", None) is None

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from vidmatte.defaults import model_defaults
-from vidmatte.errors import DeviceError, WeightsError
+from vidmatte.errors import DeviceError, InputError, WeightsError
 from vidmatte.models.bundled import bundled_model_path
 
 if TYPE_CHECKING:
@@ -66,6 +66,9 @@ def resolve_dtype(dtype: Union[str, "torch.dtype", None], device: "torch.device"
 
     if isinstance(dtype, torch.dtype):
         return dtype
+    if dtype == "int8":
+        raise InputError("--dtype int8 is for the bundled MODNet only (--model modnet); "
+                         "BiRefNet runs fp32, fp16 or bf16")
     if dtype in (None, "auto"):
         dtype = (model_defaults(family, device.type) or model_defaults("birefnet", device.type)).dtype
     try:
@@ -107,6 +110,22 @@ def _onnx(path: Path, device, size, preset, options: Optional[dict], live: bool)
         if d is not None and d.size is not None and matter.size != matter._resolve_size(d.size):
             matter = OnnxMatter(path, preset=preset, size=d.size, device=dev, **(options or {}))
     return matter
+
+
+def _bundled_modnet(device, size, dtype, options: Optional[dict], live: bool) -> "Matter":
+    """The bundled MODNet at the precision, size and runtime of :data:`MODEL_DEFAULTS` for this
+    device and job, each overridable (``--dtype fp32|int8``, ``--model-size``, ``runtime=``)."""
+    from vidmatte.models.onnx import OnnxMatter
+    from vidmatte.models.openvino_runtime import openvino_available
+
+    dev = onnx_device(device)
+    d = model_defaults("modnet", "cpu" if dev == "cpu" else dev.split(":")[0], live)
+    precision = d.dtype if dtype in (None, "auto") or str(dtype) not in ("fp32", "int8") else str(dtype)
+    opts = dict(options or {})
+    if dev == "cpu" and d.runtime == "openvino" and openvino_available() and "providers" not in opts:
+        opts.setdefault("runtime", "openvino")
+    return OnnxMatter(bundled_model_path(precision), preset="modnet", size=d.size if size is None else size,
+                      device=dev, **opts)
 
 
 def _birefnet(name: Optional[str], path: Optional[Path], device, size, dtype, patch_order,
@@ -206,7 +225,7 @@ def load_matter(
                     why = f"it could not be loaded: {exc}"
             name, notice = "modnet", f", because BiRefNet-lite is not available ({why}); {GET_BIREFNET}"
     if name == "modnet":
-        matter = _onnx(bundled_model_path(), dev, size, "modnet", onnx_options, live)
+        matter = _bundled_modnet(dev, size, dtype, onnx_options, live)
         if notice is not None:
             matter.notice = f"model: the bundled MODNet (long side {max(matter.size)}){notice}"
         return matter
