@@ -10,7 +10,8 @@ Interface of the file: input ``input_image`` ``(B, 3, H, W)`` float (ImageNet-no
 RGB in [0, 1]), output ``output_image`` ``(B, 1, H, W)`` logits (alpha = sigmoid). ``B``
 is 1, or dynamic with ``dynamic_batch``. ``fp16`` stores weights and activations in
 float16 (input and output too), converted from the traced fp32 graph by onnxruntime's
-float16 converter; the deformable convolutions' positions, modulation and sampling stay fp32.
+float16 converter; the deformable convolutions' positions, modulation and sampling stay fp32
+(without the converter's fp16 round trips between them: alpha within 3.4e-4 of fp32).
 
 Metadata (``metadata_props``, keys :data:`META_KEYS`) tell vidmatte's ONNX backend the
 family, size, mean/std and output kind, so ``--model file.onnx`` needs no flags; they also
@@ -39,7 +40,7 @@ __all__ = ["ExportResult", "export_onnx", "export_network", "read_metadata", "ME
 DEFAULT_OPSET = 17
 MIN_OPSET = 16  # GridSample
 #: max |Δalpha| allowed between onnxruntime and torch fp32 at export (random input)
-PARITY_TOL = {"fp32": 1e-3, "fp16": 2e-2}  # fp16: measured 2.5e-3 on a fill-rule lite (docs/export.md)
+PARITY_TOL = {"fp32": 1e-3, "fp16": 5e-3}  # fp16: measured 3.4e-4 on a fill-rule lite (docs/export.md)
 META_KEYS = ("vidmatte.family", "vidmatte.variant", "vidmatte.checkpoint", "vidmatte.input_size",
              "vidmatte.mean", "vidmatte.std", "vidmatte.output", "vidmatte.patch_order", "vidmatte.dtype",
              "vidmatte.batch", "vidmatte.licence")
