@@ -100,6 +100,8 @@ def test_bench_backends_side_by_side(tmp_path):
     assert d["images"] == 2 and 0 < d["mean_abs"] <= d["max_abs"] < 1   # int8 changes the output, a little
     ov = rows["openvino"]
     assert ov.status == "ok" or "OpenVINOExecutionProvider" in ov.status
+    if ov.status == "ok":  # OpenVINO ran the same fp32 file: same alpha
+        assert ov.alpha_vs_onnx["max_abs"] < 1e-3 and len(ov.runs_ms) == 2
     assert res.load_before and res.load_after and "random init" in res.weights
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == []  # the temporary ONNX files are gone
     assert "onnx-int8" in res.summary() and "alpha vs onnx fp32" in res.summary()

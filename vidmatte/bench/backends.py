@@ -1,5 +1,6 @@
 """``vidmatte bench model --backend``: one BiRefNet network through torch and onnxruntime's
-providers (fp32, int8, OpenVINO, CUDA, TensorRT), same input, same process, in turns."""
+providers (fp32, int8, CUDA, TensorRT) and OpenVINO (its onnxruntime provider, else its own
+runtime), same input, same process, in turns."""
 
 from __future__ import annotations
 
@@ -82,23 +83,24 @@ class BackendBench:
 def _loadavg() -> str:
     import os
 
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "?"
+    return " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
 
 
 def _ort_session(path, provider: str, threads: int, dev: torch.device):
     import onnxruntime as ort
 
-    hints = {"OpenVINOExecutionProvider": "pip install onnxruntime-openvino (it replaces onnxruntime)",
+    from vidmatte.models import openvino_runtime as ovr
+
+    if provider == "OpenVINOExecutionProvider" and provider not in ort.get_available_providers() and ovr.openvino_available():
+        return ovr.OpenVinoSession(path, threads)  # OpenVINO's own runtime
+    hints = {"OpenVINOExecutionProvider": "pip install openvino (or onnxruntime-openvino in place of onnxruntime)",
              "CUDAExecutionProvider": "pip install onnxruntime-gpu and run on a CUDA machine",
              "TensorrtExecutionProvider": "onnxruntime-gpu with TensorRT libraries, on a CUDA machine"}
     if provider not in ort.get_available_providers():
         raise RuntimeError(f"this onnxruntime has no {provider}; {hints.get(provider, '')}")
     opts = ort.SessionOptions()
     opts.log_severity_level = 3  # no constant-folding chatter
-    if provider == "CPUExecutionProvider" or provider == "OpenVINOExecutionProvider":
+    if provider in ("CPUExecutionProvider", "OpenVINOExecutionProvider"):
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
     prov: list = [provider]
@@ -222,7 +224,7 @@ def bench_backends(
             sessions[b] = sess
             inp = sess.get_inputs()[0]
             feed = {inp.name: x.numpy().astype("float16" if "float16" in inp.type else "float32")}
-            rows[b].note = (f"{provider.replace('ExecutionProvider', '')}, {kind} file"
+            rows[b].note = (f"{sess.get_providers()[0].replace('ExecutionProvider', '')}, {kind} file"
                             + (", fp16 engine" if b == "onnx-trt" else "")
                             + (", host copies of input and output included" if dev.type == "cuda" else ""))
             runners[b] = (lambda sess=sess, feed=feed: sess.run(None, feed))

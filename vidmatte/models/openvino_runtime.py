@@ -28,7 +28,7 @@ import numpy as np
 
 from vidmatte.errors import DeviceError, WeightsError
 
-__all__ = ["OpenVinoRunner", "openvino_available", "choose_runtime", "RUNTIMES", "OPENVINO_INSTALL"]
+__all__ = ["OpenVinoRunner", "OpenVinoSession", "openvino_available", "choose_runtime", "RUNTIMES", "OPENVINO_INSTALL"]
 
 OPENVINO_INSTALL = "pip install openvino"
 #: what runs an ONNX model's calls (``auto``: see :func:`choose_runtime`)
@@ -129,3 +129,24 @@ class OpenVinoRunner:
         compiled = self._compiled[tuple((k, v.shape) for k, v in feeds.items())]
         outputs = compiled.outputs if output_names is None else [compiled.output(n) for n in output_names]
         return [np.array(request.get_tensor(o).data, copy=True) for o in outputs]
+
+
+class OpenVinoSession:
+    """An onnxruntime-session look-alike (``get_inputs``, ``get_providers``, ``run``) for code written
+    against onnxruntime (``vidmatte bench model --backend openvino``): onnxruntime reads the file
+    for its names and types, OpenVINO runs it (one stream of ``threads`` threads when given)."""
+
+    def __init__(self, path, threads: Optional[int] = None):
+        import onnxruntime as ort
+
+        self._meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self._runner = OpenVinoRunner(Path(path), threads)
+
+    def get_inputs(self):
+        return self._meta.get_inputs()
+
+    def get_providers(self) -> list:
+        return [self._runner.provider]
+
+    def run(self, output_names, feeds):
+        return self._runner.run(output_names, feeds)
