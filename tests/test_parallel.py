@@ -172,14 +172,15 @@ def test_onnx_matter_keeps_a_session_per_thread_count():
 
     m = OnnxMatter(bundled_model_path(), size=64)
     assert parallel_safe(m)
-    first = m.session
+    first = m.runner  # what forward calls (onnxruntime here: m.session itself)
+    assert first is m.session
     m.set_threads(1)
-    one = m.session
+    one = m.runner
     assert one is not first and m.threads == 1
     m.set_threads(None)
-    assert m.session is first
+    assert m.runner is first
     m.set_threads(1)
-    assert m.session is one  # opened once
+    assert m.runner is one  # opened once
     alpha = m.predict(np.zeros((1, 64, 64, 3), np.uint8))
     assert isinstance(alpha, torch.Tensor) and alpha.shape == (1, 1, 64, 64)
 
