@@ -93,7 +93,7 @@ class OnnxMatter:
         threads: Optional[int] = None,
         runtime: str = "auto",
     ):
-        from vidmatte.models.providers import open_session, providers_for, torch_device_for
+        from vidmatte.models.providers import PerThreads, open_session, providers_for, torch_device_for
 
         self.path = Path(path)
         self.accelerator = str(device)  # the --device asked: cpu, cuda[:N], tensorrt, openvino, directml, coreml
@@ -115,7 +115,7 @@ class OnnxMatter:
         self.session = open_session(self.path, self._providers, self.device_type, 1 if ov else threads)
         self.runner = self._open_runner(threads) if ov else self.session  # what forward calls
         self.providers = [self.runner.provider] if ov else list(self.session.get_providers())
-        self._runners = {threads: self.runner}  # by thread count: switching back is free
+        self._runners = PerThreads(self._open_runner, threads, self.runner)
         inp = self.session.get_inputs()[0]
         self._input_name = inp.name
         self._fixed_batch = isinstance(inp.shape[0], int) and inp.shape[0] == 1
@@ -150,9 +150,7 @@ class OnnxMatter:
     def set_threads(self, threads: Optional[int]) -> None:
         """Run on ``threads`` intra-op threads from now on (a session per count, opened once)."""
         if threads != self.threads:
-            if threads not in self._runners:
-                self._runners[threads] = self._open_runner(threads)
-            self.runner, self.threads = self._runners[threads], threads
+            self.runner, self.threads = self._runners(threads), threads
 
     def _open_runner(self, threads: Optional[int]):
         if self.runtime == "openvino":

@@ -30,7 +30,7 @@ from typing import Optional, Sequence
 from vidmatte.errors import DeviceError, WeightsError, warn
 from vidmatte.models.openvino_runtime import openvino_available
 
-__all__ = ["open_session", "ONNX_DEVICES", "ACCELERATORS", "providers_for", "check_session", "available_providers",
+__all__ = ["open_session", "PerThreads", "ONNX_DEVICES", "ACCELERATORS", "providers_for", "check_session", "available_providers",
            "provider_table", "torch_device_for"]
 
 CPU = "CPUExecutionProvider"
@@ -188,3 +188,16 @@ def open_session(path: Path, providers, device_type: str, threads: Optional[int]
                            "re-download or re-export it") from None
     check_session(session, list(providers), path.name)
     return session
+
+
+class PerThreads:
+    """What runs a model, one per thread count, each opened once by ``open(threads)``: switching
+    back to a count used before is free (``OnnxMatter`` and ``RecurrentOnnxMatter`` keep one)."""
+
+    def __init__(self, open, threads: Optional[int], first):  # noqa: A002  (the opener, not the builtin)
+        self._open, self._by = open, {threads: first}
+
+    def __call__(self, threads: Optional[int]):
+        if threads not in self._by:
+            self._by[threads] = self._open(threads)
+        return self._by[threads]

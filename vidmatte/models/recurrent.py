@@ -77,14 +77,15 @@ class RecurrentOnnxMatter:
 
     def __init__(self, path: Union[str, Path], *, downsample: Optional[float] = None, device: Any = "cpu",
                  threads: Optional[int] = None, providers: Optional[Sequence[str]] = None):
-        from vidmatte.models.providers import open_session
+        from vidmatte.models.providers import PerThreads, open_session
 
         self.path = Path(path)
         self._device = str(device)
         self.device_type = self._device.split(":")[0]
-        self.threads, self._providers = threads, providers
+        self.threads = threads
         self.session = open_session(self.path, providers, self.device_type, threads)
-        self._sessions = {threads: self.session}
+        self._sessions = PerThreads(lambda t: open_session(self.path, providers, self.device_type, t), threads,
+                                    self.session)
         names = {i.name: i for i in self.session.get_inputs()}
         missing = [n for n in ("src", *STATE_IN) if n not in names]
         if missing:
@@ -112,12 +113,8 @@ class RecurrentOnnxMatter:
 
     def set_threads(self, threads: Optional[int]) -> None:
         """Run on ``threads`` intra-op threads from now on (the state is kept)."""
-        from vidmatte.models.providers import open_session
-
         if threads != self.threads:
-            if threads not in self._sessions:
-                self._sessions[threads] = open_session(self.path, self._providers, self.device_type, threads)
-            self.session, self.threads = self._sessions[threads], threads
+            self.session, self.threads = self._sessions(threads), threads
 
     def reset_state(self) -> None:
         """Forget the hidden state: the next frame is matted as the first of a clip."""
