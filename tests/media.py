@@ -122,8 +122,11 @@ def _video_frame(rgb: np.ndarray, alpha: np.ndarray, pix_fmt: str) -> av.VideoFr
     if base == pix_fmt:
         return yuv
     out = av.VideoFrame(rgb.shape[1], rgb.shape[0], pix_fmt)
-    for k in range(3):
-        memoryview(out.planes[k])[:] = memoryview(yuv.planes[k])
+    for k in range(3):  # row by row: the two frames' line sizes may differ (PyAV 18.1.1 pads reformat output)
+        src, dst = yuv.planes[k], out.planes[k]
+        w = min(src.line_size, dst.line_size)
+        np.frombuffer(dst, np.uint8).reshape(dst.height, dst.line_size)[:, :w] = \
+            np.frombuffer(src, np.uint8).reshape(src.height, src.line_size)[:, :w]
     plane = out.planes[3]
     if pix_fmt.endswith("10le"):
         a = np.frombuffer(plane, np.uint16).reshape(plane.height, -1)
