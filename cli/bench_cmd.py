@@ -144,7 +144,7 @@ def _refine_args(p: argparse.ArgumentParser) -> None:
                    help="frame sizes (default 1280x720,1920x1080)")
     p.add_argument("--model", default="modnet", help="guided: the model it follows (default the bundled MODNet)")
     p.add_argument("--model-size", type=_sizes, default=[256, 512], metavar="N[,N…]",
-                   help="guided: model sizes (default 256,512: MODNet live and file defaults on a CPU)")
+                   help="guided: model sizes (default 256,512)")
     p.add_argument("--weights", metavar="DIR", help="vitmatte: a checkpoint folder (default: random ViTMatte-S)")
     p.add_argument("--tile", type=int, default=1024, help="vitmatte: tile side (default 1024)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="default cpu")
