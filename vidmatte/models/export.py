@@ -188,7 +188,7 @@ def export_network(
     copy to keep it as it was) at ``size = (H, W)``; see :func:`export_onnx`."""
     import torch
 
-    from vidmatte.io.atomic import AtomicTarget, write_failed
+    from vidmatte.io.atomic import atomic_path
 
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
@@ -211,31 +211,23 @@ def export_network(
         "vidmatte.patch_order": net.patch_order, "vidmatte.dtype": dtype,
         "vidmatte.batch": "dynamic" if dynamic_batch else "1", "vidmatte.licence": licence,
     }
-    target = AtomicTarget(out, overwrite=overwrite)
-    try:
+    with atomic_path(out, overwrite=overwrite) as tmp:  # renamed on success; removed on any error
         say(f"tracing BiRefNet {net.variant} at {hw[0]}x{hw[1]} (TorchScript exporter, opset {opset})")
-        trace(net, x, target.tmp, int(opset), dynamic_batch)
+        trace(net, x, tmp, int(opset), dynamic_batch)
         say("converting to fp16 (deformable sampling positions stay fp32); writing metadata" if fp16
             else "writing metadata")
-        finish_graph(target.tmp, meta, f"BiRefNet {net.variant} ({checkpoint}) exported by vidmatte; licence: {licence}",
-                fp16)
+        finish_graph(tmp, meta, f"BiRefNet {net.variant} ({checkpoint}) exported by vidmatte; licence: {licence}",
+                     fp16)
         if parity:
             say("parity check: onnxruntime (CPU) against torch fp32 on a random input")
-            res.parity_logits, res.parity_alpha = check_parity(target.tmp, x, ref, fp16)
+            res.parity_logits, res.parity_alpha = check_parity(tmp, x, ref, fp16)
             tol = PARITY_TOL[dtype]
             if not res.parity_alpha <= tol:  # NaN fails too
                 raise InputError(f"the ONNX export of {checkpoint} does not match torch: max |Δalpha| "
                                  f"{res.parity_alpha:.3g} > {tol:g} on a random input; nothing was written "
                                  f"(run again with --debug and report it)")
         res.metadata = meta
-        res.bytes = target.tmp.stat().st_size
-        target.commit()
-    except OSError as exc:
-        target.abort()
-        raise write_failed(out, exc) from None
-    except BaseException:
-        target.abort()
-        raise
+        res.bytes = tmp.stat().st_size
     res.seconds = time.perf_counter() - t0
     return res
 
