@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import BinaryIO, Callable, Union
+from typing import BinaryIO, Callable, Optional, Union
 
 import numpy as np
 
@@ -99,32 +99,32 @@ def _jpeg(f: BinaryIO) -> int:
     return 1
 
 
-def _png(f: BinaryIO) -> int:
-    f.seek(8)
+def _chunks(f: BinaryIO, start: int, header: str, exif: bytes, end: Optional[bytes], pad: int) -> int:
+    """Walk a chunked file from ``start``: 8-byte headers (``header``: struct format of size and kind,
+    in the file's order), to the ``exif`` chunk's orientation; 1 at ``end``, at EOF or after
+    :data:`_MAX_SEGMENT_SCAN` chunks. Each chunk's data is followed by ``pad`` bytes (PNG's CRC),
+    or by one byte when its size is odd (``pad=-1``, RIFF's word alignment)."""
+    f.seek(start)
     for _ in range(_MAX_SEGMENT_SCAN):
         head = f.read(8)
         if len(head) < 8:
             return 1
-        size, kind = struct.unpack(">I4s", head)
-        if kind == b"eXIf":
+        a, b = struct.unpack(header, head)
+        size, kind = (a, b) if isinstance(b, bytes) else (b, a)
+        if kind == exif:
             return _blob(f.read(size))
-        if kind == b"IEND":
+        if kind == end:
             return 1
-        f.seek(size + 4, os.SEEK_CUR)  # data and CRC
+        f.seek(size + (size & 1 if pad < 0 else pad), os.SEEK_CUR)
     return 1
+
+
+def _png(f: BinaryIO) -> int:
+    return _chunks(f, 8, ">I4s", b"eXIf", b"IEND", pad=4)  # length, type; data, CRC
 
 
 def _webp(f: BinaryIO) -> int:
-    f.seek(12)
-    for _ in range(_MAX_SEGMENT_SCAN):
-        head = f.read(8)
-        if len(head) < 8:
-            return 1
-        kind, size = struct.unpack("<4sI", head)
-        if kind == b"EXIF":
-            return _blob(f.read(size))
-        f.seek(size + (size & 1), os.SEEK_CUR)
-    return 1
+    return _chunks(f, 12, "<4sI", b"EXIF", None, pad=-1)  # RIFF: FourCC, size; data padded to even
 
 
 def exif_orientation(path: Union[str, os.PathLike]) -> int:
