@@ -109,6 +109,7 @@ class OpenVinoRunner:
         return cfg
 
     def _request(self, feeds: dict[str, np.ndarray]):
+        """This thread's infer request for the feeds' shapes, and the model compiled for them."""
         key = tuple((k, v.shape) for k, v in feeds.items())
         requests = getattr(self._local, "requests", None)
         if requests is None:
@@ -120,13 +121,12 @@ class OpenVinoRunner:
                     model.reshape({k: list(v.shape) for k, v in feeds.items()})
                     self._compiled[key] = self._core.compile_model(model, "CPU", self.config())
             requests[key] = self._compiled[key].create_infer_request()
-        return requests[key]
+        return requests[key], self._compiled[key]
 
     def run(self, output_names, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Outputs ``output_names`` (all when ``None``) for ``feeds``, as numpy arrays the caller owns."""
-        request = self._request(feeds)
+        request, compiled = self._request(feeds)
         request.infer({k: np.ascontiguousarray(v) for k, v in feeds.items()})
-        compiled = self._compiled[tuple((k, v.shape) for k, v in feeds.items())]
         outputs = compiled.outputs if output_names is None else [compiled.output(n) for n in output_names]
         return [np.array(request.get_tensor(o).data, copy=True) for o in outputs]
 
