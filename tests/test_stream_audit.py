@@ -29,21 +29,26 @@ def replace(capsys, src, out, *extra):
 
 
 def _write(path, frames, *, pix_fmt="yuv420p", codec="libx264", options=None, setup=None, rate=24,
-           tag=None, container_setup=None):
-    """Encode RGB ``frames`` (list of (H,W,3) uint8); ``setup(stream)`` / ``tag(frame)`` set properties."""
+           tag=None, container_setup=None, full_range=False):
+    """Encode RGB ``frames`` (list of (H,W,3) uint8); ``setup(stream)`` / ``tag(frame)`` set properties;
+    ``full_range``: YUV levels 0-255, tagged so (else 16-235)."""
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as c:
         s = c.add_stream(codec, rate=rate, options={"qp": "0", **(options or {})} if codec == "libx264" else options or {})
         s.width, s.height, s.pix_fmt = w, h, pix_fmt
         cc = s.codec_context  # tag what the frames hold: BT.709, limited range
         cc.colorspace = cc.color_primaries = cc.color_trc = cc.color_range = 1
+        if full_range:
+            cc.color_range = 2
         if setup:
             setup(s)
         if container_setup:
             container_setup(c)
         for i, img in enumerate(frames):
-            f = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=pix_fmt, dst_colorspace="ITU709",
-                                                                        dst_color_range="MPEG")
+            f = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
+                format=pix_fmt, dst_colorspace="ITU709", dst_color_range="JPEG" if full_range else "MPEG")
+            if full_range:
+                f.color_range = 2
             if tag:
                 tag(f)
             f.pts = i
@@ -71,32 +76,13 @@ def test_rotation_is_applied_to_the_pixels_and_not_written_again(tmp_path, capsy
 
 # -- colour range: converted (full-range input decoded as full range, output limited) --------
 def test_full_range_input_keeps_its_levels(tmp_path, capsys):
-    def setup(s):
-        s.codec_context.color_range = 2
-
-    def tag(f):
-        f.color_range = 2
-
     h, w = 48, 64
     frames = []
     for i in range(4):
         img = np.full((h, w, 3), 200, np.uint8)
         img[:, :8] = 10  # a near-black band: full range puts it below limited range's 16
         frames.append(img)
-    src = tmp_path / "full.mkv"
-    with av.open(str(src), "w") as c:
-        s = c.add_stream("libx264", rate=24, options={"qp": "0"})
-        s.width, s.height, s.pix_fmt = w, h, "yuv444p"
-        setup(s)
-        for i, img in enumerate(frames):
-            f = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv444p", dst_colorspace="ITU709",
-                                                                        dst_color_range="JPEG")
-            tag(f)
-            f.pts = i
-            for p in s.encode(f):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
+    src = _write(tmp_path / "full.mkv", frames, pix_fmt="yuv444p", full_range=True)
     out = tmp_path / "out.mkv"
     replace(capsys, src, out, "--color", "#000000")  # grey, no green: the composite is the input
     with av.open(str(out)) as c:
